@@ -1,0 +1,58 @@
+/// An error raised by the discovery toolkit: a stable ``Code`` plus a human-readable message.
+///
+/// Backends wrap their own failures in this type so that subscribers, balancers and the
+/// command-line tool can classify them without knowing which backend produced them.
+public struct DiscoveryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Value: String, Sendable, Hashable {
+            case invalidArgument = "invalid argument"
+            case noEndpoints = "no endpoints"
+            case unavailable = "unavailable"
+            case timedOut = "timed out"
+            case notFound = "not found"
+            case alreadyExists = "already exists"
+            case stopped = "stopped"
+            case invalidResponse = "invalid response"
+            case permissionDenied = "permission denied"
+            case io = "i/o error"
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The caller passed something malformed (an address, a name, an option).
+        public static let invalidArgument = Code(.invalidArgument)
+        /// A balancer had nothing to pick from.
+        public static let noEndpoints = Code(.noEndpoints)
+        /// The discovery backend cannot be reached.
+        public static let unavailable = Code(.unavailable)
+        /// A deadline passed.
+        public static let timedOut = Code(.timedOut)
+        /// The thing asked for does not exist.
+        public static let notFound = Code(.notFound)
+        /// The thing to create exists already and belongs to someone else.
+        public static let alreadyExists = Code(.alreadyExists)
+        /// The object was stopped or closed.
+        public static let stopped = Code(.stopped)
+        /// The backend answered with something that cannot be understood.
+        public static let invalidResponse = Code(.invalidResponse)
+        /// The backend refused the operation.
+        public static let permissionDenied = Code(.permissionDenied)
+        /// A local file-system or system-call failure.
+        public static let io = Code(.io)
+
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// What went wrong, in one line, for a human.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

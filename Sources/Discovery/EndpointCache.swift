@@ -1,0 +1,184 @@
+import Logging
+import Synchronization
+
+/// Keeps one endpoint per instance across instancer events.
+///
+/// On each set, instances that survive keep their endpoint, new ones get one from the factory,
+/// and removed ones have their closer called. A factory call that fails is remembered and
+/// tried again (``retryFailed()``) and on the next set. The factory and closers run under the
+/// updater's own lock, never under the lock that readers of ``snapshot()`` take.
+///
+/// With `invalidateOnError`, a failure event starts a timer; when it has run that long with no
+/// good set in between, every endpoint is closed and the snapshot carries the failure.
+/// Later failures do not restart the timer; a good set stops it.
+public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
+    /// Makes an endpoint for an instance, with an optional closer for its resources.
+    public typealias Factory = @Sendable (Instance) throws -> (endpoint: Endpoint, closer: EndpointCloser?)
+
+    private struct Entry: Sendable {
+        var address: String
+        var endpoint: Endpoint
+        var closer: EndpointCloser?
+    }
+
+    private struct UpdaterState: Sendable {
+        var entries: [Entry] = []
+        var lastSet: [Instance] = []
+        var failed: [Instance] = []
+        var failingSince: ContinuousClock.Instant?
+        var lastFailure: DiscoveryError?
+        var invalidated = false
+        var closed = false
+    }
+
+    private let factory: Factory
+    private let invalidateOnError: Duration?
+    private let logger: Logger
+    private let updater = Mutex(UpdaterState())
+    private let published = Mutex(EndpointSnapshot<Endpoint>.empty)
+    private let generationCounter = Atomic<UInt64>(0)
+
+    public init(factory: @escaping Factory, invalidateOnError: Duration? = nil, logger: Logger) {
+        self.factory = factory
+        self.invalidateOnError = invalidateOnError
+        self.logger = logger
+    }
+
+    public func snapshot() -> EndpointSnapshot<Endpoint> {
+        published.withLock { $0 }
+    }
+
+    public var generation: UInt64 {
+        generationCounter.load(ordering: .acquiring)
+    }
+
+    /// Instances whose factory call failed and that wait for a retry.
+    public var pendingRetries: Int {
+        updater.withLock { $0.failed.count }
+    }
+
+    /// When the current failure streak began, if invalidation is armed.
+    public var invalidationDeadline: ContinuousClock.Instant? {
+        updater.withLock { state in
+            guard let since = state.failingSince, let invalidateOnError, !state.invalidated else { return nil }
+            return since + invalidateOnError
+        }
+    }
+
+    /// Applies one instancer event.
+    public func update(_ event: InstancerEvent, now: ContinuousClock.Instant = .now) {
+        updater.withLock { state in
+            guard !state.closed else { return }
+            switch event {
+            case .instances(let instances):
+                state.failingSince = nil
+                state.lastFailure = nil
+                state.invalidated = false
+                state.lastSet = instances
+                apply(instances, to: &state)
+            case .failure(let error):
+                state.lastFailure = error
+                if state.failingSince == nil, invalidateOnError != nil { state.failingSince = now }
+                if state.invalidated { publish(EndpointSnapshot(addresses: [], endpoints: [], failure: error)) }
+            }
+        }
+    }
+
+    /// Tries the failed factory calls again against the last set.
+    public func retryFailed() {
+        updater.withLock { state in
+            guard !state.closed, !state.failed.isEmpty, !state.invalidated else { return }
+            apply(state.lastSet, to: &state)
+        }
+    }
+
+    /// Closes every endpoint if the failure streak has lasted `invalidateOnError`.
+    @discardableResult
+    public func invalidateIfExpired(now: ContinuousClock.Instant = .now) -> Bool {
+        updater.withLock { state in
+            guard !state.closed, !state.invalidated, let since = state.failingSince,
+                let invalidateOnError, now >= since + invalidateOnError,
+                let failure = state.lastFailure
+            else { return false }
+            logger.warning(
+                "discovery failing for \(invalidateOnError); closing \(state.entries.count) endpoints",
+                metadata: ["error": "\(failure)"])
+            for entry in state.entries { entry.closer?() }
+            state.entries = []
+            state.failed = []
+            state.invalidated = true
+            publish(EndpointSnapshot(addresses: [], endpoints: [], failure: failure))
+            return true
+        }
+    }
+
+    /// Closes every endpoint; later events are ignored. Idempotent.
+    public func close() {
+        updater.withLock { state in
+            guard !state.closed else { return }
+            state.closed = true
+            for entry in state.entries { entry.closer?() }
+            state.entries = []
+            state.failed = []
+            publish(.empty)
+        }
+    }
+
+    /// Merges a set into the entries: survivors are reused, new instances built, removed closed.
+    private func apply(_ instances: [Instance], to state: inout UpdaterState) {
+        let incoming = Self.isSortedByAddress(instances) ? instances : instances.sorted { $0.address < $1.address }
+        let old = state.entries
+        var entries: [Entry] = []
+        entries.reserveCapacity(incoming.count)
+        var failed: [Instance] = []
+        var changed = old.count != incoming.count || !state.failed.isEmpty
+        var oldIndex = 0
+        var previousAddress: String?
+        for instance in incoming {
+            let address = instance.address
+            if address == previousAddress { continue }  // same address twice: one endpoint
+            previousAddress = address
+            while oldIndex < old.count, old[oldIndex].address < address {
+                old[oldIndex].closer?()
+                changed = true
+                oldIndex += 1
+            }
+            if oldIndex < old.count, old[oldIndex].address == address {
+                entries.append(old[oldIndex])
+                oldIndex += 1
+                continue
+            }
+            changed = true
+            do {
+                let made = try factory(instance)
+                entries.append(Entry(address: address, endpoint: made.endpoint, closer: made.closer))
+            } catch {
+                logger.warning("endpoint factory failed; will retry", metadata: ["instance": "\(address)", "error": "\(error)"])
+                failed.append(instance)
+            }
+        }
+        while oldIndex < old.count {
+            old[oldIndex].closer?()
+            changed = true
+            oldIndex += 1
+        }
+        state.entries = entries
+        state.failed = failed
+        guard changed || generationCounter.load(ordering: .relaxed) == 0 else { return }
+        publish(EndpointSnapshot(addresses: entries.map(\.address), endpoints: entries.map(\.endpoint)))
+    }
+
+    private func publish(_ snapshot: EndpointSnapshot<Endpoint>) {
+        published.withLock { $0 = snapshot }
+        generationCounter.wrappingAdd(1, ordering: .releasing)
+    }
+
+    private static func isSortedByAddress(_ instances: [Instance]) -> Bool {
+        var previous: String?
+        for instance in instances {
+            if let previous, instance.address < previous { return false }
+            previous = instance.address
+        }
+        return true
+    }
+}

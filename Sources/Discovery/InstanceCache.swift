@@ -1,0 +1,82 @@
+import Synchronization
+
+/// The broadcasting heart of every ``Instancer``: holds the current state and fans it out.
+///
+/// A backend's watch loop calls ``update(_:)`` with whatever set it read and ``fail(_:)`` when
+/// it fails. The cache sorts sets, drops sets identical to the last one sent, remembers the last
+/// good set through failures, and gives each subscriber its own latest-state-wins mailbox so a
+/// slow subscriber never blocks the backend or anyone else.
+public final class InstanceCache: Instancer, Sendable {
+    private struct State: Sendable {
+        var lastEvent: InstancerEvent?
+        var lastGoodSet: [Instance]?
+        var sequence: UInt64 = 0
+        var subscribers: [UInt64: InstanceSubscription.Mailbox] = [:]
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let nextSubscriberID = Atomic<UInt64>(0)
+
+    public init() {}
+
+    /// The last good set, kept through failures; `nil` before the first set arrives.
+    public var instances: [Instance]? {
+        state.withLock { $0.lastGoodSet }
+    }
+
+    /// The last event sent, `nil` before the first.
+    public var lastEvent: InstancerEvent? {
+        state.withLock { $0.lastEvent }
+    }
+
+    /// Publishes a complete set. It is sorted here; a set equal to the last one sent is dropped.
+    public func update(_ instances: [Instance]) {
+        publish(.instances(instances.sorted()))
+    }
+
+    /// Publishes a failure. The last good set stays available through ``instances``.
+    public func fail(_ error: DiscoveryError) {
+        publish(.failure(error))
+    }
+
+    private func publish(_ event: InstancerEvent) {
+        let delivery: (UInt64, [InstanceSubscription.Mailbox])? = state.withLock { state in
+            guard !state.stopped, state.lastEvent != event else { return nil }
+            state.lastEvent = event
+            if case .instances(let set) = event { state.lastGoodSet = set }
+            state.sequence += 1
+            return (state.sequence, Array(state.subscribers.values))
+        }
+        guard let (sequence, mailboxes) = delivery else { return }
+        for mailbox in mailboxes {
+            mailbox.offer(event, sequence: sequence)
+        }
+    }
+
+    public func subscribe() -> InstanceSubscription {
+        let id = nextSubscriberID.wrappingAdd(1, ordering: .relaxed).newValue
+        let mailbox = InstanceSubscription.Mailbox { [weak self] in
+            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        let registered = state.withLock { state in
+            guard !state.stopped else { return false }
+            state.subscribers[id] = mailbox
+            // A fresh mailbox has no waiter, so this offer resumes nothing under the lock.
+            if let event = state.lastEvent { mailbox.offer(event, sequence: state.sequence) }
+            return true
+        }
+        if !registered { mailbox.finish() }
+        return InstanceSubscription(mailbox: mailbox)
+    }
+
+    /// Ends every subscription; later updates are ignored. Idempotent.
+    public func stop() {
+        let mailboxes = state.withLock { state in
+            state.stopped = true
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        for mailbox in mailboxes { mailbox.finish() }
+    }
+}
