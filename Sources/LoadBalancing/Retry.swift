@@ -1,0 +1,132 @@
+import Discovery
+
+/// Calls an endpoint from a ``Balancer`` until one attempt succeeds, the attempts run out, or
+/// the overall deadline passes.
+///
+/// - Each attempt runs with a bound: the time left before the deadline, or the per-attempt
+///   timeout when that is shorter. An attempt past its bound is cancelled (the body sees task
+///   cancellation) and counts as a timed-out attempt.
+/// - When the balancer has no endpoints, the call backs off and tries again until the
+///   deadline rather than failing at once.
+/// - The next attempt prefers an instance other than the one that just failed.
+/// - Cancelling the calling task ends the call with ``RetryError/Reason/cancelled``.
+public struct Retry<Source: Balancer>: Sendable {
+    public typealias Callback = @Sendable (_ attempt: Int, _ error: any Error & Sendable) -> RetryDecision
+
+    public let balancer: Source
+    public let maxAttempts: Int
+    public let timeout: Duration
+    public let attemptTimeout: Duration?
+    public let noEndpointsBackoff: Backoff
+    public let callback: Callback?
+
+    /// - Parameters:
+    ///   - maxAttempts: at least 1.
+    ///   - timeout: the overall deadline for the whole call, attempts and waits included.
+    ///   - attemptTimeout: an optional bound on each single attempt.
+    ///   - callback: decides after each failure whether to go on, and may replace the error.
+    public init(
+        _ balancer: Source,
+        maxAttempts: Int,
+        timeout: Duration,
+        attemptTimeout: Duration? = nil,
+        noEndpointsBackoff: Backoff = Backoff(initial: .milliseconds(10), maximum: .seconds(1)),
+        callback: Callback? = nil
+    ) {
+        precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
+        precondition(timeout > .zero, "timeout must be positive")
+        self.balancer = balancer
+        self.maxAttempts = maxAttempts
+        self.timeout = timeout
+        self.attemptTimeout = attemptTimeout
+        self.noEndpointsBackoff = noEndpointsBackoff
+        self.callback = callback
+    }
+
+    /// Runs `body` against picked endpoints until it succeeds.
+    public func callAsFunction<Response: Sendable>(
+        _ body: @escaping @Sendable (Source.Endpoint) async throws -> Response
+    ) async throws(RetryError) -> Response {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var errors: [any Error & Sendable] = []
+        var backoff = noEndpointsBackoff
+        var previous: String?
+        var attempt = 0
+        while attempt < maxAttempts {
+            if Task.isCancelled { throw RetryError(reason: .cancelled, errors: errors) }
+            let now = clock.now
+            guard now < deadline else { throw RetryError(reason: .deadlineExceeded, errors: errors) }
+            let picked: (address: String, endpoint: Source.Endpoint)
+            do {
+                picked = try balancer.pick(avoiding: previous)
+            } catch {
+                // Nothing to call yet: wait for discovery rather than burn an attempt.
+                if errors.last.map({ ($0 as? DiscoveryError)?.code != .noEndpoints }) ?? true {
+                    errors.append(error)
+                }
+                let pause = min(backoff.next(), deadline - now)
+                do {
+                    try await Task.sleep(until: now + pause, clock: clock)
+                } catch {
+                    throw RetryError(reason: .cancelled, errors: errors)
+                }
+                continue
+            }
+            attempt += 1
+            backoff.reset()
+            previous = picked.address
+            var bound = deadline - now
+            if let attemptTimeout, attemptTimeout < bound { bound = attemptTimeout }
+            let failure: any Error & Sendable
+            switch await Self.attempt(body, picked.endpoint, bound: bound, clock: clock) {
+            case .success(let response):
+                return response
+            case .failure(let error):
+                failure = error
+            }
+            if Task.isCancelled {
+                errors.append(failure)
+                throw RetryError(reason: .cancelled, errors: errors)
+            }
+            guard let callback else {
+                errors.append(failure)
+                continue
+            }
+            let decision = callback(attempt, failure)
+            errors.append(decision.replacement ?? failure)
+            if !decision.keepTrying { throw RetryError(reason: .gaveUp, errors: errors) }
+        }
+        throw RetryError(reason: .attemptsExhausted, errors: errors)
+    }
+
+    /// One attempt, cancelled when `bound` runs out.
+    private static func attempt<Response: Sendable>(
+        _ body: @escaping @Sendable (Source.Endpoint) async throws -> Response,
+        _ endpoint: Source.Endpoint,
+        bound: Duration,
+        clock: ContinuousClock
+    ) async -> Result<Response, any Error & Sendable> {
+        let deadline = clock.now + bound
+        return await withTaskGroup(of: Result<Response, any Error & Sendable>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(try await body(endpoint))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(until: deadline, clock: clock)
+                } catch {
+                    return nil  // cancelled: the attempt finished first
+                }
+                return .failure(DiscoveryError(.timedOut, "attempt timed out after \(bound)"))
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first ?? .failure(DiscoveryError(.timedOut, "attempt timed out after \(bound)"))
+        }
+    }
+}
