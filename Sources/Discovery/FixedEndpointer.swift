@@ -3,7 +3,7 @@ public struct FixedEndpointer<Endpoint: Sendable>: Endpointer {
     private let fixed: EndpointSnapshot<Endpoint>
 
     /// Endpoints with the addresses they stand for; sorted here by address.
-    public init(_ pairs: [(address: String, endpoint: Endpoint)]) {
+    public init(addressed pairs: [(address: String, endpoint: Endpoint)]) {
         let sorted = pairs.sorted { $0.address < $1.address }
         fixed = EndpointSnapshot(addresses: sorted.map(\.address), endpoints: sorted.map(\.endpoint))
     }

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Discovery
+import Histogram
+import Synchronization
+
+/// `sdctl bench propagation TARGET [--rounds N] [--separate-watcher]`
+///
+/// Registers and deregisters one instance N times through the backend's registrar and times
+/// how long the watcher takes to see each change.
+enum BenchPropagationCommand {
+    static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
+        let target = try context.target()
+        let rounds = try context.integer("rounds", default: 200)!
+        let wait = context.timeout ?? .seconds(10)
+        let presence = PresenceTracker()
+        let stopWatcher: @Sendable () -> Void
+        if context.invocation.has("separate-watcher") {
+            stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], presence)
+        } else {
+            let instancer = try Backend.instancer(for: target, logger: context.logger)
+            let subscription = instancer.subscribe()
+            let task = Task {
+                for await event in subscription {
+                    if let set = event.instances { presence.update(Set(set.map(\.address))) }
+                }
+            }
+            stopWatcher = {
+                instancer.stop()
+                task.cancel()
+            }
+        }
+        defer { stopWatcher() }
+        guard await presence.waitForFirstSet(timeout: wait) else {
+            throw CLIError(.timedOut, "the watcher saw no initial set within \(DurationParser.format(wait))")
+        }
+
+        var registerLatency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var deregisterLatency = registerLatency
+        let pid = getpid()
+        for round in 0..<rounds {
+            let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
+            let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
+            let registrar = try Backend.registrar(for: target, instance: instance, ttl: nil, logger: context.logger)
+            let started = monotonicNanoseconds()
+            try await RegisterCommand.registerQuietly(registrar)
+            guard let seen = await presence.wait(for: address, present: true, timeout: wait) else {
+                try? await registrar.deregister()
+                throw CLIError(.timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
+            }
+            _ = registerLatency.record((seen - started) / 1000)
+            let leaving = monotonicNanoseconds()
+            try await RegisterCommand.deregister(registrar, context)
+            guard let gone = await presence.wait(for: address, present: false, timeout: wait) else {
+                throw CLIError(.timedOut, "round \(round): deregistration not seen within \(DurationParser.format(wait))")
+            }
+            _ = deregisterLatency.record((gone - leaving) / 1000)
+        }
+        report(registerLatency, deregisterLatency, rounds: rounds, context)
+        return .success
+    }
+
+    /// Runs `sdctl watch TARGET -o json` and feeds what it prints into `presence`.
+    static func startSeparateWatcher(_ target: String, _ presence: PresenceTracker) throws(CLIError)
+        -> @Sendable () -> Void
+    {
+        var pipeEnds: [Int32] = [0, 0]
+        guard pipe(&pipeEnds) == 0 else { throw CLIError(.failure, "cannot create a pipe") }
+        let child = try ChildProcess.spawn([selfExecutable(), "watch", target, "-o", "json"], stdout: pipeEnds[1])
+        close(pipeEnds[1])
+        let readEnd = pipeEnds[0]
+        runDetached {
+            struct Line: Decodable {
+                struct Entry: Decodable { var address: String }
+                var instances: [Entry]?
+            }
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = Array(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    if let decoded = try? JSONDecoder().decode(Line.self, from: Data(line)), let set = decoded.instances {
+                        presence.update(Set(set.map(\.address)))
+                    }
+                }
+            }
+            close(readEnd)
+        }
+        return {
+            child.signal(SIGTERM)
+        }
+    }
+
+    static func selfExecutable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func report(_ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, _ context: CommandContext) {
+        func milliseconds(_ microseconds: UInt64) -> Double { (Double(microseconds) / 10).rounded() / 100 }
+        func summary(_ histogram: Histogram<UInt64>) -> [(String, Double)] {
+            [
+                ("p50_ms", milliseconds(histogram.valueAtPercentile(50))),
+                ("p90_ms", milliseconds(histogram.valueAtPercentile(90))),
+                ("p99_ms", milliseconds(histogram.valueAtPercentile(99))),
+                ("max_ms", milliseconds(histogram.max)),
+            ]
+        }
+        switch context.format {
+        case .json:
+            func object(_ histogram: Histogram<UInt64>) -> JSONValue {
+                .object(summary(histogram).map { ($0.0, .double($0.1)) })
+            }
+            context.output.json(.object([("register", object(register)), ("deregister", object(deregister))]))
+        case .text:
+            context.output.line("\(rounds) rounds            p50 ms    p90 ms    p99 ms    max ms")
+            for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
+                let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(separator: "  ")
+                context.output.line("\(name.padding(18))  \(cells)")
+            }
+        }
+    }
+}
+
+/// Runs `body` on a new detached OS thread.
+func runDetached(_ body: @escaping @Sendable () -> Void) {
+    DispatchQueue.global().async(execute: body)
+}
+
+import Dispatch

@@ -1,0 +1,30 @@
+import Discovery
+
+/// An error that ends an `sdctl` run: one line for stderr and the exit code to leave with.
+public struct CLIError: Error, Sendable, CustomStringConvertible {
+    public var exitCode: ExitCode
+    public var message: String
+
+    public init(_ exitCode: ExitCode, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    /// A usage error, with a pointer to the help of the command it concerns.
+    public static func usage(_ message: String, command: String = "sdctl") -> CLIError {
+        CLIError(.usage, "\(message) (see '\(command) --help')")
+    }
+
+    /// Maps a toolkit error onto the documented exit codes.
+    public init(_ error: DiscoveryError) {
+        switch error.code {
+        case .unavailable: self.init(.unavailable, error.message)
+        case .timedOut: self.init(.timedOut, error.message)
+        case .invalidArgument: self.init(.usage, error.message)
+        case .noEndpoints: self.init(.noInstances, error.message)
+        default: self.init(.failure, error.message)
+        }
+    }
+
+    public var description: String { message }
+}

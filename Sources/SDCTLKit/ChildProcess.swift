@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Dispatch
+
+/// A child started with `posix_spawnp` (no shell), with default signal dispositions and an
+/// empty signal mask whatever this process had.
+struct ChildProcess: Sendable {
+    let pid: pid_t
+
+    /// How a child ended.
+    enum Termination: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+
+        /// The shell convention: the code, or 128 + signal.
+        var exitCode: Int32 {
+            switch self {
+            case .exited(let code): code
+            case .signaled(let number): 128 + number
+            }
+        }
+    }
+
+    /// Starts `command[0]` (found on PATH) with the rest as arguments.
+    static func spawn(_ command: [String], stdout: Int32? = nil) throws(CLIError) -> ChildProcess {
+        precondition(!command.isEmpty)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
+
+        var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawnp(&pid, command[0], &actions, &attributes, &argv, environ)
+        guard status == 0 else {
+            let reason = String(cString: strerror(status))
+            let code: ExitCode = status == ENOENT ? ExitCode(127) : ExitCode(126)
+            throw CLIError(code, "cannot run '\(command[0])': \(reason)")
+        }
+        return ChildProcess(pid: pid)
+    }
+
+    func signal(_ number: Int32) {
+        kill(pid, number)
+    }
+
+    /// Waits for the child on a Dispatch thread, never blocking the concurrency pool.
+    func wait() async -> Termination {
+        let pid = self.pid
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+                // WIFEXITED / WTERMSIG are macros; decode the status word by hand.
+                let signal = status & 0x7F
+                if signal == 0 {
+                    continuation.resume(returning: .exited((status >> 8) & 0xFF))
+                } else {
+                    continuation.resume(returning: .signaled(signal))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Discovery
+import Logging
+
+/// What every command gets: its parsed invocation, the environment, output and logger.
+struct CommandContext: Sendable {
+    var invocation: Invocation
+    var environment: [String: String]
+    var output: Output
+    var timeout: Duration?
+    var logger: Logger
+
+    var format: OutputFormat { output.format }
+
+    func usage(_ message: String) -> CLIError {
+        .usage(message, command: invocation.commandName)
+    }
+
+    func target(_ index: Int = 0) throws(CLIError) -> Target {
+        try Target(parsing: invocation.positionals[index], environment: environment)
+    }
+
+    /// A whole-number option of at least `minimum`.
+    func integer(_ option: String, default value: Int? = nil, minimum: Int = 1) throws(CLIError) -> Int? {
+        guard let text = invocation.value(option) else { return value }
+        guard let number = Int(text), number >= minimum else {
+            throw usage("--\(option) must be a whole number of at least \(minimum), not '\(text)'")
+        }
+        return number
+    }
+
+    func duration(_ option: String) throws(CLIError) -> Duration? {
+        guard let text = invocation.value(option) else { return nil }
+        guard let duration = DurationParser.parse(text), duration > .zero else {
+            throw usage("--\(option) takes a positive duration such as 250ms, 10s, 5m or 1h, not '\(text)'")
+        }
+        return duration
+    }
+}

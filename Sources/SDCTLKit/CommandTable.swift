@@ -1,0 +1,131 @@
+/// The declarative table of every `sdctl` command. Parsing, `--help`, `help COMMAND` and the
+/// completion scripts are all generated from it, so they cannot drift apart.
+public enum CommandTable {
+    static let target = PositionalSpec(
+        "TARGET",
+        "where the service is: a bare name (file backend), file:///dir/name, zk://, etcd://, consul://, eureka://, srv://"
+    )
+
+    /// Options accepted before or after any command.
+    public static let globalOptions: [OptionSpec] = [
+        .value("output", short: "o", "FORMAT", completion: .choices(["text", "json"]), "output format: text (default) or json"),
+        .value("timeout", "DURATION", "bound the command: 250ms, 10s, 5m, 1h"),
+        .flag("verbose", short: "v", "log what the backend does to stderr"),
+        .flag("no-color", "never colour the output (NO_COLOR is honoured too)"),
+        .flag("help", short: "h", "show help"),
+        .flag("version", "print the version"),
+    ]
+
+    public static let resolve = CommandSpec(
+        name: "resolve",
+        summary: "print the current instances of a service",
+        discussion: """
+            Prints one address per line, or with -o json an array of objects with "address" and \
+            the metadata the backend has. Exits 0 when there are instances and 3 when there are \
+            none. Without --wait-for, waits at most --timeout (default 10s) for the backend's \
+            first answer.
+            """,
+        positionals: [target],
+        options: [.value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)")],
+        examples: ["sdctl resolve web", "sdctl resolve web --wait-for 2 --timeout 30s -o json"]
+    )
+
+    public static let watch = CommandSpec(
+        name: "watch",
+        summary: "print the instances of a service, then every change",
+        discussion: """
+            Prints the initial set, then each change with a timestamp, what was added and removed, \
+            and the count. With -o json, one JSON object per line, flushed as it happens. --timeout \
+            bounds the run; ending by timeout is success.
+            """,
+        positionals: [target],
+        options: [.value("count", "N", "exit after N events (the initial set counts as one)")],
+        examples: ["sdctl watch web", "sdctl watch web -o json --count 5"]
+    )
+
+    public static let register = CommandSpec(
+        name: "register",
+        summary: "register an instance while sdctl (or a wrapped command) runs",
+        discussion: """
+            Registers ADDRESS under TARGET, prints the instance id and holds the registration \
+            until SIGINT or SIGTERM, then deregisters and exits 0. With -- CMD, runs CMD (no \
+            shell), keeps it registered while it runs, forwards signals to it, deregisters when it \
+            exits and exits with its code (128+signal if it was killed).
+            """,
+        positionals: [target, PositionalSpec("ADDRESS", "host:port of the instance ([v6]:port for IPv6)")],
+        options: [
+            .value("id", "ID", "the registration id (default: made from the address)"),
+            .value("tag", "TAG", repeatable: true, "a tag (repeatable)"),
+            .value("meta", "KEY=VALUE", repeatable: true, "metadata (repeatable)"),
+            .value("ttl", "DURATION", "lease or check TTL for backends that have one; the file backend ties liveness to the process"),
+        ],
+        takesTrailingCommand: true,
+        examples: ["sdctl register web 127.0.0.1:8080", "sdctl register web 127.0.0.1:8080 -- ./server --port 8080"]
+    )
+
+    public static let deregister = CommandSpec(
+        name: "deregister",
+        summary: "remove a registration by id or address",
+        discussion: "Idempotent: removing what is already gone exits 0 with a note on stderr.",
+        positionals: [target, PositionalSpec("ID-OR-ADDRESS", "the registration id, or the instance address")],
+        examples: ["sdctl deregister web 127.0.0.1:8080"]
+    )
+
+    public static let benchBalancer = CommandSpec(
+        name: "balancer",
+        summary: "measure balancer picks at 1 and T threads",
+        discussion: "Prints ns/pick, picks/s and how evenly picks spread over the instances.",
+        options: [
+            .value("instances", "N", "instances to balance over (default 3)"),
+            .value("threads", "T", "threads for the parallel run (default 2)"),
+            .value("balancer", "NAME", completion: .choices(["round-robin", "random"]), "only this balancer"),
+            .value("picks", "N", "picks per measurement (default 10000000)"),
+        ],
+        examples: ["sdctl bench balancer --instances 1000 --threads 2"]
+    )
+
+    public static let benchPropagation = CommandSpec(
+        name: "propagation",
+        summary: "measure register->seen and deregister->seen latency through a backend",
+        discussion: """
+            Registers and deregisters an instance N times through the backend's registrar while \
+            its instancer watches, and prints latency p50/p90/p99/max. With --separate-watcher \
+            the watcher is another process (sdctl watch), as in production.
+            """,
+        positionals: [target],
+        options: [
+            .value("rounds", "N", "register/deregister rounds (default 200)"),
+            .flag("separate-watcher", "watch from a separate sdctl watch process"),
+        ],
+        examples: ["sdctl bench propagation bench-web --rounds 500"]
+    )
+
+    public static let bench = CommandSpec(
+        name: "bench",
+        summary: "measure balancers or a backend's propagation latency",
+        subcommands: [benchBalancer, benchPropagation]
+    )
+
+    public static let completion = CommandSpec(
+        name: "completion",
+        summary: "print a shell completion script",
+        positionals: [PositionalSpec("SHELL", completion: .choices(["bash", "zsh", "fish"]), "bash, zsh or fish")],
+        examples: ["sdctl completion bash > /etc/bash_completion.d/sdctl"]
+    )
+
+    public static let help = CommandSpec(
+        name: "help",
+        summary: "show help for a command",
+        positionals: [PositionalSpec("COMMAND", completion: .choices(["resolve", "watch", "register", "deregister", "bench", "completion"]), "the command (optional)")]
+    )
+
+    public static let root = CommandSpec(
+        name: "sdctl",
+        summary: "service discovery from the shell: resolve, watch, register, measure",
+        options: globalOptions,
+        subcommands: [resolve, watch, register, deregister, bench, completion, help],
+        examples: [
+            "sdctl register web 127.0.0.1:8080 &", "sdctl resolve web", "sdctl watch web -o json",
+        ]
+    )
+}

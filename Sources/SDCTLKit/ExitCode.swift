@@ -1,0 +1,20 @@
+/// The documented exit codes of `sdctl` (docs/exit-codes.md).
+public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(_ rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Success.
+    public static let success = ExitCode(0)
+    /// A runtime failure (I/O, refused registration, a backend not in this build).
+    public static let failure = ExitCode(1)
+    /// The command line was wrong.
+    public static let usage = ExitCode(2)
+    /// `resolve` found no instances.
+    public static let noInstances = ExitCode(3)
+    /// The discovery backend could not be reached (sysexits' EX_UNAVAILABLE).
+    public static let unavailable = ExitCode(69)
+    /// Time ran out waiting (as timeout(1) reports it).
+    public static let timedOut = ExitCode(124)
+
+    public var description: String { String(rawValue) }
+}

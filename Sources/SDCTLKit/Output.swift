@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Text or JSON, as chosen by `-o`.
+public enum OutputFormat: String, Sendable {
+    case text, json
+}
+
+/// Writes data to stdout and diagnostics to stderr, each line flushed as it is written, so
+/// that `watch` output reaches a pipe as it happens.
+struct Output: Sendable {
+    var format: OutputFormat
+    /// Colour only on a terminal, never with NO_COLOR or --no-color.
+    var color: Bool
+
+    func line(_ text: String, terminator: String = "\n") {
+        write(text + terminator, to: 1)
+    }
+
+    func json(_ value: JSONValue) {
+        line(value.rendered)
+    }
+
+    func note(_ text: String) {
+        write("sdctl: \(text)\n", to: 2)
+    }
+
+    func paint(_ text: String, _ code: String) -> String {
+        color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// One `write(2)` per line where possible: unbuffered, so nothing waits in a buffer.
+    private func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return  // EPIPE and friends: the reader is gone; nothing useful to do
+                }
+                offset += written
+            }
+        }
+    }
+}

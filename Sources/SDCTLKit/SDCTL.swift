@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+
+/// The `sdctl` command-line tool: parses the command line and runs a command.
+public enum SDCTL {
+    public static let version = "0.1.0"
+
+    /// Runs `sdctl` with `arguments` (without the program name) and returns the exit code.
+    public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+        let parser = ArgumentParser()
+        let stderrOutput = Output(format: .text, color: false)
+        do throws(CLIError) {
+            let invocation = try parser.parse(arguments)
+            if invocation.has("version") {
+                stderrOutput.line("sdctl \(version)")
+                return ExitCode.success.rawValue
+            }
+            if invocation.has("help") || invocation.path.isEmpty {
+                let spec = parser.spec(for: invocation.path) ?? parser.root
+                writeHelp(spec, path: invocation.path, parser: parser)
+                return invocation.path.isEmpty && !invocation.has("help") ? ExitCode.usage.rawValue : 0
+            }
+            let context = try makeContext(invocation, environment: environment)
+            return try await run(context, parser: parser).rawValue
+        } catch {
+            stderrOutput.note(error.message)
+            return error.exitCode.rawValue
+        }
+    }
+
+    static func makeContext(_ invocation: Invocation, environment: [String: String]) throws(CLIError) -> CommandContext {
+        let format: OutputFormat
+        switch invocation.value("output") {
+        case nil, "text": format = .text
+        case "json": format = .json
+        case let other?: throw .usage("-o takes text or json, not '\(other)'", command: invocation.commandName)
+        }
+        let color =
+            format == .text && isatty(1) == 1 && !invocation.has("no-color")
+            && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+        var logger = Logger(label: "sdctl") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = invocation.has("verbose") ? .debug : .error
+        var context = CommandContext(
+            invocation: invocation, environment: environment, output: Output(format: format, color: color),
+            timeout: nil, logger: logger)
+        context.timeout = try context.duration("timeout")
+        return context
+    }
+
+    static func run(_ context: CommandContext, parser: ArgumentParser) async throws(CLIError) -> ExitCode {
+        switch context.invocation.path {
+        case ["resolve"]: return try await ResolveCommand.run(context)
+        case ["watch"]: return try await WatchCommand.run(context)
+        case ["register"]: return try await RegisterCommand.run(context)
+        case ["deregister"]: return try await DeregisterCommand.run(context)
+        case ["bench", "balancer"]: return try await BenchBalancerCommand.run(context)
+        case ["bench", "propagation"]: return try await BenchPropagationCommand.run(context)
+        case ["completion"]:
+            let name = context.invocation.positionals[0]
+            guard let shell = CompletionGenerator.Shell(rawValue: name) else {
+                throw context.usage("unknown shell '\(name)' (bash, zsh or fish)")
+            }
+            context.output.line(CompletionGenerator.script(for: shell), terminator: "")
+            return .success
+        case ["help"]:
+            let path = context.invocation.positionals.first.map { [$0] } ?? []
+            guard let spec = parser.spec(for: path) else {
+                throw context.usage("no such command '\(path.joined())'")
+            }
+            writeHelp(spec, path: path, parser: parser)
+            return .success
+        default:
+            throw context.usage("unknown command")
+        }
+    }
+
+    static func writeHelp(_ spec: CommandSpec, path: [String], parser: ArgumentParser) {
+        Output(format: .text, color: false).line(
+            HelpRenderer.render(spec, path: path, root: parser.root), terminator: "")
+    }
+}
