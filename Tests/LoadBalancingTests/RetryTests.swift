@@ -1,0 +1,130 @@
+import Discovery
+import LoadBalancing
+import Logging
+import Synchronization
+import Testing
+import TestSupport
+
+struct AttemptFailed: Error, Equatable {
+    let endpoint: String
+}
+
+@Suite("Retry")
+struct RetryTests {
+    let source = FixedEndpointer(addressed: ["a:1", "b:1", "c:1"].map { (address: $0, endpoint: $0) })
+
+    @Test("a successful first attempt returns its response")
+    func success() async throws {
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(5))
+        let response = try await retry { endpoint in "hello from \(endpoint)" }
+        #expect(response.hasPrefix("hello from "))
+    }
+
+    @Test("after a failure, the next attempt goes to a different endpoint")
+    func differentEndpoint() async throws {
+        for _ in 0..<20 {
+            let tried = Mutex<[String]>([])
+            let retry = Retry(RandomBalancer(source), maxAttempts: 2, timeout: .seconds(5))
+            _ = try? await retry { endpoint in
+                tried.withLock { $0.append(endpoint) }
+                throw AttemptFailed(endpoint: endpoint)
+            }
+            let attempts = tried.withLock { $0 }
+            #expect(attempts.count == 2)
+            #expect(attempts[0] != attempts[1])
+        }
+    }
+
+    @Test("every attempt's error is kept when attempts run out")
+    func keepsEveryError() async throws {
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(5))
+        do {
+            _ = try await retry { (endpoint: String) -> Int in throw AttemptFailed(endpoint: endpoint) }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .attemptsExhausted)
+            #expect(error.errors.count == 3)
+            #expect(error.errors.allSatisfy { $0 is AttemptFailed })
+        }
+    }
+
+    @Test("the per-attempt timeout cancels a hanging attempt and moves on")
+    func attemptTimeout() async throws {
+        let calls = Mutex(0)
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(10), attemptTimeout: .milliseconds(50))
+        let response = try await retry { endpoint in
+            if calls.withLock({ $0 += 1; return $0 }) == 1 { try await Task.sleep(for: .seconds(60)) }
+            return endpoint
+        }
+        #expect(calls.withLock { $0 } == 2)
+        #expect(!response.isEmpty)
+    }
+
+    @Test("the overall deadline bounds the whole call")
+    func overallDeadline() async throws {
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .milliseconds(200))
+        let started = ContinuousClock.now
+        do {
+            _ = try await retry { (_: String) -> Int in try await Task.sleep(for: .seconds(60)); return 0 }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .deadlineExceeded)
+            #expect(error.errors.count == 1)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test("the callback can stop early and replace the error")
+    func callback() async throws {
+        struct Fatal: Error {}
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 5, timeout: .seconds(5)) { attempt, _ in
+            attempt >= 2 ? RetryDecision(keepTrying: false, replacement: Fatal()) : .retry
+        }
+        do {
+            _ = try await retry { (endpoint: String) -> Int in throw AttemptFailed(endpoint: endpoint) }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .gaveUp)
+            #expect(error.errors.count == 2)
+            #expect(error.errors.last is Fatal)
+        }
+    }
+
+    @Test("with no endpoints it backs off and succeeds once endpoints appear")
+    func backsOffWithoutEndpoints() async throws {
+        let cache = EndpointCache<String>(factory: { ($0.address, nil) }, logger: Logger(label: "t"))
+        let retry = Retry(RoundRobinBalancer(cache), maxAttempts: 1, timeout: .seconds(5))
+        let call = Task { try await retry { endpoint in endpoint } }
+        cache.update(.instances([Instance(address: "late:1")]))
+        #expect(try await within(.seconds(5), "the call") { try await call.value } == "late:1")
+    }
+
+    @Test("with no endpoints until the deadline it reports the deadline and no-endpoints once")
+    func noEndpointsUntilDeadline() async throws {
+        let cache = EndpointCache<String>(factory: { ($0.address, nil) }, logger: Logger(label: "t"))
+        let retry = Retry(RoundRobinBalancer(cache), maxAttempts: 3, timeout: .milliseconds(100))
+        do {
+            _ = try await retry { endpoint in endpoint }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .deadlineExceeded)
+            #expect(error.errors.count == 1)
+            #expect((error.errors.first as? DiscoveryError)?.code == .noEndpoints)
+        }
+    }
+
+    @Test("cancelling the calling task ends the call")
+    func cancellation() async throws {
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .seconds(60))
+        let call = Task { () async throws(RetryError) -> Int in
+            try await retry { (_: String) -> Int in try await Task.sleep(for: .seconds(60)); return 0 }
+        }
+        call.cancel()
+        let result = try await within(.seconds(5), "the cancelled call") { await call.result }
+        guard case .failure(let error) = result else {
+            Issue.record("expected failure")
+            return
+        }
+        #expect((error as? RetryError)?.reason == .cancelled)
+    }
+}
