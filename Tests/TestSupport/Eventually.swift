@@ -3,6 +3,7 @@ import Discovery
 /// Thrown when something awaited did not happen before its deadline.
 public struct DeadlineExceeded: Error, CustomStringConvertible {
     public let what: String
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
 }
 
