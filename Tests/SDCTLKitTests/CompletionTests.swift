@@ -1,0 +1,55 @@
+import Testing
+
+@testable import SDCTLKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Completions and help come from the command table")
+struct CompletionTests {
+    /// The repository root, found from this file's path.
+    static let root: String = {
+        var parts = #filePath.split(separator: "/")
+        parts.removeLast(3)
+        return "/" + parts.joined(separator: "/")
+    }()
+
+    static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count == 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test(
+        "the committed completion files equal what `sdctl completion` prints",
+        arguments: [("bash", "completions/sdctl.bash"), ("zsh", "completions/_sdctl"), ("fish", "completions/sdctl.fish")])
+    func committedFilesMatch(shell: String, file: String) throws {
+        let generated = CompletionGenerator.script(for: CompletionGenerator.Shell(rawValue: shell)!)
+        let committed = try #require(Self.read("\(Self.root)/\(file)"), "\(file) is missing")
+        #expect(committed == generated, "regenerate with: swift run sdctl completion \(shell) > \(file)")
+    }
+
+    @Test("every option and command of the table appears in completions and help")
+    func everythingCovered() {
+        let scripts = CompletionGenerator.Shell.allCases.map { CompletionGenerator.script(for: $0) }
+        for (path, command) in CompletionGenerator.commands(CommandTable.root) {
+            let help = HelpRenderer.render(command, path: path, root: CommandTable.root)
+            for option in command.options {
+                #expect(help.contains("--\(option.long)"))
+                for script in scripts { #expect(script.contains(option.long), "\(option.long) missing") }
+            }
+            for sub in command.subcommands {
+                #expect(help.contains(sub.name))
+                for script in scripts { #expect(script.contains(sub.name)) }
+            }
+        }
+    }
+}
