@@ -37,14 +37,14 @@ struct FileBackendTests {
         defer { temp.remove() }
         let directory = FileServiceDirectory(path: temp.path + "/web")
         // Another process holds the id: a child that registers and waits.
-        let holder = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.1:80", id: "one"))
-        try holder.registerNow()
-        let child = spawnHolder(of: holder.entryPath)
+        let child = spawnRegisteringChild(directory.path, id: "one", address: "10.0.0.1:80")
         defer { kill(child, SIGKILL); var status: Int32 = 0; waitpid(child, &status, 0) }
-        holder.deregisterNow()
-        try await eventually(.seconds(5), "the child to hold the lock") { isLocked(holder.entryPath) }
+        try await eventually(.seconds(5), "the child's registration") {
+            (try? directory.liveInstances().map(\.address)) == ["10.0.0.1:80"]
+        }
         let second = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.2:80", id: "one"))
         #expect(throws: DiscoveryError.self) { try second.registerNow() }
+        #expect(try directory.liveInstances().map(\.address) == ["10.0.0.1:80"], "the live one is untouched")
     }
 
     @Test("a stale entry (no live holder) is never listed and is removed")
@@ -213,20 +213,6 @@ func write(_ path: String, _ text: String) throws {
     guard fd >= 0 else { throw DeadlineExceeded(what: "open \(path)") }
     defer { close(fd) }
     _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
-}
-
-func isLocked(_ path: String) -> Bool {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    if flock(fd, LOCK_SH | LOCK_NB) == 0 { flock(fd, LOCK_UN); return false }
-    return true
-}
-
-/// A child process that opens `path` for writing and holds an exclusive lock on it, as a
-/// registering process does.
-func spawnHolder(of path: String) -> pid_t {
-    spawnShell("exec 9>>'\(path)'; flock -x 9; exec sleep 60")
 }
 
 /// A child process that registers the way FileRegistrar does (directory lock, locked temporary
