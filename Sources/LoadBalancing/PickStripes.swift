@@ -2,82 +2,134 @@ import CDiscoverySupport
 import Discovery
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Per-thread pick state shared by the balancers.
 ///
 /// A single lock or counter shared by every picking thread turns into cache-line ping-pong
 /// under parallel picks (measured here: 39-43 ns/op with 2 threads against 10 ns alone).
 /// Instead each thread maps, by a thread-local slot number, to one of a few stripes; each
 /// stripe holds its own lock, its own copy of the endpointer's snapshot and its own counter.
-/// A pick is one atomic load of the endpointer's generation plus one uncontended lock; the
-/// snapshot is re-read only when the generation moved.
+/// A pick is one load of the endpointer's generation plus one uncontended lock; the snapshot
+/// is copied in only when the generation moved.
+///
+/// The stripes live in one raw buffer, 128-byte aligned and padded, so that reaching a stripe
+/// costs no reference counting and neighbouring stripes never share a cache line.
 @usableFromInline
-final class PickStripes<Source: Endpointer>: Sendable {
+final class PickStripes<Source: Endpointer>: @unchecked Sendable {
+    // @unchecked: `stripes` is written only in init and deinit; each stripe's state is only
+    // touched while holding that stripe's lock.
+
     @usableFromInline
     struct State: Sendable {
         @usableFromInline var generation: UInt64 = .max
-        @usableFromInline var snapshot: EndpointSnapshot<Source.Endpoint> = .empty
+        @usableFromInline var endpoints: [Source.Endpoint] = []
+        @usableFromInline var addresses: [String] = []
+        @usableFromInline var failure: DiscoveryError?
         /// Round robin's next position, or random's generator state.
         @usableFromInline var counter: UInt64
         /// A random number fixed for the stripe's life: round robin's start in each new set.
         @usableFromInline let seed: UInt64
     }
 
+    /// One stripe: a test-and-set lock and the state it guards.
+    ///
+    /// A stripe is almost always used by one thread (threads map to stripes by slot number), so
+    /// the lock is nearly never contended. A test-and-set lock takes one `xchg` and releases with
+    /// a plain store, where `Mutex` (priority-inheriting on Linux) needs a compare-and-swap for
+    /// each; measured here that is 14.4 ns against 8.2 ns a pick. When it is contended it spins
+    /// briefly and then yields the processor.
     @usableFromInline
-    final class Stripe: Sendable {
-        @usableFromInline let state: Mutex<State>
-        // Keeps neighbouring stripes, allocated back to back, off one another's cache line.
+    struct Stripe: ~Copyable {
+        @usableFromInline let locked = Atomic<Bool>(false)
+        @usableFromInline var state: State
         private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
             0, 0, 0, 0, 0, 0, 0, 0
         )
 
         init(seed: UInt64) {
-            state = Mutex(State(counter: seed, seed: seed))
+            state = State(counter: seed, seed: seed)
         }
     }
 
     @usableFromInline let source: Source
-    @usableFromInline let stripes: [Stripe]
+    @usableFromInline let stripes: UnsafeMutablePointer<Stripe>
     @usableFromInline let mask: Int
 
     init(source: Source) {
         self.source = source
         var count = 4
-        while count < min(64, 2 * System.activeProcessorCount) { count *= 2 }
+        while count < min(64, 2 * Self.processorCount) { count *= 2 }
+        let stride = (MemoryLayout<Stripe>.stride + 127) / 128 * 128
+        precondition(stride == MemoryLayout<Stripe>.stride || MemoryLayout<Stripe>.stride >= 128)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Stripe>.stride, alignment: 128)
+        stripes = raw.bindMemory(to: Stripe.self, capacity: count)
         var generator = SystemRandomNumberGenerator()
-        stripes = (0..<count).map { _ in Stripe(seed: generator.next()) }
+        for index in 0..<count {
+            (stripes + index).initialize(to: Stripe(seed: generator.next()))
+        }
         mask = count - 1
     }
 
-    /// Runs `select` on the calling thread's stripe, with a current, non-empty snapshot.
-    @inlinable
-    func withCurrentSnapshot<Result>(
+    deinit {
+        stripes.deinitialize(count: mask + 1)
+        stripes.deallocate()
+    }
+
+    /// Runs `select` on the calling thread's stripe, with current, non-empty endpoints.
+    @inlinable @inline(__always)
+    func withCurrentEndpoints<Result>(
         _ select: (inout State, _ refreshed: Bool) -> Result
     ) throws(DiscoveryError) -> Result {
-        let stripe = stripes[Int(cds_thread_slot()) & mask]
+        let stripe = stripes + (Int(truncatingIfNeeded: cds_thread_slot()) & mask)
         let generation = source.generation
-        return try stripe.state.withLock { (state: inout State) throws(DiscoveryError) -> Result in
-            var refreshed = false
-            if state.generation != generation {
-                state.snapshot = source.snapshot()
-                state.generation = generation
-                refreshed = true
+        if _slowPath(stripe.pointee.locked.exchange(true, ordering: .acquiring)) { Self.lockSlow(stripe) }
+        defer { stripe.pointee.locked.store(false, ordering: .releasing) }
+        var refreshed = false
+        if _slowPath(stripe.pointee.state.generation != generation) {
+            refresh(&stripe.pointee.state, to: generation)
+            refreshed = true
+        }
+        if _slowPath(stripe.pointee.state.endpoints.isEmpty) { throw Self.noEndpoints(stripe.pointee.state.failure) }
+        return select(&stripe.pointee.state, refreshed)
+    }
+
+    /// Waits for a contended stripe: spin a little, then yield the processor between tries.
+    @usableFromInline @inline(never)
+    static func lockSlow(_ stripe: UnsafeMutablePointer<Stripe>) {
+        var spins = 0
+        while true {
+            if !stripe.pointee.locked.load(ordering: .relaxed),
+                !stripe.pointee.locked.exchange(true, ordering: .acquiring)
+            {
+                return
             }
-            guard !state.snapshot.isEmpty else { throw Self.noEndpoints(state.snapshot.failure) }
-            return select(&state, refreshed)
+            spins += 1
+            if spins > 64 { sched_yield() }
         }
     }
 
-    @usableFromInline
+    /// Copies the endpointer's snapshot into a stripe; the cold path of a pick.
+    @usableFromInline @inline(never)
+    func refresh(_ state: inout State, to generation: UInt64) {
+        let snapshot = source.snapshot()
+        state.endpoints = snapshot.endpoints
+        state.addresses = snapshot.addresses
+        state.failure = snapshot.failure
+        state.generation = generation
+    }
+
+    @usableFromInline @inline(never)
     static func noEndpoints(_ failure: DiscoveryError?) -> DiscoveryError {
         if let failure {
             return DiscoveryError(.noEndpoints, "no endpoints: discovery failed: \(failure.message)")
         }
         return DiscoveryError(.noEndpoints, "no endpoints available")
     }
-}
 
-enum System {
-    static var activeProcessorCount: Int {
+    static var processorCount: Int {
         #if canImport(Glibc)
         return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
@@ -85,7 +137,3 @@ enum System {
         #endif
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -15,26 +15,26 @@ public struct RandomBalancer<Source: Endpointer>: Balancer {
 
     @inlinable
     public func pick() throws(DiscoveryError) -> Endpoint {
-        try stripes.withCurrentSnapshot { state, _ in
-            state.snapshot.endpoints[Self.draw(&state.counter, below: state.snapshot.count)]
+        try stripes.withCurrentEndpoints { state, _ in
+            state.endpoints[Self.draw(&state.counter, below: state.endpoints.count)]
         }
     }
 
     @inlinable
     public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
-        try stripes.withCurrentSnapshot { state, _ in
-            let count = state.snapshot.count
+        try stripes.withCurrentEndpoints { state, _ in
+            let count = state.endpoints.count
             var index = Self.draw(&state.counter, below: count)
-            if let address, count > 1, state.snapshot.addresses[index] == address {
+            if let address, count > 1, state.addresses[index] == address {
                 // Uniform over the others.
                 index = (index + 1 + Self.draw(&state.counter, below: count - 1)) % count
             }
-            return (state.snapshot.addresses[index], state.snapshot.endpoints[index])
+            return (state.addresses[index], state.endpoints[index])
         }
     }
 
     /// A uniform integer in `0..<bound` from SplitMix64, by multiply-high instead of modulo.
-    @inlinable
+    @inlinable @inline(__always)
     static func draw(_ state: inout UInt64, below bound: Int) -> Int {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

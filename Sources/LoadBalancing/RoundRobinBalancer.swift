@@ -16,26 +16,26 @@ public struct RoundRobinBalancer<Source: Endpointer>: Balancer {
 
     @inlinable
     public func pick() throws(DiscoveryError) -> Endpoint {
-        try stripes.withCurrentSnapshot { state, refreshed in
-            state.snapshot.endpoints[Self.advance(&state, refreshed: refreshed)]
+        try stripes.withCurrentEndpoints { state, refreshed in
+            state.endpoints[Self.advance(&state, refreshed: refreshed)]
         }
     }
 
     @inlinable
     public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
-        try stripes.withCurrentSnapshot { state, refreshed in
+        try stripes.withCurrentEndpoints { state, refreshed in
             var index = Self.advance(&state, refreshed: refreshed)
-            if let address, state.snapshot.count > 1, state.snapshot.addresses[index] == address {
+            if let address, state.endpoints.count > 1, state.addresses[index] == address {
                 index = Self.advance(&state, refreshed: false)
             }
-            return (state.snapshot.addresses[index], state.snapshot.endpoints[index])
+            return (state.addresses[index], state.endpoints[index])
         }
     }
 
     /// Returns the current position and moves on; no division on the hot path.
-    @inlinable
+    @inlinable @inline(__always)
     static func advance(_ state: inout PickStripes<Source>.State, refreshed: Bool) -> Int {
-        let count = state.snapshot.count
+        let count = state.endpoints.count
         if refreshed {
             // A new set: start at this stripe's random place in it.
             state.counter = state.seed.multipliedFullWidth(by: UInt64(count)).high

@@ -59,7 +59,7 @@ enum BenchBalancerCommand {
         let elapsed = Double(monotonicNanoseconds() - start)
         // Spread, counted in a separate, untimed pass.
         let counts = Mutex([Int](repeating: 0, count: instances))
-        let sample = max(instances * 100, 100_000) / threads
+        let sample = min(max(instances * 1000, 100_000), 20_000_000) / threads
         runOnThreads(threads) { _ in
             var local = [Int](repeating: 0, count: instances)
             for _ in 0..<sample { local[(try? balancer.pick()) ?? 0] += 1 }
