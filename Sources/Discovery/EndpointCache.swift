@@ -15,14 +15,11 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
     /// Makes an endpoint for an instance, with an optional closer for its resources.
     public typealias Factory = @Sendable (Instance) throws -> (endpoint: Endpoint, closer: EndpointCloser?)
 
-    private struct Entry: Sendable {
-        var address: String
-        var endpoint: Endpoint
-        var closer: EndpointCloser?
-    }
-
     private struct UpdaterState: Sendable {
-        var entries: [Entry] = []
+        // Parallel arrays sorted by address; the first two are published as they are.
+        var addresses: [String] = []
+        var endpoints: [Endpoint] = []
+        var closers: [EndpointCloser?] = []
         var lastSet: [Instance] = []
         var failed: [Instance] = []
         var failingSince: ContinuousClock.Instant?
@@ -101,11 +98,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 let failure = state.lastFailure
             else { return false }
             logger.warning(
-                "discovery failing for \(invalidateOnError); closing \(state.entries.count) endpoints",
+                "discovery failing for \(invalidateOnError); closing \(state.addresses.count) endpoints",
                 metadata: ["error": "\(failure)"])
-            for entry in state.entries { entry.closer?() }
-            state.entries = []
-            state.failed = []
+            Self.closeAll(&state)
             state.invalidated = true
             publish(EndpointSnapshot(addresses: [], endpoints: [], failure: failure))
             return true
@@ -117,55 +112,72 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         updater.withLock { state in
             guard !state.closed else { return }
             state.closed = true
-            for entry in state.entries { entry.closer?() }
-            state.entries = []
-            state.failed = []
+            Self.closeAll(&state)
             publish(.empty)
         }
     }
 
-    /// Merges a set into the entries: survivors are reused, new instances built, removed closed.
+    private static func closeAll(_ state: inout UpdaterState) {
+        for closer in state.closers { closer?() }
+        state.addresses = []
+        state.endpoints = []
+        state.closers = []
+        state.failed = []
+    }
+
+    /// Merges a set into the entries in one pass over both sorted lists: survivors are reused,
+    /// new instances built, removed ones closed. The new arrays are published as they are.
     private func apply(_ instances: [Instance], to state: inout UpdaterState) {
         let incoming = Self.isSortedByAddress(instances) ? instances : instances.sorted { $0.address < $1.address }
-        let old = state.entries
-        var entries: [Entry] = []
-        entries.reserveCapacity(incoming.count)
+        let oldAddresses = state.addresses
+        let oldEndpoints = state.endpoints
+        let oldClosers = state.closers
+        var addresses: [String] = []
+        var endpoints: [Endpoint] = []
+        var closers: [EndpointCloser?] = []
+        addresses.reserveCapacity(incoming.count)
+        endpoints.reserveCapacity(incoming.count)
+        closers.reserveCapacity(incoming.count)
         var failed: [Instance] = []
-        var changed = old.count != incoming.count || !state.failed.isEmpty
+        var changed = oldAddresses.count != incoming.count || !state.failed.isEmpty
         var oldIndex = 0
-        var previousAddress: String?
-        for instance in incoming {
-            let address = instance.address
-            if address == previousAddress { continue }  // same address twice: one endpoint
-            previousAddress = address
-            while oldIndex < old.count, old[oldIndex].address < address {
-                old[oldIndex].closer?()
+        for index in incoming.indices {
+            let address = incoming[index].address
+            if let last = addresses.last, last == address { continue }  // same address twice: one endpoint
+            while oldIndex < oldAddresses.count, oldAddresses[oldIndex] < address {
+                oldClosers[oldIndex]?()
                 changed = true
                 oldIndex += 1
             }
-            if oldIndex < old.count, old[oldIndex].address == address {
-                entries.append(old[oldIndex])
+            if oldIndex < oldAddresses.count, oldAddresses[oldIndex] == address {
+                addresses.append(address)
+                endpoints.append(oldEndpoints[oldIndex])
+                closers.append(oldClosers[oldIndex])
                 oldIndex += 1
                 continue
             }
             changed = true
             do {
-                let made = try factory(instance)
-                entries.append(Entry(address: address, endpoint: made.endpoint, closer: made.closer))
+                let made = try factory(incoming[index])
+                addresses.append(address)
+                endpoints.append(made.endpoint)
+                closers.append(made.closer)
             } catch {
                 logger.warning("endpoint factory failed; will retry", metadata: ["instance": "\(address)", "error": "\(error)"])
-                failed.append(instance)
+                failed.append(incoming[index])
             }
         }
-        while oldIndex < old.count {
-            old[oldIndex].closer?()
+        while oldIndex < oldAddresses.count {
+            oldClosers[oldIndex]?()
             changed = true
             oldIndex += 1
         }
-        state.entries = entries
+        state.addresses = addresses
+        state.endpoints = endpoints
+        state.closers = closers
         state.failed = failed
         guard changed || generationCounter.load(ordering: .relaxed) == 0 else { return }
-        publish(EndpointSnapshot(addresses: entries.map(\.address), endpoints: entries.map(\.endpoint)))
+        publish(EndpointSnapshot(addresses: addresses, endpoints: endpoints))
     }
 
     private func publish(_ snapshot: EndpointSnapshot<Endpoint>) {
@@ -174,10 +186,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
     }
 
     private static func isSortedByAddress(_ instances: [Instance]) -> Bool {
-        var previous: String?
-        for instance in instances {
-            if let previous, instance.address < previous { return false }
-            previous = instance.address
+        guard instances.count > 1 else { return true }
+        for index in 1..<instances.count where instances[index].address < instances[index - 1].address {
+            return false
         }
         return true
     }

@@ -3,9 +3,15 @@ import Discovery
 /// Calls an endpoint from a ``Balancer`` until one attempt succeeds, the attempts run out, or
 /// the overall deadline passes.
 ///
-/// - Each attempt runs with a bound: the time left before the deadline, or the per-attempt
-///   timeout when that is shorter. An attempt past its bound is cancelled (the body sees task
-///   cancellation) and counts as a timed-out attempt.
+/// - Each attempt has a bound: the time left before the deadline, or the per-attempt timeout
+///   when that is shorter. The body can read it as ``RetryContext/deadline`` (a task-local, the way a
+///   Go endpoint reads its context's deadline) to bound its own I/O.
+/// - Attempts run inline in the calling task, so a successful call costs no task, no timer and
+///   no allocation of its own. With `attemptTimeout` set, each attempt instead runs in a child
+///   task that is cancelled when its bound passes, so even a body that ignores the deadline
+///   is interrupted (if it honours cancellation); that costs a task group per attempt
+///   (docs/benchmarks.md has both figures).
+/// - No attempt starts after the deadline, and waits for endpoints end at it.
 /// - When the balancer has no endpoints, the call backs off and tries again until the
 ///   deadline rather than failing at once.
 /// - The next attempt prefers an instance other than the one that just failed.
@@ -44,18 +50,25 @@ public struct Retry<Source: Balancer>: Sendable {
     }
 
     /// Runs `body` against picked endpoints until it succeeds.
+    ///
+    /// Inlinable so that it is specialized for the caller's balancer and response types: an
+    /// unspecialized generic async call here cost more than everything else in a retry.
+    @inlinable
     public func callAsFunction<Response: Sendable>(
         _ body: @escaping @Sendable (Source.Endpoint) async throws -> Response
     ) async throws(RetryError) -> Response {
         let clock = ContinuousClock()
-        let deadline = clock.now + timeout
+        let start = clock.now
+        let deadline = start + timeout
         var errors: [any Error & Sendable] = []
         var backoff = noEndpointsBackoff
         var previous: String?
         var attempt = 0
+        var waited = false
         while attempt < maxAttempts {
             if Task.isCancelled { throw RetryError(reason: .cancelled, errors: errors) }
-            let now = clock.now
+            // The first attempt reuses the start time: one clock read less on the common path.
+            let now = attempt == 0 && !waited ? start : clock.now
             guard now < deadline else { throw RetryError(reason: .deadlineExceeded, errors: errors) }
             let picked: (address: String, endpoint: Source.Endpoint)
             do {
@@ -65,6 +78,7 @@ public struct Retry<Source: Balancer>: Sendable {
                 if errors.last.map({ ($0 as? DiscoveryError)?.code != .noEndpoints }) ?? true {
                     errors.append(error)
                 }
+                waited = true
                 let pause = min(backoff.next(), deadline - now)
                 do {
                     try await Task.sleep(until: now + pause, clock: clock)
@@ -76,14 +90,19 @@ public struct Retry<Source: Balancer>: Sendable {
             attempt += 1
             backoff.reset()
             previous = picked.address
-            var bound = deadline - now
-            if let attemptTimeout, attemptTimeout < bound { bound = attemptTimeout }
             let failure: any Error & Sendable
-            switch await Self.attempt(body, picked.endpoint, bound: bound, clock: clock) {
-            case .success(let response):
-                return response
-            case .failure(let error):
-                failure = error
+            if let attemptTimeout {
+                let bound = min(attemptTimeout, deadline - now)
+                switch await Self.attempt(body, picked.endpoint, bound: bound, clock: clock) {
+                case .success(let response): return response
+                case .failure(let error): failure = error
+                }
+            } else {
+                do {
+                    return try await RetryContext.$deadline.withValue(deadline) { try await body(picked.endpoint) }
+                } catch {
+                    failure = error
+                }
             }
             if Task.isCancelled {
                 errors.append(failure)
@@ -100,8 +119,9 @@ public struct Retry<Source: Balancer>: Sendable {
         throw RetryError(reason: .attemptsExhausted, errors: errors)
     }
 
-    /// One attempt, cancelled when `bound` runs out.
-    private static func attempt<Response: Sendable>(
+    /// One attempt in a child task, cancelled when `bound` runs out.
+    @usableFromInline
+    static func attempt<Response: Sendable>(
         _ body: @escaping @Sendable (Source.Endpoint) async throws -> Response,
         _ endpoint: Source.Endpoint,
         bound: Duration,
@@ -111,7 +131,7 @@ public struct Retry<Source: Balancer>: Sendable {
         return await withTaskGroup(of: Result<Response, any Error & Sendable>?.self) { group in
             group.addTask {
                 do {
-                    return .success(try await body(endpoint))
+                    return .success(try await RetryContext.$deadline.withValue(deadline) { try await body(endpoint) })
                 } catch {
                     return .failure(error)
                 }

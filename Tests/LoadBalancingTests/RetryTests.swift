@@ -60,9 +60,32 @@ struct RetryTests {
         #expect(!response.isEmpty)
     }
 
-    @Test("the overall deadline bounds the whole call")
-    func overallDeadline() async throws {
+    @Test("inline attempts see the deadline as RetryContext.deadline and the call ends there")
+    func overallDeadlineInline() async throws {
+        struct DeadlineReached: Error {}
         let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .milliseconds(200))
+        let started = ContinuousClock.now
+        #expect(RetryContext.deadline == nil)
+        do {
+            _ = try await retry { (_: String) -> Int in
+                let deadline = try #require(RetryContext.deadline)
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw DeadlineReached()
+            }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .deadlineExceeded)
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first is DeadlineReached)
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(200))
+        #expect(elapsed < .seconds(5))
+    }
+
+    @Test("with attemptTimeout, the overall deadline cancels an attempt that ignores RetryContext.deadline")
+    func overallDeadlineEnforced() async throws {
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .milliseconds(200), attemptTimeout: .seconds(60))
         let started = ContinuousClock.now
         do {
             _ = try await retry { (_: String) -> Int in try await Task.sleep(for: .seconds(60)); return 0 }
@@ -70,6 +93,7 @@ struct RetryTests {
         } catch {
             #expect(error.reason == .deadlineExceeded)
             #expect(error.errors.count == 1)
+            #expect((error.errors.first as? DiscoveryError)?.code == .timedOut)
         }
         #expect(ContinuousClock.now - started < .seconds(5))
     }

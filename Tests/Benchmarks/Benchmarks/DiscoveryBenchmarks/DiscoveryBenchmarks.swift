@@ -47,21 +47,26 @@ func updates(_ count: Int) -> (InstancerEvent, InstancerEvent) {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(3), maxIterations: 10_000_000)
+    Benchmark.defaultConfiguration = .init(maxDuration: .seconds(3))
 
-    Benchmark("RoundRobin3") { benchmark in
+    // Picks: setup outside the measurement, 1M picks a sample, reported per pick.
+    let picks = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
+
+    Benchmark("RoundRobin3", configuration: picks) { benchmark in
         let balancer = RoundRobinBalancer(endpointer(3))
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
     }
 
-    Benchmark("RoundRobin1000") { benchmark in
+    Benchmark("RoundRobin1000", configuration: picks) { benchmark in
         let balancer = RoundRobinBalancer(endpointer(1000))
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
     }
 
-    Benchmark("Random3") { benchmark in
+    Benchmark("Random3", configuration: picks) { benchmark in
         let balancer = RandomBalancer(endpointer(3))
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
     }
 
@@ -79,15 +84,35 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    Benchmark("RetryCall") { benchmark in
+    Benchmark(
+        "RetryCall",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
+    ) { benchmark in
         let retry = Retry(RoundRobinBalancer(endpointer(3)), maxAttempts: 3, timeout: .seconds(1))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(try await retry { endpoint in try await endpoint(1) })
+        }
+    }
+
+    // The same call with attempts raced against a per-attempt timeout (a task group each).
+    Benchmark(
+        "RetryCallAttemptTimeout",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
+    ) { benchmark in
+        let retry = Retry(
+            RoundRobinBalancer(endpointer(3)), maxAttempts: 3, timeout: .seconds(1), attemptTimeout: .seconds(1))
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(try await retry { endpoint in try await endpoint(1) })
         }
     }
 
     for count in [100, 10_000] {
-        Benchmark("Update\(count == 100 ? "100" : "10k")") { benchmark in
+        Benchmark(
+            "Update\(count == 100 ? "100" : "10k")",
+            configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 100_000)
+        ) { benchmark in
             let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
             let (a, b) = updates(count)
             cache.update(a)
