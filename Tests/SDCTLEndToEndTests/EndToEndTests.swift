@@ -180,6 +180,32 @@ struct EndToEndTests {
         }
     }
 
+    @Test("bench propagation measures rounds through a separate watcher process")
+    func benchPropagation() async throws {
+        try await withHome { env in
+            for extra in [[], ["--separate-watcher"]] {
+                let result = try await runSDCTL(["bench", "propagation", "bench-web", "--rounds", "20", "-o", "json"] + extra, environment: env)
+                #expect(result.status == 0, "\(result.stderr)")
+                let line = try #require(result.lines.first)
+                #expect(line.hasPrefix(#"{"register":{"p50_ms":"#))
+                #expect(line.contains(#""deregister":{"p50_ms":"#))
+            }
+            #expect(try await runSDCTL(["resolve", "bench-web"], environment: env).status == 3, "nothing left behind")
+        }
+    }
+
+    @Test("bench balancer prints one result per balancer and thread count")
+    func benchBalancer() async throws {
+        try await withHome { env in
+            let result = try await runSDCTL(["bench", "balancer", "--picks", "10000", "--threads", "3", "-o", "json"], environment: env)
+            #expect(result.status == 0)
+            let line = try #require(result.lines.first)
+            for key in [#""balancer":"round-robin","threads":1"#, #""balancer":"round-robin","threads":3"#, #""balancer":"random","threads":1"#, #""ns_per_pick":"#] {
+                #expect(line.contains(key))
+            }
+        }
+    }
+
     static let malformed: [[String]] = [
         ["frobnicate"], ["resolve"], ["resolve", "web", "extra"], ["resolve", "web", "--nope"], ["resolve", "web", "-q"],
         ["resolve", "web", "--wait-for"], ["resolve", "web", "--wait-for", "0"], ["resolve", "web", "--wait-for", "two"],
