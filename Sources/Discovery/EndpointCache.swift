@@ -143,6 +143,15 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         var oldIndex = 0
         for index in incoming.indices {
             let address = incoming[index].address
+            // Equality first: most instances survive an update, and equal small strings compare
+            // by their raw bits; ordering is only needed when they differ.
+            if oldIndex < oldAddresses.count, oldAddresses[oldIndex] == address {
+                addresses.append(address)
+                endpoints.append(oldEndpoints[oldIndex])
+                closers.append(oldClosers[oldIndex])
+                oldIndex += 1
+                continue
+            }
             if let last = addresses.last, last == address { continue }  // same address twice: one endpoint
             while oldIndex < oldAddresses.count, oldAddresses[oldIndex] < address {
                 oldClosers[oldIndex]?()

@@ -43,7 +43,7 @@ enum RegisterCommand {
             metadata[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
         let tags = context.invocation.values("tag")
-        if let empty = tags.first(where: \.isEmpty) { throw context.usage("--tag takes a non-empty value\(empty)") }
+        if tags.contains(where: \.isEmpty) { throw context.usage("--tag takes a non-empty value") }
         return Instance(address: address.description, id: context.invocation.value("id"), tags: tags, metadata: metadata)
     }
 
