@@ -57,7 +57,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
     /// When the current failure streak began, if invalidation is armed.
     public var invalidationDeadline: ContinuousClock.Instant? {
         updater.withLock { state in
-            guard let since = state.failingSince, let invalidateOnError, !state.invalidated else { return nil }
+            guard let since = state.failingSince, let invalidateOnError, !state.invalidated else {
+                return nil
+            }
             return since + invalidateOnError
         }
     }
@@ -76,7 +78,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             case .failure(let error):
                 state.lastFailure = error
                 if state.failingSince == nil, invalidateOnError != nil { state.failingSince = now }
-                if state.invalidated { publish(EndpointSnapshot(addresses: [], endpoints: [], failure: error)) }
+                if state.invalidated {
+                    publish(EndpointSnapshot(addresses: [], endpoints: [], failure: error))
+                }
             }
         }
     }
@@ -128,7 +132,8 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
     /// Merges a set into the entries in one pass over both sorted lists: survivors are reused,
     /// new instances built, removed ones closed. The new arrays are published as they are.
     private func apply(_ instances: [Instance], to state: inout UpdaterState) {
-        let incoming = Self.isSortedByAddress(instances) ? instances : instances.sorted { $0.address < $1.address }
+        let incoming =
+            Self.isSortedByAddress(instances) ? instances : instances.sorted { $0.address < $1.address }
         let oldAddresses = state.addresses
         let oldEndpoints = state.endpoints
         let oldClosers = state.closers
@@ -172,7 +177,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 endpoints.append(made.endpoint)
                 closers.append(made.closer)
             } catch {
-                logger.warning("endpoint factory failed; will retry", metadata: ["instance": "\(address)", "error": "\(error)"])
+                logger.warning(
+                    "endpoint factory failed; will retry",
+                    metadata: ["instance": "\(address)", "error": "\(error)"])
                 failed.append(incoming[index])
             }
         }

@@ -11,10 +11,6 @@ public struct InstanceSubscription: AsyncSequence, Sendable {
 
     let mailbox: Mailbox
 
-    init(mailbox: Mailbox) {
-        self.mailbox = mailbox
-    }
-
     /// Ends this subscription. Idempotent.
     public func cancel() {
         mailbox.finish()

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-import Dispatch
 import Discovery
+import Dispatch
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Watches a ``FileServiceDirectory`` with inotify and publishes its live registrations.
 ///
@@ -102,14 +103,19 @@ public final class FileInstancer: Instancer, Sendable {
     }
 
     private func fail(_ error: DiscoveryError) {
-        logger.warning("file watch failed; retrying", metadata: ["directory": "\(directory)", "error": "\(error)"])
+        logger.warning(
+            "file watch failed; retrying", metadata: ["directory": "\(directory)", "error": "\(error)"])
         cache.fail(error)
         let (source, delay) = state.withLock { state in
-            defer { state.source = nil; state.inotify = -1 }
+            defer {
+                state.source = nil
+                state.inotify = -1
+            }
             return (state.source, state.backoff.next())
         }
         source?.source.cancel()
-        let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
+        let nanoseconds =
+            Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
         queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in self?.start() }
     }
 

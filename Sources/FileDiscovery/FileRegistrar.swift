@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Discovery
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Registers one instance in a ``FileServiceDirectory`` for as long as this process lives.
 ///
@@ -23,7 +24,9 @@ public final class FileRegistrar: Registrar, Sendable {
     /// - Parameters:
     ///   - instance: what to register; without an id, one is made from the address and a
     ///     random suffix.
-    public init(directory: FileServiceDirectory, instance: Instance, logger: Logger = Logger(label: "sdctl.file"))
+    public init(
+        directory: FileServiceDirectory, instance: Instance, logger: Logger = Logger(label: "sdctl.file")
+    )
         throws(DiscoveryError)
     {
         let address = try HostPort(parsing: instance.address)
@@ -53,7 +56,8 @@ public final class FileRegistrar: Registrar, Sendable {
             if let fd = held {
                 if FileSystem.sameFile(fd, entryPath) { return }
                 // Someone removed our entry (`sdctl deregister`); put it back.
-                logger.notice("registration file was removed; registering again", metadata: ["path": "\(entryPath)"])
+                logger.notice(
+                    "registration file was removed; registering again", metadata: ["path": "\(entryPath)"])
                 close(fd)
                 held = nil
             }
@@ -94,7 +98,8 @@ public final class FileRegistrar: Registrar, Sendable {
             close(existing)
             if live {
                 throw DiscoveryError(
-                    .alreadyExists, "id '\(instance.id!)' is already registered in \(directory) by a live process")
+                    .alreadyExists,
+                    "id '\(instance.id!)' is already registered in \(directory) by a live process")
             }
         }
         var generator = SystemRandomNumberGenerator()

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Discovery
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The directory that holds one service's registrations in the file backend.
 ///
@@ -98,7 +99,9 @@ public struct FileServiceDirectory: Sendable, Hashable, CustomStringConvertible 
 
     /// Every live registration, sorted; stale entries are removed on the way, unreadable ones
     /// are reported through `skipped` and left out.
-    public func liveInstances(skipped: (DiscoveryError) -> Void = { _ in }) throws(DiscoveryError) -> [Instance] {
+    public func liveInstances(skipped: (DiscoveryError) -> Void = { _ in }) throws(DiscoveryError)
+        -> [Instance]
+    {
         var instances: [Instance] = []
         for name in try FileSystem.entryNames(in: path) {
             do {

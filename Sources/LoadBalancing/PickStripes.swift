@@ -3,7 +3,7 @@ import Discovery
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Per-thread pick state shared by the balancers.
@@ -64,7 +64,8 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         while count < min(64, 2 * Self.processorCount) { count *= 2 }
         let stride = (MemoryLayout<Stripe>.stride + 127) / 128 * 128
         precondition(stride == MemoryLayout<Stripe>.stride || MemoryLayout<Stripe>.stride >= 128)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Stripe>.stride, alignment: 128)
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: count * MemoryLayout<Stripe>.stride, alignment: 128)
         stripes = raw.bindMemory(to: Stripe.self, capacity: count)
         var generator = SystemRandomNumberGenerator()
         for index in 0..<count {
@@ -92,7 +93,9 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
             refresh(&stripe.pointee.state, to: generation)
             refreshed = true
         }
-        if _slowPath(stripe.pointee.state.endpoints.isEmpty) { throw Self.noEndpoints(stripe.pointee.state.failure) }
+        if _slowPath(stripe.pointee.state.endpoints.isEmpty) {
+            throw Self.noEndpoints(stripe.pointee.state.failure)
+        }
         return select(&stripe.pointee.state, refreshed)
     }
 
@@ -131,9 +134,9 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
 
     static var processorCount: Int {
         #if canImport(Glibc)
-        return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
-        return 8
+            return 8
         #endif
     }
 }

@@ -99,7 +99,9 @@ public struct Retry<Source: Balancer>: Sendable {
                 }
             } else {
                 do {
-                    return try await RetryContext.$deadline.withValue(deadline) { try await body(picked.endpoint) }
+                    return try await RetryContext.$deadline.withValue(deadline) {
+                        try await body(picked.endpoint)
+                    }
                 } catch {
                     failure = error
                 }
@@ -131,7 +133,8 @@ public struct Retry<Source: Balancer>: Sendable {
         return await withTaskGroup(of: Result<Response, any Error & Sendable>?.self) { group in
             group.addTask {
                 do {
-                    return .success(try await RetryContext.$deadline.withValue(deadline) { try await body(endpoint) })
+                    return .success(
+                        try await RetryContext.$deadline.withValue(deadline) { try await body(endpoint) })
                 } catch {
                     return .failure(error)
                 }

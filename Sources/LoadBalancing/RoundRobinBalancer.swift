@@ -22,7 +22,9 @@ public struct RoundRobinBalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentEndpoints { state, refreshed in
             var index = Self.advance(&state, refreshed: refreshed)
             if let address, state.endpoints.count > 1, state.addresses[index] == address {

@@ -41,7 +41,9 @@ public struct ArgumentParser: Sendable {
             if !optionsEnded, argument == "--" {
                 if command.takesTrailingCommand {
                     trailing = Array(arguments[index...])
-                    guard !(trailing?.isEmpty ?? true) else { throw fail("'--' must be followed by a command to run") }
+                    guard !(trailing?.isEmpty ?? true) else {
+                        throw fail("'--' must be followed by a command to run")
+                    }
                     break
                 }
                 optionsEnded = true
@@ -52,7 +54,8 @@ public struct ArgumentParser: Sendable {
                 let name = String(body.prefix { $0 != "=" })
                 let inline = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
                 guard let option = lookup(long: name) else {
-                    throw fail("unknown option '--\(name)' for '\((["sdctl"] + path).joined(separator: " "))'")
+                    throw fail(
+                        "unknown option '--\(name)' for '\((["sdctl"] + path).joined(separator: " "))'")
                 }
                 if option.valueName == nil {
                     guard inline == nil else { throw fail("option --\(name) takes no value") }
@@ -72,7 +75,8 @@ public struct ArgumentParser: Sendable {
             if !optionsEnded, argument.hasPrefix("-"), argument.count > 1, !Self.isNegativeNumber(argument) {
                 let letters = Array(argument.dropFirst())
                 guard let option = lookup(short: letters[0]) else {
-                    throw fail("unknown option '-\(letters[0])' for '\((["sdctl"] + path).joined(separator: " "))'")
+                    throw fail(
+                        "unknown option '-\(letters[0])' for '\((["sdctl"] + path).joined(separator: " "))'")
                 }
                 if option.valueName == nil {
                     guard letters.count == 1 else { throw fail("unknown option '\(argument)'") }
@@ -100,7 +104,8 @@ public struct ArgumentParser: Sendable {
             positionals.append(argument)
         }
 
-        let invocation = Invocation(path: path, positionals: positionals, options: options, trailing: trailing)
+        let invocation = Invocation(
+            path: path, positionals: positionals, options: options, trailing: trailing)
         if invocation.has("help") || invocation.has("version") { return invocation }
         if path.isEmpty { return invocation }  // bare `sdctl`: the caller shows help
         if !command.subcommands.isEmpty {

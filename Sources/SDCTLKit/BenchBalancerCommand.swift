@@ -29,8 +29,9 @@ enum BenchBalancerCommand {
         case let other?: throw context.usage("--balancer takes round-robin or random, not '\(other)'")
         }
         let endpointer = FixedEndpointer(
-            addressed:
-            (0..<instances).map { (address: "10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256):8080", endpoint: $0) })
+            addressed: (0..<instances).map {
+                (address: "10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256):8080", endpoint: $0)
+            })
         var results: [Measurement] = []
         for name in names {
             for threadCount in Set([1, threads]).sorted() {
@@ -47,7 +48,9 @@ enum BenchBalancerCommand {
         return .success
     }
 
-    static func measure<B: Balancer>(_ name: String, _ balancer: B, _ instances: Int, _ threads: Int, _ picks: Int)
+    static func measure<B: Balancer>(
+        _ name: String, _ balancer: B, _ instances: Int, _ threads: Int, _ picks: Int
+    )
         -> Measurement where B.Endpoint == Int
     {
         let sink = Atomic<Int>(0)
@@ -74,7 +77,8 @@ enum BenchBalancerCommand {
     }
 
     @inline(never)
-    static func pickLoop<B: Balancer>(_ balancer: B, count: Int, sink: borrowing Atomic<Int>) where B.Endpoint == Int {
+    static func pickLoop<B: Balancer>(_ balancer: B, count: Int, sink: borrowing Atomic<Int>)
+    where B.Endpoint == Int {
         var total = 0
         for _ in 0..<count {
             total &+= (try? balancer.pick()) ?? 0
@@ -105,7 +109,8 @@ enum BenchBalancerCommand {
                     "\(result.balancer.padding(12))  \(String(result.threads).padding(7))  \(ns.padding(8))  "
                         + "\(rate.leftPadding(10))  \(String(format2: result.spreadPercent))%")
             }
-            context.output.line("(\(instances) instances; ns/pick is wall time over all picks, as go test -bench reports it)")
+            context.output.line(
+                "(\(instances) instances; ns/pick is wall time over all picks, as go test -bench reports it)")
         }
     }
 }

@@ -1,16 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Discovery
+import Dispatch
 import Histogram
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// `sdctl bench propagation TARGET [--rounds N] [--separate-watcher]`
 ///
@@ -43,24 +45,29 @@ enum BenchPropagationCommand {
             throw CLIError(.timedOut, "the watcher saw no initial set within \(DurationParser.format(wait))")
         }
 
-        var registerLatency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var registerLatency = Histogram<UInt64>(
+            highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var deregisterLatency = registerLatency
         let pid = getpid()
         for round in 0..<rounds {
             let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
             let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
-            let registrar = try Backend.registrar(for: target, instance: instance, ttl: nil, logger: context.logger)
+            let registrar = try Backend.registrar(
+                for: target, instance: instance, ttl: nil, logger: context.logger)
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
             guard let seen = await presence.wait(for: address, present: true, timeout: wait) else {
                 try? await registrar.deregister()
-                throw CLIError(.timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
+                throw CLIError(
+                    .timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
             }
             _ = registerLatency.record((seen - started) / 1000)
             let leaving = monotonicNanoseconds()
             try await RegisterCommand.deregister(registrar, context)
             guard let gone = await presence.wait(for: address, present: false, timeout: wait) else {
-                throw CLIError(.timedOut, "round \(round): deregistration not seen within \(DurationParser.format(wait))")
+                throw CLIError(
+                    .timedOut, "round \(round): deregistration not seen within \(DurationParser.format(wait))"
+                )
             }
             _ = deregisterLatency.record((gone - leaving) / 1000)
         }
@@ -74,7 +81,8 @@ enum BenchPropagationCommand {
     {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw CLIError(.failure, "cannot create a pipe") }
-        let child = try ChildProcess.spawn([selfExecutable(), "watch", target, "-o", "json"], stdout: pipeEnds[1])
+        let child = try ChildProcess.spawn(
+            [selfExecutable(), "watch", target, "-o", "json"], stdout: pipeEnds[1])
         close(pipeEnds[1])
         let readEnd = pipeEnds[0]
         runDetached {
@@ -92,7 +100,9 @@ enum BenchPropagationCommand {
                 while let newline = pending.firstIndex(of: 0x0A) {
                     let line = Array(pending[..<newline])
                     pending.removeSubrange(...newline)
-                    if let decoded = try? JSONDecoder().decode(Line.self, from: Data(line)), let set = decoded.instances {
+                    if let decoded = try? JSONDecoder().decode(Line.self, from: Data(line)),
+                        let set = decoded.instances
+                    {
                         presence.update(Set(set.map(\.address)))
                     }
                 }
@@ -111,7 +121,9 @@ enum BenchPropagationCommand {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func report(_ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, _ context: CommandContext) {
+    static func report(
+        _ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, _ context: CommandContext
+    ) {
         func milliseconds(_ microseconds: UInt64) -> Double { (Double(microseconds) / 10).rounded() / 100 }
         func summary(_ histogram: Histogram<UInt64>) -> [(String, Double)] {
             [
@@ -126,11 +138,13 @@ enum BenchPropagationCommand {
             func object(_ histogram: Histogram<UInt64>) -> JSONValue {
                 .object(summary(histogram).map { ($0.0, .double($0.1)) })
             }
-            context.output.json(.object([("register", object(register)), ("deregister", object(deregister))]))
+            context.output.json(
+                .object([("register", object(register)), ("deregister", object(deregister))]))
         case .text:
             context.output.line("\(rounds) rounds            p50 ms    p90 ms    p99 ms    max ms")
             for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
-                let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(separator: "  ")
+                let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(
+                    separator: "  ")
                 context.output.line("\(name.padding(18))  \(cells)")
             }
         }
@@ -141,5 +155,3 @@ enum BenchPropagationCommand {
 func runDetached(_ body: @escaping @Sendable () -> Void) {
     DispatchQueue.global().async(execute: body)
 }
-
-import Dispatch

@@ -8,7 +8,9 @@ public enum CommandTable {
 
     /// Options accepted before or after any command.
     public static let globalOptions: [OptionSpec] = [
-        .value("output", short: "o", "FORMAT", completion: .choices(["text", "json"]), "output format: text (default) or json"),
+        .value(
+            "output", short: "o", "FORMAT", completion: .choices(["text", "json"]),
+            "output format: text (default) or json"),
         .value("timeout", "DURATION", "bound the command: 250ms, 10s, 5m, 1h"),
         .flag("verbose", short: "v", "log what the backend does to stderr"),
         .flag("no-color", "never colour the output (NO_COLOR is honoured too)"),
@@ -26,7 +28,9 @@ public enum CommandTable {
             first answer.
             """,
         positionals: [target],
-        options: [.value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)")],
+        options: [
+            .value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)")
+        ],
         examples: ["sdctl resolve web", "sdctl resolve web --wait-for 2 --timeout 30s -o json"]
     )
 
@@ -57,17 +61,24 @@ public enum CommandTable {
             .value("id", "ID", "the registration id (default: made from the address)"),
             .value("tag", "TAG", repeatable: true, "a tag (repeatable)"),
             .value("meta", "KEY=VALUE", repeatable: true, "metadata (repeatable)"),
-            .value("ttl", "DURATION", "lease or check TTL for backends that have one; the file backend ties liveness to the process"),
+            .value(
+                "ttl", "DURATION",
+                "lease or check TTL for backends that have one; the file backend ties liveness to the process"
+            ),
         ],
         takesTrailingCommand: true,
-        examples: ["sdctl register web 127.0.0.1:8080", "sdctl register web 127.0.0.1:8080 -- ./server --port 8080"]
+        examples: [
+            "sdctl register web 127.0.0.1:8080", "sdctl register web 127.0.0.1:8080 -- ./server --port 8080",
+        ]
     )
 
     public static let deregister = CommandSpec(
         name: "deregister",
         summary: "remove a registration by id or address",
         discussion: "Idempotent: removing what is already gone exits 0 with a note on stderr.",
-        positionals: [target, PositionalSpec("ID-OR-ADDRESS", "the registration id, or the instance address")],
+        positionals: [
+            target, PositionalSpec("ID-OR-ADDRESS", "the registration id, or the instance address"),
+        ],
         examples: ["sdctl deregister web 127.0.0.1:8080"]
     )
 
@@ -78,7 +89,8 @@ public enum CommandTable {
         options: [
             .value("instances", "N", "instances to balance over (default 3)"),
             .value("threads", "T", "threads for the parallel run (default 2)"),
-            .value("balancer", "NAME", completion: .choices(["round-robin", "random"]), "only this balancer"),
+            .value(
+                "balancer", "NAME", completion: .choices(["round-robin", "random"]), "only this balancer"),
             .value("picks", "N", "picks per measurement (default 10000000)"),
         ],
         examples: ["sdctl bench balancer --instances 1000 --threads 2"]
@@ -109,14 +121,21 @@ public enum CommandTable {
     public static let completion = CommandSpec(
         name: "completion",
         summary: "print a shell completion script",
-        positionals: [PositionalSpec("SHELL", completion: .choices(["bash", "zsh", "fish"]), "bash, zsh or fish")],
+        positionals: [
+            PositionalSpec("SHELL", completion: .choices(["bash", "zsh", "fish"]), "bash, zsh or fish")
+        ],
         examples: ["sdctl completion bash > /etc/bash_completion.d/sdctl"]
     )
 
     public static let help = CommandSpec(
         name: "help",
         summary: "show help for a command",
-        positionals: [PositionalSpec("COMMAND", completion: .choices(["resolve", "watch", "register", "deregister", "bench", "completion"]), "the command (optional)")]
+        positionals: [
+            PositionalSpec(
+                "COMMAND",
+                completion: .choices(["resolve", "watch", "register", "deregister", "bench", "completion"]),
+                "the command (optional)")
+        ]
     )
 
     public static let root = CommandSpec(

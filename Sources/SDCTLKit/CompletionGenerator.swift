@@ -45,7 +45,8 @@ public enum CompletionGenerator {
             """
         for (path, command) in commands(root) where !command.subcommands.isEmpty {
             for sub in command.subcommands {
-                out += "            \"\(path.map { "/\($0)" }.joined())/\(sub.name)\") path=\"$path/\(sub.name)\" ;;\n"
+                out +=
+                    "            \"\(path.map { "/\($0)" }.joined())/\(sub.name)\") path=\"$path/\(sub.name)\" ;;\n"
             }
         }
         out += """
@@ -58,10 +59,12 @@ public enum CompletionGenerator {
         for (_, command) in commands(root) {
             for option in command.options + root.options where option.valueName != nil {
                 guard seen.insert(option.long).inserted else { continue }
-                let flags = [option.short.map { "-\($0)" }, "--\(option.long)"].compactMap { $0 }.joined(separator: "|")
+                let flags = [option.short.map { "-\($0)" }, "--\(option.long)"].compactMap { $0 }.joined(
+                    separator: "|")
                 switch option.completion {
                 case .choices(let choices):
-                    out += "        \(flags)) COMPREPLY=($(compgen -W \"\(choices.joined(separator: " "))\" -- \"$cur\")); return 0 ;;\n"
+                    out +=
+                        "        \(flags)) COMPREPLY=($(compgen -W \"\(choices.joined(separator: " "))\" -- \"$cur\")); return 0 ;;\n"
                 case .file:
                     out += "        \(flags)) COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;\n"
                 default:
@@ -82,7 +85,8 @@ public enum CompletionGenerator {
                 choices = " " + values.joined(separator: " ")
             }
             let all = (subs + opts).joined(separator: " ") + choices
-            out += "        \"\(path.map { "/\($0)" }.joined())\") COMPREPLY=($(compgen -W \"\(all)\" -- \"$cur\")) ;;\n"
+            out +=
+                "        \"\(path.map { "/\($0)" }.joined())\") COMPREPLY=($(compgen -W \"\(all)\" -- \"$cur\")) ;;\n"
         }
         out += """
                 esac
@@ -107,11 +111,12 @@ public enum CompletionGenerator {
                 default: action = ":\(value): "
                 }
             }
-            let repeat_ = option.repeatable ? "*" : ""
+            let repetition = option.repeatable ? "*" : ""
             if let short = option.short {
-                return "'\(repeat_)(-\(short) --\(option.long))'{-\(short),--\(option.long)}'[\(help)]\(action)'"
+                return
+                    "'\(repetition)(-\(short) --\(option.long))'{-\(short),--\(option.long)}'[\(help)]\(action)'"
             }
-            return "'\(repeat_)--\(option.long)[\(help)]\(action)'"
+            return "'\(repetition)--\(option.long)[\(help)]\(action)'"
         }
         var out = """
             #compdef sdctl
@@ -129,7 +134,9 @@ public enum CompletionGenerator {
             } else {
                 for (position, positional) in command.positionals.enumerated() {
                     var action = " "
-                    if case .choices(let choices) = positional.completion { action = "(\(choices.joined(separator: " ")))" }
+                    if case .choices(let choices) = positional.completion {
+                        action = "(\(choices.joined(separator: " ")))"
+                    }
                     if positional.name == "ADDRESS" || positional.name.contains("ID") { action = " " }
                     let optional = command.name == "help" ? ":" : ""
                     arguments.append("    '\(optional)\(position + 1):\(positional.name):\(action)'")
@@ -140,9 +147,11 @@ public enum CompletionGenerator {
             if !command.subcommands.isEmpty {
                 out += "    case $state in\n    command)\n        local -a commands\n        commands=(\n"
                 for sub in command.subcommands {
-                    out += "            '\(sub.name):\(sub.summary.replacingOccurrences("'", "'\\''").replacingOccurrences(":", "\\:"))'\n"
+                    out +=
+                        "            '\(sub.name):\(sub.summary.replacingOccurrences("'", "'\\''").replacingOccurrences(":", "\\:"))'\n"
                 }
-                out += "        )\n        _describe command commands ;;\n    args)\n        case $words[1] in\n"
+                out +=
+                    "        )\n        _describe command commands ;;\n    args)\n        case $words[1] in\n"
                 for sub in command.subcommands {
                     out += "        \(sub.name)) \(function)_\(sub.name) ;;\n"
                 }
@@ -167,14 +176,17 @@ public enum CompletionGenerator {
             } else {
                 let seen = path.map { "__fish_seen_subcommand_from \($0)" }.joined(separator: "; and ")
                 let children = command.subcommands.map(\.name)
-                condition = children.isEmpty ? seen : seen + "; and not __fish_seen_subcommand_from \(children.joined(separator: " "))"
+                condition =
+                    children.isEmpty
+                    ? seen : seen + "; and not __fish_seen_subcommand_from \(children.joined(separator: " "))"
             }
             for sub in command.subcommands {
                 out += "complete -c sdctl -n \(quote(condition)) -a \(sub.name) -d \(quote(sub.summary))\n"
             }
             for positional in command.positionals {
                 if case .choices(let choices) = positional.completion {
-                    out += "complete -c sdctl -n \(quote(condition)) -a \(quote(choices.joined(separator: " "))) -d \(quote(positional.help))\n"
+                    out +=
+                        "complete -c sdctl -n \(quote(condition)) -a \(quote(choices.joined(separator: " "))) -d \(quote(positional.help))\n"
                 }
             }
             let options = path.isEmpty ? root.options : command.options

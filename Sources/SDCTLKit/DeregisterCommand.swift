@@ -6,7 +6,8 @@ enum DeregisterCommand {
         guard !key.isEmpty else { throw context.usage("ID-OR-ADDRESS must not be empty") }
         let removed = try Backend.deregister(target, idOrAddress: key)
         if removed.isEmpty {
-            context.output.note("nothing registered as '\(key)' in \(context.invocation.positionals[0]); nothing to do")
+            context.output.note(
+                "nothing registered as '\(key)' in \(context.invocation.positionals[0]); nothing to do")
         }
         switch context.format {
         case .text: for id in removed { context.output.line(id) }

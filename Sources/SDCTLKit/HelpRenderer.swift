@@ -53,7 +53,8 @@ enum HelpRenderer {
         var parts = [name]
         if isRoot { parts.append("[-o text|json] [--timeout DURATION] [-v] [--no-color] COMMAND ...") }
         if !command.subcommands.isEmpty, !isRoot { parts.append("COMMAND") }
-        parts.append(contentsOf: command.positionals.map { command.name == "help" ? "[\($0.name)]" : $0.name })
+        parts.append(
+            contentsOf: command.positionals.map { command.name == "help" ? "[\($0.name)]" : $0.name })
         if !isRoot {
             for option in command.options {
                 var text = "--\(option.long)"

@@ -67,7 +67,11 @@ enum JSONValue: Sendable, Equatable {
         var members: [(String, JSONValue)] = [("address", .string(instance.address))]
         if let id = instance.id { members.append(("id", .string(id))) }
         members.append(("tags", .array(instance.tags.map(JSONValue.string))))
-        members.append(("metadata", .object(instance.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        members.append(
+            (
+                "metadata",
+                .object(instance.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
+            ))
         if let weight = instance.weight { members.append(("weight", .int(weight))) }
         if let priority = instance.priority { members.append(("priority", .int(priority))) }
         if let zone = instance.zone { members.append(("zone", .string(zone))) }

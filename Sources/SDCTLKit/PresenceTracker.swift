@@ -23,7 +23,9 @@ final class PresenceTracker: Sendable {
         let now = monotonicNanoseconds()
         let ready = state.withLock { state -> CheckedContinuation<UInt64?, Never>? in
             state.current = addresses
-            guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, addresses) else { return nil }
+            guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, addresses) else {
+                return nil
+            }
             state.waiter = nil
             return waiter.continuation
         }
@@ -58,7 +60,8 @@ final class PresenceTracker: Sendable {
         return await withCheckedContinuation { continuation in
             let already = state.withLock { state -> Bool in
                 if let current = state.current, Self.satisfied(address, present, current) { return true }
-                state.waiter = Waiter(token: token, address: address, present: present, continuation: continuation)
+                state.waiter = Waiter(
+                    token: token, address: address, present: present, continuation: continuation)
                 return false
             }
             if already { continuation.resume(returning: monotonicNanoseconds()) }

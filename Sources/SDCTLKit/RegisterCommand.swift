@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Discovery
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// `sdctl register TARGET ADDRESS [--id ID] [--tag T]... [--meta K=V]... [--ttl D] [-- CMD...]`
 enum RegisterCommand {
@@ -14,7 +15,8 @@ enum RegisterCommand {
         let target = try context.target()
         let instance = try makeInstance(context)
         let ttl = try context.duration("ttl")
-        let registrar = try Backend.registrar(for: target, instance: instance, ttl: ttl, logger: context.logger)
+        let registrar = try Backend.registrar(
+            for: target, instance: instance, ttl: ttl, logger: context.logger)
         if let command = context.invocation.trailing {
             return try await runWrapped(command, registrar: registrar, context)
         }
@@ -44,7 +46,8 @@ enum RegisterCommand {
         }
         let tags = context.invocation.values("tag")
         if tags.contains(where: \.isEmpty) { throw context.usage("--tag takes a non-empty value") }
-        return Instance(address: address.description, id: context.invocation.value("id"), tags: tags, metadata: metadata)
+        return Instance(
+            address: address.description, id: context.invocation.value("id"), tags: tags, metadata: metadata)
     }
 
     static func register(_ registrar: any Registrar, _ context: CommandContext) async throws(CLIError) {
@@ -61,13 +64,16 @@ enum RegisterCommand {
         switch result {
         case .some(.success): break
         case .some(.failure(let error)): throw error
-        case .none: throw CLIError(.timedOut, "timed out registering after \(DurationParser.format(context.timeout!))")
+        case .none:
+            throw CLIError(
+                .timedOut, "timed out registering after \(DurationParser.format(context.timeout!))")
         }
         let id = registrar.instance.id ?? registrar.instance.address
         switch context.format {
         case .text: context.output.line(id)
         case .json:
-            context.output.json(.object([("id", .string(id)), ("address", .string(registrar.instance.address))]))
+            context.output.json(
+                .object([("id", .string(id)), ("address", .string(registrar.instance.address))]))
         }
     }
 

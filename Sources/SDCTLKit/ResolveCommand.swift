@@ -42,7 +42,8 @@ enum ResolveCommand {
             if let partial { print(partial, context) }
             let wanted = waitFor.map { "\($0) instance(s)" } ?? "an answer from the backend"
             let got = partial.map { "; saw \($0.count)" } ?? ""
-            throw CLIError(.timedOut, "timed out after \(DurationParser.format(timeout!)) waiting for \(wanted)\(got)")
+            throw CLIError(
+                .timedOut, "timed out after \(DurationParser.format(timeout!)) waiting for \(wanted)\(got)")
         }
     }
 

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The `sdctl` command-line tool: parses the command line and runs a command.
 public enum SDCTL {
@@ -32,12 +33,15 @@ public enum SDCTL {
         }
     }
 
-    static func makeContext(_ invocation: Invocation, environment: [String: String]) throws(CLIError) -> CommandContext {
+    static func makeContext(_ invocation: Invocation, environment: [String: String]) throws(CLIError)
+        -> CommandContext
+    {
         let format: OutputFormat
         switch invocation.value("output") {
         case nil, "text": format = .text
         case "json": format = .json
-        case let other?: throw .usage("-o takes text or json, not '\(other)'", command: invocation.commandName)
+        case let other?:
+            throw .usage("-o takes text or json, not '\(other)'", command: invocation.commandName)
         }
         let color =
             format == .text && isatty(1) == 1 && !invocation.has("no-color")

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Dispatch
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Delivers signals to a handler on a queue instead of their default action.
 ///
@@ -35,10 +36,12 @@ final class SignalWatcher: Sendable {
 
     /// Restores the default actions. Idempotent.
     func cancel() {
-        guard let taken = sources.withLock({ sources -> Sources? in
-            defer { sources = nil }
-            return sources
-        }) else { return }
+        guard
+            let taken = sources.withLock({ sources -> Sources? in
+                defer { sources = nil }
+                return sources
+            })
+        else { return }
         for source in taken.list { source.cancel() }
         for number in signals { signal(number, SIG_DFL) }
     }

@@ -10,7 +10,8 @@ public enum Target: Sendable, Equatable {
     /// `etcd://h:2379/services/web/`, `etcds://` with TLS.
     case etcd(endpoints: [HostPort], prefix: String, tls: Bool)
     /// `consul://h:8500/web?tag=prod&passing`, `consuls://` with TLS.
-    case consul(agent: HostPort, service: String, tags: [String], passingOnly: Bool, datacenter: String?, tls: Bool)
+    case consul(
+        agent: HostPort, service: String, tags: [String], passingOnly: Bool, datacenter: String?, tls: Bool)
     /// `eureka://h:8761/eureka/apps/WEB`, `eurekas://` with TLS.
     case eureka(server: HostPort, basePath: String, app: String, tls: Bool)
     /// `srv://[server[:port]]/_http._tcp.web.example.com`
@@ -33,7 +34,8 @@ public enum Target: Sendable, Equatable {
         func invalid(_ why: String) -> CLIError { .usage("invalid target '\(text)': \(why)") }
         guard let schemeEnd = text.firstRange(of: "://") else {
             guard !text.contains("/"), !text.contains(":") else {
-                throw invalid("expected a service name or a URL such as file:///dir/web or zk://host:2181/path")
+                throw invalid(
+                    "expected a service name or a URL such as file:///dir/web or zk://host:2181/path")
             }
             do {
                 self = .file(try FileServiceDirectory(serviceName: text, environment: environment))
@@ -52,7 +54,9 @@ public enum Target: Sendable, Equatable {
             pathAndQuery = pathAndQuery[..<mark]
         }
         let path = String(pathAndQuery)
-        guard !text.contains("#"), !text.contains(" ") else { throw invalid("fragments and spaces are not allowed") }
+        guard !text.contains("#"), !text.contains(" ") else {
+            throw invalid("fragments and spaces are not allowed")
+        }
 
         func hosts(defaultPort: UInt16) throws(CLIError) -> [HostPort] {
             guard !authority.isEmpty else { throw invalid("missing host") }
@@ -80,7 +84,9 @@ public enum Target: Sendable, Equatable {
 
         switch scheme {
         case "file":
-            guard authority.isEmpty else { throw invalid("file URLs take no host: write file:///absolute/dir") }
+            guard authority.isEmpty else {
+                throw invalid("file URLs take no host: write file:///absolute/dir")
+            }
             try noQuery()
             guard path.count > 1, !path.split(separator: "/").contains(where: { $0 == ".." }) else {
                 throw invalid("file URLs need an absolute directory path without '..'")
@@ -96,7 +102,9 @@ public enum Target: Sendable, Equatable {
         case "etcd", "etcds":
             let hosts = try hosts(defaultPort: 2379)
             try noQuery()
-            guard path.count > 1 else { throw invalid("\(scheme):// needs a key prefix such as /services/web/") }
+            guard path.count > 1 else {
+                throw invalid("\(scheme):// needs a key prefix such as /services/web/")
+            }
             self = .etcd(endpoints: hosts, prefix: path, tls: scheme == "etcds")
         case "consul", "consuls":
             let agent = try single(defaultPort: 8500)
@@ -128,7 +136,8 @@ public enum Target: Sendable, Equatable {
                 }
             }
             self = .consul(
-                agent: agent, service: String(service), tags: tags, passingOnly: passing, datacenter: datacenter,
+                agent: agent, service: String(service), tags: tags, passingOnly: passing,
+                datacenter: datacenter,
                 tls: scheme == "consuls")
         case "eureka", "eurekas":
             let server = try single(defaultPort: 8761)
@@ -138,7 +147,9 @@ public enum Target: Sendable, Equatable {
                 throw invalid("\(scheme):// needs a path ending in /apps/APP, like /eureka/apps/WEB")
             }
             let base = "/" + components.dropLast(1).joined(separator: "/")
-            self = .eureka(server: server, basePath: base, app: String(components.last!).uppercased(), tls: scheme == "eurekas")
+            self = .eureka(
+                server: server, basePath: base, app: String(components.last!).uppercased(),
+                tls: scheme == "eurekas")
         case "srv":
             try noQuery()
             let server: HostPort? = authority.isEmpty ? nil : try single(defaultPort: 53)
@@ -152,7 +163,9 @@ public enum Target: Sendable, Equatable {
             }
             self = .srv(server: server, name: name)
         default:
-            throw invalid("unknown scheme '\(scheme)' (known: file, zk, etcd, etcds, consul, consuls, eureka, eurekas, srv)")
+            throw invalid(
+                "unknown scheme '\(scheme)' (known: file, zk, etcd, etcds, consul, consuls, eureka, eurekas, srv)"
+            )
         }
     }
 }

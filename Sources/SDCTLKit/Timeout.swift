@@ -25,7 +25,7 @@ func monotonicNanoseconds() -> UInt64 {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif

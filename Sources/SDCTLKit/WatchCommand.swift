@@ -29,7 +29,8 @@ enum WatchCommand {
     }
 
     static func report(_ set: [Instance], previous: [Instance]?, _ context: CommandContext) {
-        let old = Dictionary((previous ?? []).map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+        let old = Dictionary(
+            (previous ?? []).map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         let new = Dictionary(set.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         let added = set.filter { old[$0.address] == nil }
         let removed = (previous ?? []).filter { new[$0.address] == nil }

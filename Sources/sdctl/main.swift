@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SDCTLKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 // A closed pipe (`sdctl watch | head`) should end the process quietly, not with SIGPIPE's
 // default message from the shell; writes then fail with EPIPE and the process exits.

@@ -6,7 +6,10 @@ struct BackoffTests {
     @Test("grows by the multiplier up to the maximum, within the jitter band")
     func growsAndCaps() {
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1), multiplier: 2, jitter: 0.5)
-        let bases: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)]
+        let bases: [Duration] = [
+            .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+            .seconds(1),
+        ]
         for base in bases {
             let delay = backoff.next()
             #expect(delay <= base)

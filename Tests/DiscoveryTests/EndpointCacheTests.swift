@@ -1,8 +1,8 @@
 import Discovery
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Counts factory calls and closes, and can be told to fail for some addresses.
 final class FactoryProbe: Sendable {
@@ -59,7 +59,8 @@ struct EndpointCacheTests {
     @Test("unsorted input is handled")
     func unsortedInput() {
         let cache = EndpointCache(factory: FactoryProbe().factory, logger: logger)
-        cache.update(.instances([Instance(address: "z:1"), Instance(address: "a:1"), Instance(address: "a:1")]))
+        cache.update(
+            .instances([Instance(address: "z:1"), Instance(address: "a:1"), Instance(address: "a:1")]))
         #expect(cache.snapshot().addresses == ["a:1", "z:1"])
     }
 
@@ -119,7 +120,8 @@ struct EndpointCacheTests {
     func firstSetWithoutRace() {
         for _ in 0..<100 {
             let instancer = FixedInstancer(addresses: ["a:1", "b:1"])
-            let endpointer = DefaultEndpointer(instancer: instancer, factory: FactoryProbe().factory, logger: logger)
+            let endpointer = DefaultEndpointer(
+                instancer: instancer, factory: FactoryProbe().factory, logger: logger)
             #expect(endpointer.snapshot().addresses == ["a:1", "b:1"])
             endpointer.close()
         }
@@ -149,7 +151,9 @@ struct EndpointCacheTests {
             retryBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(50)), logger: logger)
         #expect(endpointer.snapshot().isEmpty)
         probe.failing.withLock { $0 = [] }
-        try await eventually(.seconds(5), "the retried endpoint") { endpointer.snapshot().addresses == ["a:1"] }
+        try await eventually(.seconds(5), "the retried endpoint") {
+            endpointer.snapshot().addresses == ["a:1"]
+        }
         endpointer.close()
     }
 

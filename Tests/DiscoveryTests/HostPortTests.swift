@@ -7,7 +7,8 @@ struct HostPortTests {
         "valid addresses",
         arguments: [
             ("127.0.0.1:80", "127.0.0.1", 80), ("web.example.com:8080", "web.example.com", 8080),
-            ("[::1]:443", "::1", 443), ("[2001:db8::1]:65535", "2001:db8::1", 65535), ("localhost:1", "localhost", 1),
+            ("[::1]:443", "::1", 443), ("[2001:db8::1]:65535", "2001:db8::1", 65535),
+            ("localhost:1", "localhost", 1),
         ])
     func valid(text: String, host: String, port: Int) throws {
         let parsed = try HostPort(parsing: text)
@@ -19,7 +20,8 @@ struct HostPortTests {
     @Test(
         "invalid addresses",
         arguments: [
-            "", "host", "host:", ":80", "host:0", "host:65536", "host:-1", "host:8o", "::1:80", "[::1]80", "[::1",
+            "", "host", "host:", ":80", "host:0", "host:65536", "host:-1", "host:8o", "::1:80", "[::1]80",
+            "[::1",
             "[zz::1]:80", "bad host:80", "host:80:90", ".host:80", "[]:80", "[1.2.3.4]:80",
         ])
     func invalid(text: String) {

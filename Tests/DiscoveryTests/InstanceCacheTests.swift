@@ -1,6 +1,6 @@
 import Discovery
-import Testing
 import TestSupport
+import Testing
 
 @Suite("InstanceCache keeps the instancer contract")
 struct InstanceCacheTests {

@@ -1,10 +1,10 @@
 import Discovery
 import FileDiscovery
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("File backend")
@@ -19,7 +19,8 @@ struct FileBackendTests {
         let subscription = instancer.subscribe()
         try await subscription.set([])
         let registrar = try FileRegistrar(
-            directory: directory, instance: Instance(address: "127.0.0.1:8080", tags: ["blue"], metadata: ["v": "2"]))
+            directory: directory,
+            instance: Instance(address: "127.0.0.1:8080", tags: ["blue"], metadata: ["v": "2"]))
         try await registrar.register()
         try await registrar.register()  // idempotent
         let seen = try await subscription.set(["127.0.0.1:8080"])
@@ -38,11 +39,16 @@ struct FileBackendTests {
         let directory = FileServiceDirectory(path: temp.path + "/web")
         // Another process holds the id: a child that registers and waits.
         let child = spawnRegisteringChild(directory.path, id: "one", address: "10.0.0.1:80")
-        defer { kill(child, SIGKILL); var status: Int32 = 0; waitpid(child, &status, 0) }
+        defer {
+            kill(child, SIGKILL)
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+        }
         try await eventually(.seconds(5), "the child's registration") {
             (try? directory.liveInstances().map(\.address)) == ["10.0.0.1:80"]
         }
-        let second = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.2:80", id: "one"))
+        let second = try FileRegistrar(
+            directory: directory, instance: Instance(address: "10.0.0.2:80", id: "one"))
         #expect(throws: DiscoveryError.self) { try second.registerNow() }
         #expect(try directory.liveInstances().map(\.address) == ["10.0.0.1:80"], "the live one is untouched")
     }
@@ -54,11 +60,15 @@ struct FileBackendTests {
         let directory = FileServiceDirectory(path: temp.path + "/web")
         try makeDirectory(directory.path)
         let stale = directory.path + "/gone.instance"
-        try write(stale, #"{"address":"10.0.0.9:80","id":"gone","tags":[],"metadata":{},"pid":1,"registered_at":"x"}"#)
+        try write(
+            stale,
+            #"{"address":"10.0.0.9:80","id":"gone","tags":[],"metadata":{},"pid":1,"registered_at":"x"}"#)
         #expect(try directory.liveInstances().isEmpty)
         #expect(access(stale, F_OK) != 0)
         // Same through an instancer.
-        try write(stale, #"{"address":"10.0.0.9:80","id":"gone","tags":[],"metadata":{},"pid":1,"registered_at":"x"}"#)
+        try write(
+            stale,
+            #"{"address":"10.0.0.9:80","id":"gone","tags":[],"metadata":{},"pid":1,"registered_at":"x"}"#)
         let instancer = FileInstancer(directory: directory)
         defer { instancer.stop() }
         try await instancer.subscribe().set([])
@@ -72,7 +82,8 @@ struct FileBackendTests {
         let good = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.1:80"))
         try good.registerNow()
         defer { good.deregisterNow() }
-        let bad = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.2:80", id: "bad"))
+        let bad = try FileRegistrar(
+            directory: directory, instance: Instance(address: "10.0.0.2:80", id: "bad"))
         try bad.registerNow()
         defer { bad.deregisterNow() }
         // Overwrite the live entry's content in place (the lock stays held).
@@ -89,11 +100,16 @@ struct FileBackendTests {
         let temp = TemporaryDirectory()
         defer { temp.remove() }
         let directory = FileServiceDirectory(path: temp.path + "/web")
-        let one = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.1:80", id: "one"))
-        let two = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.2:80", id: "two"))
+        let one = try FileRegistrar(
+            directory: directory, instance: Instance(address: "10.0.0.1:80", id: "one"))
+        let two = try FileRegistrar(
+            directory: directory, instance: Instance(address: "10.0.0.2:80", id: "two"))
         try one.registerNow()
         try two.registerNow()
-        defer { one.deregisterNow(); two.deregisterNow() }
+        defer {
+            one.deregisterNow()
+            two.deregisterNow()
+        }
         #expect(try directory.remove(idOrAddress: "one") == ["one"])
         #expect(try directory.remove(idOrAddress: "10.0.0.2:80") == ["two"])
         #expect(try directory.remove(idOrAddress: "one") == [])
@@ -126,8 +142,16 @@ struct FileBackendTests {
         try makeDirectory(directory.path)
         // Each child takes the directory lock, renames a locked entry into place and holds it,
         // exactly as FileRegistrar does, all racing for the same lock file.
-        let children = (1...8).map { spawnRegisteringChild(directory.path, id: "c\($0)", address: "10.0.2.\($0):80") }
-        defer { for child in children { kill(child, SIGKILL); var status: Int32 = 0; waitpid(child, &status, 0) } }
+        let children = (1...8).map {
+            spawnRegisteringChild(directory.path, id: "c\($0)", address: "10.0.2.\($0):80")
+        }
+        defer {
+            for child in children {
+                kill(child, SIGKILL)
+                var status: Int32 = 0
+                waitpid(child, &status, 0)
+            }
+        }
         let instancer = FileInstancer(directory: directory)
         defer { instancer.stop() }
         try await instancer.subscribe().set((1...8).map { "10.0.2.\($0):80" }, within: .seconds(10))
@@ -218,7 +242,8 @@ func write(_ path: String, _ text: String) throws {
 /// A child process that registers the way FileRegistrar does (directory lock, locked temporary
 /// file renamed into place) and then holds the registration until it is killed.
 func spawnRegisteringChild(_ directory: String, id: String, address: String) -> pid_t {
-    spawnShell("""
+    spawnShell(
+        """
         mkdir -p '\(directory)'; exec 8>'\(directory)/.lock'; flock 8; \
         exec 9>'\(directory)/.\(id).tmp'; flock -n 9; \
         printf '{"address":"\(address)","id":"\(id)","tags":[],"metadata":{},"pid":0,"registered_at":"x"}' >&9; \
@@ -230,7 +255,7 @@ func spawnShell(_ script: String) -> pid_t {
     var pid: pid_t = 0
     let words: [String] = ["/bin/sh", "-c", script]
     let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     let status = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
     precondition(status == 0, "posix_spawn failed")
     return pid

@@ -2,11 +2,11 @@ import Discovery
 import LoadBalancing
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Balancers")
@@ -38,7 +38,8 @@ struct BalancerTests {
 
     @Test("no endpoints is an error, with the discovery failure when there is one")
     func noEndpoints() {
-        let cache = EndpointCache<Int>(factory: { _ in (0, nil) }, invalidateOnError: .zero, logger: Logger(label: "t"))
+        let cache = EndpointCache<Int>(
+            factory: { _ in (0, nil) }, invalidateOnError: .zero, logger: Logger(label: "t"))
         let balancer = RoundRobinBalancer(cache)
         #expect(throws: DiscoveryError.self) { try balancer.pick() }
         cache.update(.instances([Instance(address: "a:1")]))
@@ -69,8 +70,10 @@ struct BalancerTests {
         let pairs = [(address: "a:1", endpoint: 0), (address: "b:1", endpoint: 1)]
         let source = FixedEndpointer(addressed: pairs)
         for _ in 0..<200 {
-            let picked = roundRobin
-                ? try RoundRobinBalancer(source).pick(avoiding: "a:1") : try RandomBalancer(source).pick(avoiding: "a:1")
+            let picked =
+                roundRobin
+                ? try RoundRobinBalancer(source).pick(avoiding: "a:1")
+                : try RandomBalancer(source).pick(avoiding: "a:1")
             #expect(picked.address == "b:1")
         }
         let single = FixedEndpointer(addressed: [(address: "a:1", endpoint: 0)])
@@ -94,10 +97,12 @@ struct BalancerTests {
                 for _ in 0..<10_000 { local[(try? balancer.pick()) ?? 0] += 1 }
                 counts.withLock { total in for index in 0..<5 { total[index] += local[index] } }
             }
-            pthread_create(&handle, nil, { raw in
-                Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue().work()
-                return nil
-            }, Unmanaged.passRetained(context).toOpaque())
+            pthread_create(
+                &handle, nil,
+                { raw in
+                    Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue().work()
+                    return nil
+                }, Unmanaged.passRetained(context).toOpaque())
             handles.append(handle)
         }
         for handle in handles { pthread_join(handle, nil) }

@@ -2,8 +2,8 @@ import Discovery
 import LoadBalancing
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 struct AttemptFailed: Error, Equatable {
     let endpoint: String
@@ -51,9 +51,16 @@ struct RetryTests {
     @Test("the per-attempt timeout cancels a hanging attempt and moves on")
     func attemptTimeout() async throws {
         let calls = Mutex(0)
-        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(10), attemptTimeout: .milliseconds(50))
+        let retry = Retry(
+            RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(10),
+            attemptTimeout: .milliseconds(50))
         let response = try await retry { endpoint in
-            if calls.withLock({ $0 += 1; return $0 }) == 1 { try await Task.sleep(for: .seconds(60)) }
+            if calls.withLock({
+                $0 += 1
+                return $0
+            }) == 1 {
+                try await Task.sleep(for: .seconds(60))
+            }
             return endpoint
         }
         #expect(calls.withLock { $0 } == 2)
@@ -85,10 +92,15 @@ struct RetryTests {
 
     @Test("with attemptTimeout, the overall deadline cancels an attempt that ignores RetryContext.deadline")
     func overallDeadlineEnforced() async throws {
-        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .milliseconds(200), attemptTimeout: .seconds(60))
+        let retry = Retry(
+            RoundRobinBalancer(source), maxAttempts: 100, timeout: .milliseconds(200),
+            attemptTimeout: .seconds(60))
         let started = ContinuousClock.now
         do {
-            _ = try await retry { (_: String) -> Int in try await Task.sleep(for: .seconds(60)); return 0 }
+            _ = try await retry { (_: String) -> Int in
+                try await Task.sleep(for: .seconds(60))
+                return 0
+            }
             Issue.record("expected failure")
         } catch {
             #expect(error.reason == .deadlineExceeded)
@@ -141,7 +153,10 @@ struct RetryTests {
     func cancellation() async throws {
         let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .seconds(60))
         let call = Task { () async throws(RetryError) -> Int in
-            try await retry { (_: String) -> Int in try await Task.sleep(for: .seconds(60)); return 0 }
+            try await retry { (_: String) -> Int in
+                try await Task.sleep(for: .seconds(60))
+                return 0
+            }
         }
         call.cancel()
         let result = try await within(.seconds(5), "the cancelled call") { await call.result }

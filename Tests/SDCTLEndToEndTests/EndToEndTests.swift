@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("sdctl end to end, on the file backend")
 struct EndToEndTests {
@@ -23,19 +23,25 @@ struct EndToEndTests {
     @Test("register in one process; resolve and watch in others; SIGKILL the registrar and it vanishes")
     func registerResolveWatchKill() async throws {
         try await withHome { env in
-            let registrar = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:8080", "--id", "web-1", "--tag", "blue"], environment: env)
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl,
+                ["register", "web", "127.0.0.1:8080", "--id", "web-1", "--tag", "blue"], environment: env)
             try await registrar.line { $0 == "web-1" }
             let text = try await runSDCTL(["resolve", "web"], environment: env)
             #expect(text.status == 0)
             #expect(text.lines == ["127.0.0.1:8080"])
             let json = try await runSDCTL(["resolve", "web", "-o", "json"], environment: env)
-            #expect(json.lines == [#"[{"address":"127.0.0.1:8080","id":"web-1","tags":["blue"],"metadata":{}}]"#])
+            #expect(
+                json.lines == [#"[{"address":"127.0.0.1:8080","id":"web-1","tags":["blue"],"metadata":{}}]"#])
 
-            let watcher = try RunningProcess(RunningProcess.sdctl, ["watch", "web", "-o", "json", "--count", "2"], environment: env)
+            let watcher = try RunningProcess(
+                RunningProcess.sdctl, ["watch", "web", "-o", "json", "--count", "2"], environment: env)
             try await watcher.line { $0.contains(#""instances":[{"address":"127.0.0.1:8080""#) }
             registrar.signal(SIGKILL)
             let killed = ContinuousClock.now
-            let removal = try await watcher.line(within: .seconds(5)) { $0.contains(#""removed":[{"address":"127.0.0.1:8080""#) }
+            let removal = try await watcher.line(within: .seconds(5)) {
+                $0.contains(#""removed":[{"address":"127.0.0.1:8080""#)
+            }
             #expect(ContinuousClock.now - killed < .seconds(1))
             #expect(removal.contains(#""instances":[]"#))
             #expect(removal.hasPrefix(#"{"time":""#))
@@ -47,7 +53,8 @@ struct EndToEndTests {
     @Test("SIGTERM and SIGINT deregister and exit 0", arguments: [SIGTERM, SIGINT])
     func signalDeregisters(signal: Int32) async throws {
         try await withHome { env in
-            let registrar = try RunningProcess(RunningProcess.sdctl, ["register", "web", "[::1]:9000"], environment: env)
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "[::1]:9000"], environment: env)
             try await registrar.line { !$0.isEmpty }
             #expect(try await runSDCTL(["resolve", "web"], environment: env).lines == ["[::1]:9000"])
             registrar.signal(signal)
@@ -60,17 +67,21 @@ struct EndToEndTests {
     func wrappedCommand() async throws {
         try await withHome { env in
             let script = "sdctl resolve web --wait-for 1 --timeout 5s; exit 7"
-            let result = try await runSDCTL(["register", "web", "127.0.0.1:7000", "--", "sh", "-c", script], environment: env)
+            let result = try await runSDCTL(
+                ["register", "web", "127.0.0.1:7000", "--", "sh", "-c", script], environment: env)
             #expect(result.status == 7)
             #expect(result.lines.contains("127.0.0.1:7000"), "the child saw its own registration")
-            #expect(try await runSDCTL(["resolve", "web"], environment: env).status == 3, "deregistered after the child")
+            #expect(
+                try await runSDCTL(["resolve", "web"], environment: env).status == 3,
+                "deregistered after the child")
         }
     }
 
     @Test("-- CMD: a child killed by a signal gives 128+signal")
     func wrappedKilled() async throws {
         try await withHome { env in
-            let result = try await runSDCTL(["register", "web", "127.0.0.1:7001", "--", "sh", "-c", "kill -KILL $$"], environment: env)
+            let result = try await runSDCTL(
+                ["register", "web", "127.0.0.1:7001", "--", "sh", "-c", "kill -KILL $$"], environment: env)
             #expect(result.status == 128 + SIGKILL)
         }
     }
@@ -79,7 +90,9 @@ struct EndToEndTests {
     func wrappedForwardsSignals() async throws {
         try await withHome { env in
             let script = "trap 'exit 5' TERM; while :; do sleep 0.05; done"
-            let wrapper = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:7002", "--", "sh", "-c", script], environment: env)
+            let wrapper = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:7002", "--", "sh", "-c", script],
+                environment: env)
             try await wrapper.line { !$0.isEmpty }
             wrapper.signal(SIGTERM)
             #expect(try await wrapper.wait() == 5)
@@ -90,7 +103,8 @@ struct EndToEndTests {
     @Test("-- CMD: a command that does not exist exits 127 with one line")
     func wrappedMissing() async throws {
         try await withHome { env in
-            let result = try await runSDCTL(["register", "web", "127.0.0.1:7003", "--", "no-such-command-xyz"], environment: env)
+            let result = try await runSDCTL(
+                ["register", "web", "127.0.0.1:7003", "--", "no-such-command-xyz"], environment: env)
             #expect(result.status == 127)
             #expect(result.stderr.split(separator: "\n").count == 1)
         }
@@ -99,7 +113,8 @@ struct EndToEndTests {
     @Test("deregister removes by address and is idempotent")
     func deregister() async throws {
         try await withHome { env in
-            let registrar = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:8081", "--id", "x1"], environment: env)
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:8081", "--id", "x1"], environment: env)
             try await registrar.line { $0 == "x1" }
             let removed = try await runSDCTL(["deregister", "web", "127.0.0.1:8081"], environment: env)
             #expect(removed.status == 0)
@@ -116,9 +131,11 @@ struct EndToEndTests {
     @Test("resolve --wait-for exits 124 on --timeout and prints what it saw")
     func waitForTimeout() async throws {
         try await withHome { env in
-            let registrar = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:8082"], environment: env)
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:8082"], environment: env)
             try await registrar.line { !$0.isEmpty }
-            let result = try await runSDCTL(["resolve", "web", "--wait-for", "2", "--timeout", "300ms"], environment: env)
+            let result = try await runSDCTL(
+                ["resolve", "web", "--wait-for", "2", "--timeout", "300ms"], environment: env)
             #expect(result.status == 124)
             #expect(result.lines == ["127.0.0.1:8082"])
             #expect(result.stderr.contains("timed out"))
@@ -130,9 +147,12 @@ struct EndToEndTests {
     @Test("resolve --wait-for returns as soon as enough instances are there")
     func waitForSucceeds() async throws {
         try await withHome { env in
-            let waiter = try RunningProcess(RunningProcess.sdctl, ["resolve", "web", "--wait-for", "2"], environment: env)
-            let one = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:1"], environment: env)
-            let two = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:2"], environment: env)
+            let waiter = try RunningProcess(
+                RunningProcess.sdctl, ["resolve", "web", "--wait-for", "2"], environment: env)
+            let one = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:1"], environment: env)
+            let two = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:2"], environment: env)
             #expect(try await waiter.wait(timeout: .seconds(10)) == 0)
             #expect(waiter.lines == ["127.0.0.1:1", "127.0.0.1:2"])
             one.signal(SIGTERM)
@@ -145,9 +165,11 @@ struct EndToEndTests {
     @Test("watch ends with 0 on --timeout, and prints changes in text")
     func watchText() async throws {
         try await withHome { env in
-            let watcher = try RunningProcess(RunningProcess.sdctl, ["watch", "web", "--timeout", "3s"], environment: env)
+            let watcher = try RunningProcess(
+                RunningProcess.sdctl, ["watch", "web", "--timeout", "3s"], environment: env)
             try await watcher.line { $0.hasSuffix("0 instances") }
-            let registrar = try RunningProcess(RunningProcess.sdctl, ["register", "web", "127.0.0.1:8083"], environment: env)
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:8083"], environment: env)
             try await watcher.line { $0.contains("+127.0.0.1:8083") && $0.hasSuffix("(1 instance)") }
             registrar.signal(SIGTERM)
             try await watcher.line { $0.contains("-127.0.0.1:8083") }
@@ -158,7 +180,8 @@ struct EndToEndTests {
     @Test("a backend that is not in this build exits 1 with one line")
     func unavailableBackend() async throws {
         try await withHome { env in
-            let result = try await runSDCTL(["resolve", "zk://127.0.0.1:2181/services/web"], environment: env)
+            let result = try await runSDCTL(
+                ["resolve", "zk://127.0.0.1:2181/services/web"], environment: env)
             #expect(result.status == 1)
             #expect(result.stderr.contains("not available in this build"))
             #expect(result.stderr.split(separator: "\n").count == 1)
@@ -184,40 +207,58 @@ struct EndToEndTests {
     func benchPropagation() async throws {
         try await withHome { env in
             for extra in [[], ["--separate-watcher"]] {
-                let result = try await runSDCTL(["bench", "propagation", "bench-web", "--rounds", "20", "-o", "json"] + extra, environment: env)
+                let result = try await runSDCTL(
+                    ["bench", "propagation", "bench-web", "--rounds", "20", "-o", "json"] + extra,
+                    environment: env)
                 #expect(result.status == 0, "\(result.stderr)")
                 let line = try #require(result.lines.first)
                 #expect(line.hasPrefix(#"{"register":{"p50_ms":"#))
                 #expect(line.contains(#""deregister":{"p50_ms":"#))
             }
-            #expect(try await runSDCTL(["resolve", "bench-web"], environment: env).status == 3, "nothing left behind")
+            #expect(
+                try await runSDCTL(["resolve", "bench-web"], environment: env).status == 3,
+                "nothing left behind")
         }
     }
 
     @Test("bench balancer prints one result per balancer and thread count")
     func benchBalancer() async throws {
         try await withHome { env in
-            let result = try await runSDCTL(["bench", "balancer", "--picks", "10000", "--threads", "3", "-o", "json"], environment: env)
+            let result = try await runSDCTL(
+                ["bench", "balancer", "--picks", "10000", "--threads", "3", "-o", "json"], environment: env)
             #expect(result.status == 0)
             let line = try #require(result.lines.first)
-            for key in [#""balancer":"round-robin","threads":1"#, #""balancer":"round-robin","threads":3"#, #""balancer":"random","threads":1"#, #""ns_per_pick":"#] {
+            for key in [
+                #""balancer":"round-robin","threads":1"#, #""balancer":"round-robin","threads":3"#,
+                #""balancer":"random","threads":1"#, #""ns_per_pick":"#,
+            ] {
                 #expect(line.contains(key))
             }
         }
     }
 
     static let malformed: [[String]] = [
-        ["frobnicate"], ["resolve"], ["resolve", "web", "extra"], ["resolve", "web", "--nope"], ["resolve", "web", "-q"],
-        ["resolve", "web", "--wait-for"], ["resolve", "web", "--wait-for", "0"], ["resolve", "web", "--wait-for", "two"],
-        ["resolve", "web", "--wait-for", "-3"], ["resolve", "web", "--timeout", "10"], ["resolve", "web", "--timeout", "5 s"],
-        ["resolve", "web", "--timeout", "-1s"], ["resolve", "web", "--timeout", "0s"], ["resolve", "web", "-o", "yaml"],
-        ["resolve", "ftp://h/x"], ["resolve", "zk://h:70000/x"], ["resolve", "zk://h:2181"], ["resolve", "etcd://"],
-        ["resolve", "consul://h/web?colour=red"], ["resolve", "file://host/dir"], ["resolve", "bad/name"], ["resolve", ".hidden"],
-        ["watch", "web", "--count", "0"], ["watch", "web", "--count"], ["register", "web"], ["register", "web", "nohost"],
-        ["register", "web", "h:0"], ["register", "web", "::1:80"], ["register", "web", "h:80", "--meta", "novalue"],
+        ["frobnicate"], ["resolve"], ["resolve", "web", "extra"], ["resolve", "web", "--nope"],
+        ["resolve", "web", "-q"],
+        ["resolve", "web", "--wait-for"], ["resolve", "web", "--wait-for", "0"],
+        ["resolve", "web", "--wait-for", "two"],
+        ["resolve", "web", "--wait-for", "-3"], ["resolve", "web", "--timeout", "10"],
+        ["resolve", "web", "--timeout", "5 s"],
+        ["resolve", "web", "--timeout", "-1s"], ["resolve", "web", "--timeout", "0s"],
+        ["resolve", "web", "-o", "yaml"],
+        ["resolve", "ftp://h/x"], ["resolve", "zk://h:70000/x"], ["resolve", "zk://h:2181"],
+        ["resolve", "etcd://"],
+        ["resolve", "consul://h/web?colour=red"], ["resolve", "file://host/dir"], ["resolve", "bad/name"],
+        ["resolve", ".hidden"],
+        ["watch", "web", "--count", "0"], ["watch", "web", "--count"], ["register", "web"],
+        ["register", "web", "nohost"],
+        ["register", "web", "h:0"], ["register", "web", "::1:80"],
+        ["register", "web", "h:80", "--meta", "novalue"],
         ["register", "web", "h:80", "--ttl", "forever"], ["register", "web", "h:80", "--id", "../etc"],
-        ["register", "web", "h:80", "--"], ["deregister", "web"], ["bench"], ["bench", "balancer", "--threads", "0"],
-        ["bench", "balancer", "--balancer", "weighted"], ["bench", "propagation"], ["completion", "tcsh"], ["help", "nope"],
+        ["register", "web", "h:80", "--"], ["deregister", "web"], ["bench"],
+        ["bench", "balancer", "--threads", "0"],
+        ["bench", "balancer", "--balancer", "weighted"], ["bench", "propagation"], ["completion", "tcsh"],
+        ["help", "nope"],
         ["--timeout"], ["resolve", "web", "--no-color=1"],
     ]
 

@@ -20,7 +20,9 @@ struct ArgumentParserTests {
 
     @Test("repeatable options collect every value")
     func repeatable() throws {
-        let invocation = try parser.parse(["register", "web", "127.0.0.1:80", "--tag", "a", "--tag=b", "--meta", "k=v"])
+        let invocation = try parser.parse([
+            "register", "web", "127.0.0.1:80", "--tag", "a", "--tag=b", "--meta", "k=v",
+        ])
         #expect(invocation.values("tag") == ["a", "b"])
         #expect(invocation.values("meta") == ["k=v"])
     }
@@ -48,9 +50,12 @@ struct ArgumentParserTests {
     @Test(
         "malformed command lines are usage errors",
         arguments: [
-            ["resolve"], ["resolve", "a", "b"], ["nope"], ["resolve", "web", "--bogus"], ["resolve", "web", "-x"],
-            ["resolve", "web", "--wait-for"], ["bench"], ["bench", "nope"], ["--timeout"], ["watch", "web", "--count", "--timeout", "1s"],
-            ["register", "web"], ["register", "web", "h:1", "--"], ["deregister", "web"], ["resolve", "web", "-o", "json", "-o", "text"],
+            ["resolve"], ["resolve", "a", "b"], ["nope"], ["resolve", "web", "--bogus"],
+            ["resolve", "web", "-x"],
+            ["resolve", "web", "--wait-for"], ["bench"], ["bench", "nope"], ["--timeout"],
+            ["watch", "web", "--count", "--timeout", "1s"],
+            ["register", "web"], ["register", "web", "h:1", "--"], ["deregister", "web"],
+            ["resolve", "web", "-o", "json", "-o", "text"],
             ["resolve", "web", "--no-color=yes"], ["resolve", "web", "--wait-for="],
         ])
     func malformed(arguments: [String]) {
@@ -70,14 +75,17 @@ struct DurationTests {
     @Test(
         "valid durations",
         arguments: [
-            ("250ms", Duration.milliseconds(250)), ("10s", .seconds(10)), ("5m", .seconds(300)), ("1h", .seconds(3600)),
+            ("250ms", Duration.milliseconds(250)), ("10s", .seconds(10)), ("5m", .seconds(300)),
+            ("1h", .seconds(3600)),
             ("1m30s", .seconds(90)), ("1.5s", .milliseconds(1500)), ("100us", .microseconds(100)),
         ])
     func valid(text: String, expected: Duration) {
         #expect(DurationParser.parse(text) == expected)
     }
 
-    @Test("invalid durations", arguments: ["", "10", "s", "10x", "-1s", "1.s", ".5s", "1..5s", "10 s", "1e3s", "5sm"])
+    @Test(
+        "invalid durations",
+        arguments: ["", "10", "s", "10x", "-1s", "1.s", ".5s", "1..5s", "10 s", "1e3s", "5sm"])
     func invalid(text: String) {
         #expect(DurationParser.parse(text) == nil)
     }

@@ -3,7 +3,7 @@ import Testing
 @testable import SDCTLKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Completions and help come from the command table")
@@ -30,7 +30,10 @@ struct CompletionTests {
 
     @Test(
         "the committed completion files equal what `sdctl completion` prints",
-        arguments: [("bash", "completions/sdctl.bash"), ("zsh", "completions/_sdctl"), ("fish", "completions/sdctl.fish")])
+        arguments: [
+            ("bash", "completions/sdctl.bash"), ("zsh", "completions/_sdctl"),
+            ("fish", "completions/sdctl.fish"),
+        ])
     func committedFilesMatch(shell: String, file: String) throws {
         let generated = CompletionGenerator.script(for: CompletionGenerator.Shell(rawValue: shell)!)
         let committed = try #require(Self.read("\(Self.root)/\(file)"), "\(file) is missing")

@@ -8,32 +8,44 @@ import Testing
 struct TargetTests {
     let environment = ["SDCTL_HOME": "/var/sd"]
 
-    func parse(_ text: String) throws(CLIError) -> Target { try Target(parsing: text, environment: environment) }
+    func parse(_ text: String) throws(CLIError) -> Target {
+        try Target(parsing: text, environment: environment)
+    }
 
     @Test("bare names and file URLs are the file backend")
     func file() throws {
         #expect(try parse("web") == .file(FileServiceDirectory(path: "/var/sd/web")))
-        #expect(try parse("file:///srv/discovery/web") == .file(FileServiceDirectory(path: "/srv/discovery/web")))
-        #expect(try parse("file:///srv/discovery/web/") == .file(FileServiceDirectory(path: "/srv/discovery/web")))
+        #expect(
+            try parse("file:///srv/discovery/web") == .file(FileServiceDirectory(path: "/srv/discovery/web")))
+        #expect(
+            try parse("file:///srv/discovery/web/") == .file(FileServiceDirectory(path: "/srv/discovery/web"))
+        )
     }
 
     @Test("every other scheme is parsed and validated")
     func others() throws {
         #expect(
             try parse("zk://h1:2181,h2/services/web")
-                == .zookeeper(hosts: [HostPort(host: "h1", port: 2181), HostPort(host: "h2", port: 2181)], path: "/services/web"))
+                == .zookeeper(
+                    hosts: [HostPort(host: "h1", port: 2181), HostPort(host: "h2", port: 2181)],
+                    path: "/services/web"))
         #expect(
             try parse("etcds://[::1]:2379/services/web/")
                 == .etcd(endpoints: [HostPort(host: "::1", port: 2379)], prefix: "/services/web/", tls: true))
         #expect(
             try parse("consul://127.0.0.1/web?tag=prod&tag=eu&passing&dc=dc1")
                 == .consul(
-                    agent: HostPort(host: "127.0.0.1", port: 8500), service: "web", tags: ["prod", "eu"], passingOnly: true,
+                    agent: HostPort(host: "127.0.0.1", port: 8500), service: "web", tags: ["prod", "eu"],
+                    passingOnly: true,
                     datacenter: "dc1", tls: false))
         #expect(
             try parse("eureka://h:8761/eureka/apps/web")
-                == .eureka(server: HostPort(host: "h", port: 8761), basePath: "/eureka/apps", app: "WEB", tls: false))
-        #expect(try parse("srv:///_http._tcp.web.example.com") == .srv(server: nil, name: "_http._tcp.web.example.com"))
+                == .eureka(
+                    server: HostPort(host: "h", port: 8761), basePath: "/eureka/apps", app: "WEB", tls: false)
+        )
+        #expect(
+            try parse("srv:///_http._tcp.web.example.com")
+                == .srv(server: nil, name: "_http._tcp.web.example.com"))
         #expect(
             try parse("srv://127.0.0.1:5353/_http._tcp.web.example.com.")
                 == .srv(server: HostPort(host: "127.0.0.1", port: 5353), name: "_http._tcp.web.example.com."))
@@ -42,9 +54,12 @@ struct TargetTests {
     @Test(
         "bad targets are usage errors",
         arguments: [
-            "", ".web", "a/b", "web:80", "ftp://h/x", "file://host/x", "file:///", "file:///a/../b", "zk://h:2181",
-            "zk://h:2181/", "zk://h:99999/x", "zk:///x", "zk://u:p@h/x", "etcd://h", "consul://h/", "consul://h/a/b",
-            "consul://h/web?bogus=1", "consul://h/web?passing=maybe", "consul://a,b/web", "eureka://h/eureka/WEB",
+            "", ".web", "a/b", "web:80", "ftp://h/x", "file://host/x", "file:///", "file:///a/../b",
+            "zk://h:2181",
+            "zk://h:2181/", "zk://h:99999/x", "zk:///x", "zk://u:p@h/x", "etcd://h", "consul://h/",
+            "consul://h/a/b",
+            "consul://h/web?bogus=1", "consul://h/web?passing=maybe", "consul://a,b/web",
+            "eureka://h/eureka/WEB",
             "srv://h/web.example.com", "srv:///_http.example", "zk://[::1/x", "zk://h/x#frag",
         ])
     func invalid(text: String) {

@@ -9,13 +9,17 @@ public final class RunningProcess: Sendable {
 
     /// The directory holding the test binary; `sdctl` is built next to it.
     public static let binDirectory: String = {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
         return (executable as NSString).deletingLastPathComponent
     }()
 
     public static var sdctl: String { binDirectory + "/sdctl" }
 
-    public init(_ executable: String = RunningProcess.sdctl, _ arguments: [String], environment: [String: String]) throws {
+    public init(
+        _ executable: String = RunningProcess.sdctl, _ arguments: [String], environment: [String: String]
+    ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -30,7 +34,10 @@ public final class RunningProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         Self.pump(out.fileHandleForReading) { [self] text in
-            self.stdoutLines.withLock { $0 += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
+            self.stdoutLines.withLock {
+                $0 += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
+                    String.init)
+            }
         }
         Self.pump(err.fileHandleForReading) { [self] text in self.stderrText.withLock { $0 += text } }
     }
@@ -73,12 +80,15 @@ public final class RunningProcess: Sendable {
         process.waitUntilExit()
         // Let the pumps drain what the process wrote before it exited.
         try? await Task.sleep(for: .milliseconds(20))
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return process.terminationReason == .uncaughtSignal
+            ? 128 + process.terminationStatus : process.terminationStatus
     }
 
     /// Waits until a line of stdout satisfies `predicate`.
     @discardableResult
-    public func line(within timeout: Duration = .seconds(10), where predicate: @escaping @Sendable (String) -> Bool) async throws -> String {
+    public func line(
+        within timeout: Duration = .seconds(10), where predicate: @escaping @Sendable (String) -> Bool
+    ) async throws -> String {
         try await eventually(timeout, "a matching line from \(process.arguments ?? [])") { [self] in
             self.stdoutLines.withLock { $0.contains(where: predicate) }
         }

@@ -4,7 +4,7 @@ import LoadBalancing
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An endpoint as go-kit has it: a function value. The benchmarks pick a non-capturing one,
@@ -15,7 +15,8 @@ let nop: Endpoint = { $0 }
 
 /// The same endpointer go-kit's benchmark builds: n fixed instances `10.0.x.y:8080`.
 func endpointer(_ count: Int) -> FixedEndpointer<Endpoint> {
-    FixedEndpointer(addressed: (0..<count).map { (address: "10.0.\($0 / 250).\($0 % 250):8080", endpoint: nop) })
+    FixedEndpointer(
+        addressed: (0..<count).map { (address: "10.0.\($0 / 250).\($0 % 250):8080", endpoint: nop) })
 }
 
 /// Runs `body(index)` on `count` OS threads at once and waits for them.
@@ -28,10 +29,12 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     for index in 0..<count {
         var thread = pthread_t()
         let work = Work { body(index) }
-        pthread_create(&thread, nil, { raw in
-            Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, Unmanaged.passRetained(work).toOpaque())
+        pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue().run()
+                return nil
+            }, Unmanaged.passRetained(work).toOpaque())
         threads.append(thread)
     }
     for thread in threads { pthread_join(thread, nil) }
@@ -50,7 +53,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(maxDuration: .seconds(3))
 
     // Picks: setup outside the measurement, 1M picks a sample, reported per pick.
-    let picks = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
+    let picks = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
 
     Benchmark("RoundRobin3", configuration: picks) { benchmark in
         let balancer = RoundRobinBalancer(endpointer(3))
@@ -74,7 +78,8 @@ let benchmarks: @Sendable () -> Void = {
     // same with 2 threads and 1M picks per iteration, reported per pick.
     Benchmark(
         "RoundRobinParallel2",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
     ) { benchmark in
         let balancer = RoundRobinBalancer(endpointer(3))
         benchmark.startMeasurement()
@@ -86,7 +91,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "RetryCall",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
     ) { benchmark in
         let retry = Retry(RoundRobinBalancer(endpointer(3)), maxAttempts: 3, timeout: .seconds(1))
         benchmark.startMeasurement()
@@ -98,10 +104,12 @@ let benchmarks: @Sendable () -> Void = {
     // The same call with attempts raced against a per-attempt timeout (a task group each).
     Benchmark(
         "RetryCallAttemptTimeout",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 20_000)
     ) { benchmark in
         let retry = Retry(
-            RoundRobinBalancer(endpointer(3)), maxAttempts: 3, timeout: .seconds(1), attemptTimeout: .seconds(1))
+            RoundRobinBalancer(endpointer(3)), maxAttempts: 3, timeout: .seconds(1),
+            attemptTimeout: .seconds(1))
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(try await retry { endpoint in try await endpoint(1) })
