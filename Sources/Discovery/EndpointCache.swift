@@ -150,7 +150,16 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             let address = incoming[index].address
             // Equality first: most instances survive an update, and equal small strings compare
             // by their raw bits; ordering is only needed when they differ.
-            if oldIndex < oldAddresses.count, oldAddresses[oldIndex] == address {
+            var survives = oldIndex < oldAddresses.count && oldAddresses[oldIndex] == address
+            if !survives {
+                while oldIndex < oldAddresses.count, oldAddresses[oldIndex] < address {
+                    oldClosers[oldIndex]?()
+                    changed = true
+                    oldIndex += 1
+                }
+                survives = oldIndex < oldAddresses.count && oldAddresses[oldIndex] == address
+            }
+            if survives {
                 addresses.append(address)
                 endpoints.append(oldEndpoints[oldIndex])
                 closers.append(oldClosers[oldIndex])
@@ -158,18 +167,6 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 continue
             }
             if let last = addresses.last, last == address { continue }  // same address twice: one endpoint
-            while oldIndex < oldAddresses.count, oldAddresses[oldIndex] < address {
-                oldClosers[oldIndex]?()
-                changed = true
-                oldIndex += 1
-            }
-            if oldIndex < oldAddresses.count, oldAddresses[oldIndex] == address {
-                addresses.append(address)
-                endpoints.append(oldEndpoints[oldIndex])
-                closers.append(oldClosers[oldIndex])
-                oldIndex += 1
-                continue
-            }
             changed = true
             do {
                 let made = try factory(incoming[index])

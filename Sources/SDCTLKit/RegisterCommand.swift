@@ -52,13 +52,11 @@ enum RegisterCommand {
 
     static func register(_ registrar: any Registrar, _ context: CommandContext) async throws(CLIError) {
         let result = await withTimeout(context.timeout) { () async -> Result<Void, CLIError> in
-            do {
-                try await registrar.register()
+            do throws(CLIError) {
+                try await registerQuietly(registrar)
                 return .success(())
-            } catch let error as DiscoveryError {
-                return .failure(CLIError(error))
             } catch {
-                return .failure(CLIError(.failure, "\(error)"))
+                return .failure(error)
             }
         }
         switch result {

@@ -11,9 +11,8 @@ import Testing
 struct FileBackendTests {
     @Test("a registration is seen by a watcher and goes away on deregister")
     func registerAndDeregister() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let instancer = FileInstancer(directory: directory)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
@@ -34,9 +33,8 @@ struct FileBackendTests {
 
     @Test("an id held by a live registrar is refused, not taken over")
     func liveIDConflict() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         // Another process holds the id: a child that registers and waits.
         let child = spawnRegisteringChild(directory.path, id: "one", address: "10.0.0.1:80")
         defer {
@@ -55,9 +53,8 @@ struct FileBackendTests {
 
     @Test("a stale entry (no live holder) is never listed and is removed")
     func staleEntry() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         try makeDirectory(directory.path)
         let stale = directory.path + "/gone.instance"
         try write(
@@ -76,9 +73,8 @@ struct FileBackendTests {
 
     @Test("an unreadable entry is reported and skipped, not fatal")
     func garbageEntry() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let good = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.1:80"))
         try good.registerNow()
         defer { good.deregisterNow() }
@@ -97,9 +93,8 @@ struct FileBackendTests {
 
     @Test("remove(idOrAddress:) removes by id or by address and is idempotent")
     func removeByIDOrAddress() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let one = try FileRegistrar(
             directory: directory, instance: Instance(address: "10.0.0.1:80", id: "one"))
         let two = try FileRegistrar(
@@ -119,9 +114,8 @@ struct FileBackendTests {
 
     @Test("registering from many threads at once gives every registration")
     func concurrentRegistration() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let registrars = try (1...40).map {
             try FileRegistrar(directory: directory, instance: Instance(address: "10.0.1.\($0):80"))
         }
@@ -136,9 +130,8 @@ struct FileBackendTests {
 
     @Test("registering from many processes at once gives every registration")
     func concurrentProcesses() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         try makeDirectory(directory.path)
         // Each child takes the directory lock, renames a locked entry into place and holds it,
         // exactly as FileRegistrar does, all racing for the same lock file.
@@ -159,9 +152,8 @@ struct FileBackendTests {
 
     @Test("a killed registering process drops out of the watcher's set within 1 s")
     func killedProcessDropsOut() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let instancer = FileInstancer(directory: directory)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
@@ -180,9 +172,8 @@ struct FileBackendTests {
 
     @Test("the watcher recovers when its directory is removed and comes back")
     func directoryRemoved() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let instancer = FileInstancer(directory: directory)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
@@ -197,9 +188,8 @@ struct FileBackendTests {
 
     @Test("nothing is delivered after stop")
     func stopDeliversNothing() async throws {
-        let temp = TemporaryDirectory()
+        let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
-        let directory = FileServiceDirectory(path: temp.path + "/web")
         let instancer = FileInstancer(directory: directory)
         let subscription = instancer.subscribe()
         try await subscription.set([])
@@ -227,6 +217,12 @@ struct FileBackendTests {
 }
 
 // MARK: - Helpers
+
+/// A service directory `web` inside a fresh temporary directory (which the caller removes).
+func scratchDirectory() -> (FileServiceDirectory, TemporaryDirectory) {
+    let temp = TemporaryDirectory()
+    return (FileServiceDirectory(path: temp.path + "/web"), temp)
+}
 
 func makeDirectory(_ path: String) throws {
     guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw DeadlineExceeded(what: "mkdir \(path)") }
