@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Discovery", targets: ["Discovery"]),
         .library(name: "LoadBalancing", targets: ["LoadBalancing"]),
         .library(name: "FileDiscovery", targets: ["FileDiscovery"]),
+        .library(name: "ZooKeeperDiscovery", targets: ["ZooKeeperDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     dependencies: [
@@ -29,10 +30,16 @@ let package = Package(
             name: "FileDiscovery",
             dependencies: ["Discovery", .product(name: "Logging", package: "swift-log")]
         ),
+        // Debian's libzookeeper-mt-dev (3.8).
+        .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
+        .target(
+            name: "ZooKeeperDiscovery",
+            dependencies: ["Discovery", "CZooKeeper", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
-                "Discovery", "LoadBalancing", "FileDiscovery",
+                "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -1,6 +1,11 @@
 import Discovery
 import FileDiscovery
 import Logging
+import ZooKeeperDiscovery
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Builds the toolkit's instancers and registrars for a ``Target``.
 enum Backend {
@@ -8,32 +13,71 @@ enum Backend {
         CLIError(.failure, "backend '\(target.scheme)' is not available in this build of sdctl")
     }
 
-    static func instancer(for target: Target, logger: Logger) throws(CLIError) -> any Instancer {
+    static func instancer(for target: Target, _ context: CommandContext) throws(CLIError) -> any Instancer {
         switch target {
         case .file(let directory):
-            return FileInstancer(directory: directory, logger: logger)
+            return FileInstancer(directory: directory, logger: context.logger)
+        case .zookeeper(let hosts, let path):
+            let client = try zookeeperClient(hosts, context, sessionTimeout: nil)
+            return ZooKeeperInstancer(client: client, path: path, ownsClient: true, logger: context.logger)
         default:
             throw unavailable(target)
         }
     }
 
-    static func registrar(for target: Target, instance: Instance, ttl: Duration?, logger: Logger)
+    static func registrar(for target: Target, instance: Instance, ttl: Duration?, _ context: CommandContext)
         throws(CLIError) -> any Registrar
     {
-        switch target {
-        case .file(let directory):
-            do {
-                return try FileRegistrar(directory: directory, instance: instance, logger: logger)
-            } catch {
-                throw CLIError(error)
+        do {
+            switch target {
+            case .file(let directory):
+                return try FileRegistrar(directory: directory, instance: instance, logger: context.logger)
+            case .zookeeper(let hosts, let path):
+                let client = try zookeeperClient(hosts, context, sessionTimeout: ttl)
+                return try ZooKeeperRegistrar(
+                    client: client, path: path, instance: instance, connectTimeout: context.timeout ?? .seconds(10),
+                    ownsClient: true, logger: context.logger)
+            default:
+                throw unavailable(target)
             }
+        } catch let error as DiscoveryError {
+            throw CLIError(error)
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError(.failure, "\(error)")
+        }
+    }
+
+    /// Makes registrars for one target that share one backend connection (for `bench
+    /// propagation`, whose rounds must time registration, not connecting); `close` ends it.
+    static func registrars(for target: Target, _ context: CommandContext) throws(CLIError) -> (
+        make: @Sendable (Instance) throws(CLIError) -> any Registrar, close: @Sendable () -> Void
+    ) {
+        switch target {
+        case .zookeeper(let hosts, let path):
+            let client = try zookeeperClient(hosts, context, sessionTimeout: nil)
+            let logger = context.logger
+            let make: @Sendable (Instance) throws(CLIError) -> any Registrar = { instance throws(CLIError) in
+                do throws(DiscoveryError) {
+                    return try ZooKeeperRegistrar(client: client, path: path, instance: instance, logger: logger)
+                } catch {
+                    throw CLIError(error)
+                }
+            }
+            return (make, { client.close() })
         default:
-            throw unavailable(target)
+            let make: @Sendable (Instance) throws(CLIError) -> any Registrar = { instance throws(CLIError) in
+                try registrar(for: target, instance: instance, ttl: nil, context)
+            }
+            return (make, {})
         }
     }
 
     /// Removes registrations by id or address; returns the ids removed.
-    static func deregister(_ target: Target, idOrAddress: String) throws(CLIError) -> [String] {
+    static func deregister(_ target: Target, idOrAddress: String, _ context: CommandContext) async throws(CLIError)
+        -> [String]
+    {
         switch target {
         case .file(let directory):
             do {
@@ -41,8 +85,53 @@ enum Backend {
             } catch {
                 throw CLIError(error)
             }
+        case .zookeeper(let hosts, let path):
+            let client = try zookeeperClient(hosts, context, sessionTimeout: nil)
+            defer { client.close() }
+            do {
+                try await client.waitUntilConnected(timeout: context.timeout ?? .seconds(10))
+                return try await ZooKeeperMaintenance.remove(idOrAddress: idOrAddress, under: path, client: client)
+            } catch {
+                throw CLIError(error.discoveryError)
+            }
         default:
             throw unavailable(target)
         }
+    }
+
+    /// A client for `hosts`, with digest credentials from SDCTL_ZK_DIGEST or the file named by
+    /// SDCTL_ZK_DIGEST_FILE (never from the command line).
+    static func zookeeperClient(_ hosts: [HostPort], _ context: CommandContext, sessionTimeout: Duration?)
+        throws(CLIError) -> ZooKeeperClient
+    {
+        var digest = context.environment["SDCTL_ZK_DIGEST"].flatMap { $0.isEmpty ? nil : $0 }
+        if digest == nil, let file = context.environment["SDCTL_ZK_DIGEST_FILE"], !file.isEmpty {
+            guard let text = readSecret(file) else {
+                throw CLIError(.failure, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
+            }
+            digest = text
+        }
+        if let digest, !digest.contains(":") {
+            throw CLIError(.usage, "ZooKeeper digest credentials must be user:password (SDCTL_ZK_DIGEST)")
+        }
+        let configuration = ZooKeeperClient.Configuration(
+            connectString: hosts.map(\.description).joined(separator: ","),
+            sessionTimeout: sessionTimeout ?? .seconds(10), digest: digest,
+            libraryLog: context.invocation.has("verbose"))
+        do {
+            return try ZooKeeperClient(configuration, logger: context.logger)
+        } catch {
+            throw CLIError(error.discoveryError)
+        }
+    }
+
+    /// The first line of a file, without its line end.
+    static func readSecret(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return line.split(whereSeparator: \.isNewline).first.map(String.init)
     }
 }

@@ -28,7 +28,7 @@ enum BenchPropagationCommand {
         if context.invocation.has("separate-watcher") {
             stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], presence)
         } else {
-            let instancer = try Backend.instancer(for: target, logger: context.logger)
+            let instancer = try Backend.instancer(for: target, context)
             let subscription = instancer.subscribe()
             let task = Task {
                 for await event in subscription {
@@ -45,6 +45,8 @@ enum BenchPropagationCommand {
             throw CLIError(.timedOut, "the watcher saw no initial set within \(DurationParser.format(wait))")
         }
 
+        let registrars = try Backend.registrars(for: target, context)
+        defer { registrars.close() }
         var registerLatency = Histogram<UInt64>(
             highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var deregisterLatency = registerLatency
@@ -52,8 +54,7 @@ enum BenchPropagationCommand {
         for round in 0..<rounds {
             let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
             let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
-            let registrar = try Backend.registrar(
-                for: target, instance: instance, ttl: nil, logger: context.logger)
+            let registrar = try registrars.make(instance)
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
             guard let seen = await presence.wait(for: address, present: true, timeout: wait) else {

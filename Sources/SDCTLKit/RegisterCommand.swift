@@ -16,7 +16,7 @@ enum RegisterCommand {
         let instance = try makeInstance(context)
         let ttl = try context.duration("ttl")
         let registrar = try Backend.registrar(
-            for: target, instance: instance, ttl: ttl, logger: context.logger)
+            for: target, instance: instance, ttl: ttl, context)
         if let command = context.invocation.trailing {
             return try await runWrapped(command, registrar: registrar, context)
         }

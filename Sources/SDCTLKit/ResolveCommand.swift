@@ -9,7 +9,7 @@ enum ResolveCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let waitFor = try context.integer("wait-for", minimum: 1)
-        let instancer = try Backend.instancer(for: target, logger: context.logger)
+        let instancer = try Backend.instancer(for: target, context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let seen = Mutex<[Instance]?>(nil)

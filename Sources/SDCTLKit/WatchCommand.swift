@@ -6,7 +6,7 @@ enum WatchCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let count = try context.integer("count", minimum: 1)
-        let instancer = try Backend.instancer(for: target, logger: context.logger)
+        let instancer = try Backend.instancer(for: target, context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         _ = await withTimeout(context.timeout) { () async -> Bool in

@@ -1,0 +1,144 @@
+import CZooKeeper
+import Synchronization
+
+extension ZooKeeperClient {
+    /// How a node is created.
+    public enum CreateMode: Sendable {
+        case persistent
+        case ephemeral
+        /// Ephemeral, with a 10-digit sequence number appended by the server.
+        case ephemeralSequential
+
+        var flags: Int32 {
+            switch self {
+            case .persistent: ZOO_PERSISTENT
+            case .ephemeral: ZOO_EPHEMERAL
+            case .ephemeralSequential: ZOO_EPHEMERAL | ZOO_SEQUENCE
+            }
+        }
+    }
+
+    /// Creates a node and returns its path (with the sequence number, for sequential nodes).
+    /// With credentials configured, the node gets creator-all plus world-read ACLs.
+    public func create(_ path: String, data: [UInt8], mode: CreateMode) async throws(ZooKeeperError) -> String {
+        let secured = configuration.digest != nil
+        let (rc, created): (Int32, String??) = await submit { handle, box in
+            let acl = secured ? sdzk_creator_all_world_read() : sdzk_open_acl()
+            return data.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    zoo_acreate(handle, path, chars.baseAddress, Int32(bytes.count), acl, mode.flags, Trampolines.string, box)
+                }
+            }
+        }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        return (created ?? nil) ?? path
+    }
+
+    /// Deletes a node (any version).
+    public func delete(_ path: String) async throws(ZooKeeperError) {
+        let (rc, _): (Int32, Void?) = await submit { handle, box in
+            zoo_adelete(handle, path, -1, Trampolines.void, box)
+        }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+    }
+
+    /// Whether a node exists.
+    public func exists(_ path: String) async throws(ZooKeeperError) -> Bool {
+        let (rc, _): (Int32, Void?) = await submit { handle, box in
+            zoo_aexists(handle, path, 0, Trampolines.stat, box)
+        }
+        if rc == ZNONODE.rawValue { return false }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        return true
+    }
+
+    /// A node's data.
+    public func data(_ path: String) async throws(ZooKeeperError) -> [UInt8] {
+        let (rc, bytes): (Int32, [UInt8]?) = await submit { handle, box in
+            zoo_aget(handle, path, 0, Trampolines.data, box)
+        }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        return bytes ?? []
+    }
+
+    /// Several nodes' data, pipelined: every request is sent before any answer is awaited, so
+    /// the whole batch costs about one round trip.
+    public func data(paths: [String]) async -> [Result<[UInt8], ZooKeeperError>] {
+        guard !paths.isEmpty else { return [] }
+        final class Batch: @unchecked Sendable {
+            // @unchecked: guarded by `lock`.
+            let lock = Mutex<(results: [Result<[UInt8], ZooKeeperError>?], remaining: Int)>(([], 0))
+            var continuation: CheckedContinuation<[Result<[UInt8], ZooKeeperError>], Never>?
+            func finish(_ index: Int, _ result: Result<[UInt8], ZooKeeperError>) {
+                let done = lock.withLock { state -> [Result<[UInt8], ZooKeeperError>]? in
+                    state.results[index] = result
+                    state.remaining -= 1
+                    return state.remaining == 0 ? state.results.map { $0! } : nil
+                }
+                if let done { continuation?.resume(returning: done) }
+            }
+        }
+        let batch = Batch()
+        batch.lock.withLock { $0 = (Array(repeating: nil, count: paths.count), paths.count) }
+        return await withCheckedContinuation { continuation in
+            batch.continuation = continuation
+            var failures: [(Int, Int32)] = []
+            let rc = withHandle { handle in
+                for (index, path) in paths.enumerated() {
+                    let box = CompletionBox<[UInt8]> { rc, bytes in
+                        batch.finish(
+                            index, rc == ZOK.rawValue ? .success(bytes) : .failure(ZooKeeperError(code: rc, path: path)))
+                    }
+                    let pointer = box.opaque
+                    let rc = zoo_aget(handle, path, 0, Trampolines.data, pointer)
+                    if rc != ZOK.rawValue {
+                        CompletionBox<[UInt8]>.drop(pointer)
+                        failures.append((index, rc))
+                    }
+                }
+                return ZOK.rawValue
+            }
+            // No handle at all: nothing was sent, everything fails here.
+            if rc != ZOK.rawValue { failures = paths.indices.map { ($0, rc) } }
+            for (index, rc) in failures { batch.finish(index, .failure(ZooKeeperError(code: rc, path: paths[index]))) }
+        }
+    }
+
+    /// A node's children; with `onChange`, also a one-shot watch that calls it when they change
+    /// (not for session events; listen to those with ``onSessionEvent(_:)``).
+    public func children(_ path: String, onChange: (@Sendable () -> Void)? = nil) async throws(ZooKeeperError) -> [String] {
+        let watch = onChange.flatMap { makeWatch($0) }
+        let (rc, names): (Int32, [String]?) = await submit { handle, box in
+            if let (watchBox, _) = watch {
+                let context = Unmanaged.passRetained(watchBox).toOpaque()
+                let rc = zoo_awget_children2(handle, path, Trampolines.watch, context, Trampolines.children, box)
+                if rc != ZOK.rawValue, watchBox.claim() { Unmanaged<WatchBox>.fromOpaque(context).release() }
+                return rc
+            }
+            return zoo_aget_children2(handle, path, 0, Trampolines.children, box)
+        }
+        guard rc == ZOK.rawValue else {
+            // The C client only arms a watch for a successful answer; otherwise its retain on
+            // the box is ours to give back.
+            if let (watchBox, id) = watch {
+                forgetWatch(id)
+                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
+            }
+            throw ZooKeeperError(code: rc, path: path)
+        }
+        return names ?? []
+    }
+
+    /// Creates every missing node on the way to `path` (persistent, empty), `path` included.
+    public func createParents(_ path: String) async throws(ZooKeeperError) {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            do {
+                _ = try await create(current, data: [], mode: .persistent)
+            } catch where error.isNodeExists {
+                continue
+            }
+        }
+    }
+}

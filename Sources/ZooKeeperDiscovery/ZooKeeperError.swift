@@ -1,0 +1,45 @@
+import CZooKeeper
+import Discovery
+
+/// A failure reported by the ZooKeeper C client: its return code and what it means.
+public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The C client's return code (`ZNONODE`, `ZCONNECTIONLOSS`, ...).
+    public let code: Int32
+    public let message: String
+
+    public init(code: Int32, path: String? = nil) {
+        self.code = code
+        let reason = String(cString: zerror(code))
+        message = path.map { "\($0): \(reason)" } ?? reason
+    }
+
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var isNoNode: Bool { code == ZNONODE.rawValue }
+    public var isNodeExists: Bool { code == ZNODEEXISTS.rawValue }
+    public var isConnectionLoss: Bool { code == ZCONNECTIONLOSS.rawValue || code == ZOPERATIONTIMEOUT.rawValue }
+
+    public var description: String { message }
+
+    /// The toolkit's classification of this failure.
+    public var discoveryError: DiscoveryError {
+        switch code {
+        case ZCONNECTIONLOSS.rawValue, ZOPERATIONTIMEOUT.rawValue, ZSESSIONEXPIRED.rawValue, ZCLOSING.rawValue,
+            ZINVALIDSTATE.rawValue:
+            return DiscoveryError(.unavailable, "zookeeper: \(message)")
+        case ZNOAUTH.rawValue, ZAUTHFAILED.rawValue:
+            return DiscoveryError(.permissionDenied, "zookeeper: \(message)")
+        case ZNONODE.rawValue:
+            return DiscoveryError(.notFound, "zookeeper: \(message)")
+        case ZNODEEXISTS.rawValue:
+            return DiscoveryError(.alreadyExists, "zookeeper: \(message)")
+        case ZBADARGUMENTS.rawValue:
+            return DiscoveryError(.invalidArgument, "zookeeper: \(message)")
+        default:
+            return DiscoveryError(.io, "zookeeper: \(message)")
+        }
+    }
+}
