@@ -1,6 +1,26 @@
 import CZooKeeper
 import Synchronization
 
+/// Gathers the answers of a pipelined batch and hands them over when the last one arrives.
+final class DataCollector: Sendable {
+    private let state: Mutex<(results: [Result<[UInt8], ZooKeeperError>?], remaining: Int)>
+    private let completion: @Sendable ([Result<[UInt8], ZooKeeperError>]) -> Void
+
+    init(count: Int, completion: @escaping @Sendable ([Result<[UInt8], ZooKeeperError>]) -> Void) {
+        state = Mutex((Array(repeating: nil, count: count), count))
+        self.completion = completion
+    }
+
+    func finish(_ index: Int, _ result: Result<[UInt8], ZooKeeperError>) {
+        let done = state.withLock { state -> [Result<[UInt8], ZooKeeperError>]? in
+            state.results[index] = result
+            state.remaining -= 1
+            return state.remaining == 0 ? state.results.map { $0! } : nil
+        }
+        if let done { completion(done) }
+    }
+}
+
 extension ZooKeeperClient {
     /// How a node is created.
     public enum CreateMode: Sendable {
@@ -64,43 +84,8 @@ extension ZooKeeperClient {
     /// Several nodes' data, pipelined: every request is sent before any answer is awaited, so
     /// the whole batch costs about one round trip.
     public func data(paths: [String]) async -> [Result<[UInt8], ZooKeeperError>] {
-        guard !paths.isEmpty else { return [] }
-        final class Batch: @unchecked Sendable {
-            // @unchecked: guarded by `lock`.
-            let lock = Mutex<(results: [Result<[UInt8], ZooKeeperError>?], remaining: Int)>(([], 0))
-            var continuation: CheckedContinuation<[Result<[UInt8], ZooKeeperError>], Never>?
-            func finish(_ index: Int, _ result: Result<[UInt8], ZooKeeperError>) {
-                let done = lock.withLock { state -> [Result<[UInt8], ZooKeeperError>]? in
-                    state.results[index] = result
-                    state.remaining -= 1
-                    return state.remaining == 0 ? state.results.map { $0! } : nil
-                }
-                if let done { continuation?.resume(returning: done) }
-            }
-        }
-        let batch = Batch()
-        batch.lock.withLock { $0 = (Array(repeating: nil, count: paths.count), paths.count) }
-        return await withCheckedContinuation { continuation in
-            batch.continuation = continuation
-            var failures: [(Int, Int32)] = []
-            let rc = withHandle { handle in
-                for (index, path) in paths.enumerated() {
-                    let box = CompletionBox<[UInt8]> { rc, bytes in
-                        batch.finish(
-                            index, rc == ZOK.rawValue ? .success(bytes) : .failure(ZooKeeperError(code: rc, path: path)))
-                    }
-                    let pointer = box.opaque
-                    let rc = zoo_aget(handle, path, 0, Trampolines.data, pointer)
-                    if rc != ZOK.rawValue {
-                        CompletionBox<[UInt8]>.drop(pointer)
-                        failures.append((index, rc))
-                    }
-                }
-                return ZOK.rawValue
-            }
-            // No handle at all: nothing was sent, everything fails here.
-            if rc != ZOK.rawValue { failures = paths.indices.map { ($0, rc) } }
-            for (index, rc) in failures { batch.finish(index, .failure(ZooKeeperError(code: rc, path: paths[index]))) }
+        await withCheckedContinuation { continuation in
+            requestData(paths) { continuation.resume(returning: $0) }
         }
     }
 
@@ -127,6 +112,63 @@ extension ZooKeeperClient {
             throw ZooKeeperError(code: rc, path: path)
         }
         return names ?? []
+    }
+
+    /// Asks for a node's children and arms a one-shot watch, calling `completion` from the C
+    /// client's completion thread. For callback-driven state machines that must not hop
+    /// threads between a watch firing and the next request; `completion` must not block.
+    func requestChildren(
+        _ path: String, onChange: @escaping @Sendable () -> Void,
+        completion: @escaping @Sendable (Int32, [String]) -> Void
+    ) {
+        let watch = makeWatch(onChange)
+        let box = CompletionBox<[String]> { rc, names in
+            if rc != ZOK.rawValue, let (watchBox, id) = watch {
+                self.forgetWatch(id)
+                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
+            }
+            completion(rc, names)
+        }
+        let pointer = box.opaque
+        let rc = withHandle { handle in
+            guard let (watchBox, _) = watch else { return ZINVALIDSTATE.rawValue }
+            return zoo_awget_children2(
+                handle, path, Trampolines.watch, Unmanaged.passRetained(watchBox).toOpaque(), Trampolines.children, pointer)
+        }
+        if rc != ZOK.rawValue {
+            if let (watchBox, id) = watch {
+                forgetWatch(id)
+                // Not sent: take back both the C side's retain and ours.
+                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
+            }
+            CompletionBox<[String]>.take(UnsafeRawPointer(pointer)).resume(rc, [])
+        }
+    }
+
+    /// Several nodes' data, pipelined, delivered at once on the completion thread.
+    func requestData(_ paths: [String], completion: @escaping @Sendable ([Result<[UInt8], ZooKeeperError>]) -> Void) {
+        guard !paths.isEmpty else {
+            completion([])
+            return
+        }
+        let collector = DataCollector(count: paths.count, completion: completion)
+        var failures: [(Int, Int32)] = []
+        let rc = withHandle { handle in
+            for (index, path) in paths.enumerated() {
+                let box = CompletionBox<[UInt8]> { rc, bytes in
+                    collector.finish(index, rc == ZOK.rawValue ? .success(bytes) : .failure(ZooKeeperError(code: rc, path: path)))
+                }
+                let pointer = box.opaque
+                let rc = zoo_aget(handle, path, 0, Trampolines.data, pointer)
+                if rc != ZOK.rawValue {
+                    CompletionBox<[UInt8]>.drop(pointer)
+                    failures.append((index, rc))
+                }
+            }
+            return ZOK.rawValue
+        }
+        if rc != ZOK.rawValue { failures = paths.indices.map { ($0, rc) } }
+        for (index, rc) in failures { collector.finish(index, .failure(ZooKeeperError(code: rc, path: paths[index]))) }
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), `path` included.
