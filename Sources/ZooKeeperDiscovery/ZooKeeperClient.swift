@@ -73,7 +73,7 @@ public final class ZooKeeperClient: Sendable {
         var connected = false
         var authenticationFailed = false
         var closed = false
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
         var listeners: [UInt64: @Sendable (ZooKeeperSessionEvent) -> Void] = [:]
         var watches: [UInt64: WatchBox] = [:]
         var nextID: UInt64 = 0
@@ -165,11 +165,11 @@ public final class ZooKeeperClient: Sendable {
 
     /// Called on the completion thread for every session event of handle `handleNumber`.
     func sessionStateChanged(_ zkState: Int32, handleNumber: Int) {
-        let (event, waiters, listeners): (ZooKeeperSessionEvent?, [CheckedContinuation<Void, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) =
+        let (event, waiters, listeners): (ZooKeeperSessionEvent?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) =
             state.withLock { state in
                 guard handleNumber == state.number, let handle = state.handle, !state.closed else { return (nil, [], []) }
                 var event: ZooKeeperSessionEvent?
-                var resumed: [CheckedContinuation<Void, Never>] = []
+                var resumed: [CheckedContinuation<Bool, Never>] = []
                 switch zkState {
                 case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE:
                     state.connected = true
@@ -195,7 +195,8 @@ public final class ZooKeeperClient: Sendable {
                 }
                 return (event, resumed, Array(state.listeners.values))
             }
-        for waiter in waiters { waiter.resume() }
+        let connectedNow = event.map { if case .connected = $0 { true } else { false } } ?? false
+        for waiter in waiters { waiter.resume(returning: connectedNow) }
         guard let event else { return }
         switch event {
         case .expired:
@@ -258,19 +259,22 @@ public final class ZooKeeperClient: Sendable {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             let waiter = self?.state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            waiter?.resume(returning: false)
         }
         defer { timer.cancel() }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.connected || state.closed || state.authenticationFailed { return true }
+        // Resumed with whether the session was connected at that moment: re-reading the state
+        // afterwards could see a disconnect that came just after.
+        let connected = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let ready = state.withLock { state -> Bool? in
+                if state.connected { return true }
+                if state.closed || state.authenticationFailed { return false }
                 state.waiters[id] = continuation
-                return false
+                return nil
             }
-            if ready { continuation.resume() }
+            if let ready { continuation.resume(returning: ready) }
         }
-        let (connected, closed, authFailed) = state.withLock { ($0.connected, $0.closed, $0.authenticationFailed) }
         if connected { return }
+        let (closed, authFailed) = state.withLock { ($0.closed, $0.authenticationFailed) }
         if authFailed { throw ZooKeeperError(code: ZAUTHFAILED.rawValue, message: "authentication failed") }
         if closed { throw ZooKeeperError(code: ZCLOSING.rawValue, message: "the client is closed") }
         throw ZooKeeperError(
@@ -312,7 +316,7 @@ public final class ZooKeeperClient: Sendable {
 
     /// Closes the session (its ephemeral nodes go at once). Idempotent.
     public func close() {
-        let (handle, waiters, listeners) = state.withLock { state -> (Handle?, [CheckedContinuation<Void, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) in
+        let (handle, waiters, listeners) = state.withLock { state -> (Handle?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) in
             guard !state.closed else { return (nil, [], []) }
             state.closed = true
             state.connected = false
@@ -323,7 +327,7 @@ public final class ZooKeeperClient: Sendable {
             }
             return (state.handle, Array(state.waiters.values), Array(state.listeners.values))
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: false) }
         if let handle { queue.sync { closeAndForgetWatches(handle) } }
         for listener in listeners { listener(.closed) }
     }

@@ -1,0 +1,207 @@
+import Foundation
+import Synchronization
+
+/// Real ZooKeeper servers from Debian's `zookeeper` package, started on free loopback ports in
+/// a temporary directory: one standalone server or an ensemble. Always ``stop()`` them (tests
+/// use `defer`). A missing package is an error, never a skip.
+public final class ZooKeeperServers: Sendable {
+    public static let jar = "/usr/share/java/zookeeper.jar"
+
+    public struct Member: Sendable {
+        public let id: Int
+        public let clientPort: Int
+        public let quorumPort: Int
+        public let electionPort: Int
+        public var address: String { "127.0.0.1:\(clientPort)" }
+    }
+
+    public let members: [Member]
+    private let directory: TemporaryDirectory
+    private let processes: Mutex<[Int: Process]>
+
+    /// `host:port,...` of every member.
+    public var connectString: String { members.map(\.address).joined(separator: ",") }
+
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts `count` servers (1: standalone) and waits until they serve.
+    public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws -> ZooKeeperServers {
+        guard FileManager.default.fileExists(atPath: jar) else {
+            throw Missing(description: "ZooKeeper is not installed: apt-get install zookeeper (needed by this test)")
+        }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else {
+            throw Missing(description: "Java is not installed: apt-get install default-jre-headless")
+        }
+        let ports = try FreePorts.take(count * 3)
+        let members = (0..<count).map {
+            Member(id: $0 + 1, clientPort: ports[$0 * 3], quorumPort: ports[$0 * 3 + 1], electionPort: ports[$0 * 3 + 2])
+        }
+        let servers = ZooKeeperServers(members: members)
+        do {
+            for member in members { try servers.launch(member) }
+            try await servers.waitUntilServing(members, timeout: timeout)
+        } catch {
+            servers.stop()
+            throw error
+        }
+        return servers
+    }
+
+    private init(members: [Member]) {
+        self.members = members
+        directory = TemporaryDirectory("sdctl-zk")
+        processes = Mutex([:])
+    }
+
+    deinit { stop() }
+
+    private func configuration(for member: Member) -> String {
+        var lines = [
+            "tickTime=200", "initLimit=50", "syncLimit=25", "dataDir=\(directory.path)/\(member.id)",
+            "clientPort=\(member.clientPort)", "clientPortAddress=127.0.0.1", "admin.enableServer=false",
+            "4lw.commands.whitelist=*", "minSessionTimeout=400", "maxSessionTimeout=60000",
+        ]
+        if members.count > 1 {
+            for other in members {
+                lines.append("server.\(other.id)=127.0.0.1:\(other.quorumPort):\(other.electionPort)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func launch(_ member: Member) throws {
+        let data = "\(directory.path)/\(member.id)"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "\(member.id)\n".write(toFile: "\(data)/myid", atomically: true, encoding: .utf8)
+        let config = "\(directory.path)/zoo\(member.id).cfg"
+        try configuration(for: member).write(toFile: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
+        process.arguments = [
+            "-Xmx256m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false", "-cp", Self.jar,
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain", config,
+        ]
+        let logPath = "\(directory.path)/server\(member.id).log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        let log = FileHandle(forWritingAtPath: logPath)!
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        processes.withLock { $0[member.id] = process }
+    }
+
+    private func waitUntilServing(_ members: [Member], timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        for member in members {
+            while true {
+                let mode = FourLetterWord.send("srvr", port: member.clientPort)
+                if let mode, mode.contains("Mode: standalone") || mode.contains("Mode: leader") || mode.contains("Mode: follower") {
+                    break
+                }
+                guard ContinuousClock.now < deadline else {
+                    throw Missing(description: "ZooKeeper member \(member.id) did not start serving within \(timeout)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Stops one member (SIGKILL: as abrupt as a crash).
+    public func stop(member id: Int) {
+        guard let process = processes.withLock({ $0.removeValue(forKey: id) }) else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Starts a stopped member again and waits until it serves.
+    public func restart(member id: Int, timeout: Duration = .seconds(60)) async throws {
+        let member = members.first { $0.id == id }!
+        try launch(member)
+        try await waitUntilServing([member], timeout: timeout)
+    }
+
+    /// The member whose `cons` output lists session `sessionID`, if any.
+    public func member(servingSession sessionID: Int64) -> Int? {
+        let needle = "sid=0x" + String(UInt64(bitPattern: sessionID), radix: 16)
+        for member in members {
+            if let connections = FourLetterWord.send("cons", port: member.clientPort), connections.contains(needle) {
+                return member.id
+            }
+        }
+        return nil
+    }
+
+    /// Stops every member and removes the directory. Idempotent.
+    public func stop() {
+        let all = processes.withLock { processes -> [Process] in
+            defer { processes.removeAll() }
+            return Array(processes.values)
+        }
+        for process in all {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        directory.remove()
+    }
+}
+
+/// ZooKeeper's four-letter-word admin commands, over a plain TCP connection.
+enum FourLetterWord {
+    static func send(_ word: String, port: Int) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        _ = word.withCString { write(fd, $0, 4) }
+        var reply: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            reply += buffer[0..<count]
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+}
+
+/// Free loopback TCP ports, found by binding to port 0.
+public enum FreePorts {
+    public static func take(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { for fd in sockets { close(fd) } }
+        var ports: [Int] = []
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw ZooKeeperServers.Missing(description: "cannot bind a loopback port") }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
+            }
+            sockets.append(fd)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+}
