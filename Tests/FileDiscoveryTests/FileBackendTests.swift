@@ -178,8 +178,13 @@ struct FileBackendTests {
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         try await subscription.set([])
+        // A plain file where the directory was: the watcher cannot recover until it goes, so
+        // its failure stays the latest state (a latest-wins subscriber could miss a brief one).
         #expect(rmdir(directory.path) == 0)
-        _ = try await subscription.first(within: .seconds(5), "an error event") { $0.failure != nil }
+        try write(directory.path, "not a directory")
+        let failure = try await subscription.first(within: .seconds(5), "an error event") { $0.failure != nil }
+        #expect(failure.failure?.message.contains(directory.path) == true)
+        #expect(unlink(directory.path) == 0)
         let registrar = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.3:80"))
         try registrar.registerNow()
         defer { registrar.deregisterNow() }
