@@ -50,7 +50,8 @@ let package = Package(
         .testTarget(name: "LoadBalancingTests", dependencies: ["LoadBalancing", "TestSupport"]),
         .testTarget(name: "FileDiscoveryTests", dependencies: ["FileDiscovery", "TestSupport"]),
         .testTarget(
-            name: "ZooKeeperDiscoveryTests", dependencies: ["ZooKeeperDiscovery", "CZooKeeper", "TestSupport"]),
+            name: "ZooKeeperDiscoveryTests",
+            dependencies: ["ZooKeeperDiscovery", "CZooKeeper", "TestSupport"]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

@@ -4,7 +4,7 @@ import Logging
 import ZooKeeperDiscovery
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Builds the toolkit's instancers and registrars for a ``Target``.
@@ -35,7 +35,8 @@ enum Backend {
             case .zookeeper(let hosts, let path):
                 let client = try zookeeperClient(hosts, context, sessionTimeout: ttl)
                 return try ZooKeeperRegistrar(
-                    client: client, path: path, instance: instance, connectTimeout: context.timeout ?? .seconds(10),
+                    client: client, path: path, instance: instance,
+                    connectTimeout: context.timeout ?? .seconds(10),
                     ownsClient: true, logger: context.logger)
             default:
                 throw unavailable(target)
@@ -60,7 +61,8 @@ enum Backend {
             let logger = context.logger
             let make: @Sendable (Instance) throws(CLIError) -> any Registrar = { instance throws(CLIError) in
                 do throws(DiscoveryError) {
-                    return try ZooKeeperRegistrar(client: client, path: path, instance: instance, logger: logger)
+                    return try ZooKeeperRegistrar(
+                        client: client, path: path, instance: instance, logger: logger)
                 } catch {
                     throw CLIError(error)
                 }
@@ -75,7 +77,8 @@ enum Backend {
     }
 
     /// Removes registrations by id or address; returns the ids removed.
-    static func deregister(_ target: Target, idOrAddress: String, _ context: CommandContext) async throws(CLIError)
+    static func deregister(_ target: Target, idOrAddress: String, _ context: CommandContext)
+        async throws(CLIError)
         -> [String]
     {
         switch target {
@@ -90,7 +93,8 @@ enum Backend {
             defer { client.close() }
             do {
                 try await client.waitUntilConnected(timeout: context.timeout ?? .seconds(10))
-                return try await ZooKeeperMaintenance.remove(idOrAddress: idOrAddress, under: path, client: client)
+                return try await ZooKeeperMaintenance.remove(
+                    idOrAddress: idOrAddress, under: path, client: client)
             } catch {
                 throw CLIError(error.discoveryError)
             }

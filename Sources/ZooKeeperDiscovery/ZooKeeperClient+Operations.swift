@@ -40,13 +40,16 @@ extension ZooKeeperClient {
 
     /// Creates a node and returns its path (with the sequence number, for sequential nodes).
     /// With credentials configured, the node gets creator-all plus world-read ACLs.
-    public func create(_ path: String, data: [UInt8], mode: CreateMode) async throws(ZooKeeperError) -> String {
+    public func create(_ path: String, data: [UInt8], mode: CreateMode) async throws(ZooKeeperError) -> String
+    {
         let secured = configuration.digest != nil
         let (rc, created): (Int32, String??) = await submit { handle, box in
             let acl = secured ? sdzk_creator_all_world_read() : sdzk_open_acl()
             return data.withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { chars in
-                    zoo_acreate(handle, path, chars.baseAddress, Int32(bytes.count), acl, mode.flags, Trampolines.string, box)
+                    zoo_acreate(
+                        handle, path, chars.baseAddress, Int32(bytes.count), acl, mode.flags,
+                        Trampolines.string, box)
                 }
             }
         }
@@ -91,12 +94,15 @@ extension ZooKeeperClient {
 
     /// A node's children; with `onChange`, also a one-shot watch that calls it when they change
     /// (not for session events; listen to those with ``onSessionEvent(_:)``).
-    public func children(_ path: String, onChange: (@Sendable () -> Void)? = nil) async throws(ZooKeeperError) -> [String] {
+    public func children(_ path: String, onChange: (@Sendable () -> Void)? = nil) async throws(ZooKeeperError)
+        -> [String]
+    {
         let watch = onChange.flatMap { makeWatch($0) }
         let (rc, names): (Int32, [String]?) = await submit { handle, box in
             if let (watchBox, _) = watch {
                 let context = Unmanaged.passRetained(watchBox).toOpaque()
-                let rc = zoo_awget_children2(handle, path, Trampolines.watch, context, Trampolines.children, box)
+                let rc = zoo_awget_children2(
+                    handle, path, Trampolines.watch, context, Trampolines.children, box)
                 if rc != ZOK.rawValue, watchBox.claim() { Unmanaged<WatchBox>.fromOpaque(context).release() }
                 return rc
             }
@@ -133,7 +139,8 @@ extension ZooKeeperClient {
         let rc = withHandle { handle in
             guard let (watchBox, _) = watch else { return ZINVALIDSTATE.rawValue }
             return zoo_awget_children2(
-                handle, path, Trampolines.watch, Unmanaged.passRetained(watchBox).toOpaque(), Trampolines.children, pointer)
+                handle, path, Trampolines.watch, Unmanaged.passRetained(watchBox).toOpaque(),
+                Trampolines.children, pointer)
         }
         if rc != ZOK.rawValue {
             if let (watchBox, id) = watch {
@@ -146,7 +153,9 @@ extension ZooKeeperClient {
     }
 
     /// Several nodes' data, pipelined, delivered at once on the completion thread.
-    func requestData(_ paths: [String], completion: @escaping @Sendable ([Result<[UInt8], ZooKeeperError>]) -> Void) {
+    func requestData(
+        _ paths: [String], completion: @escaping @Sendable ([Result<[UInt8], ZooKeeperError>]) -> Void
+    ) {
         guard !paths.isEmpty else {
             completion([])
             return
@@ -156,7 +165,9 @@ extension ZooKeeperClient {
         let rc = withHandle { handle in
             for (index, path) in paths.enumerated() {
                 let box = CompletionBox<[UInt8]> { rc, bytes in
-                    collector.finish(index, rc == ZOK.rawValue ? .success(bytes) : .failure(ZooKeeperError(code: rc, path: path)))
+                    collector.finish(
+                        index,
+                        rc == ZOK.rawValue ? .success(bytes) : .failure(ZooKeeperError(code: rc, path: path)))
                 }
                 let pointer = box.opaque
                 let rc = zoo_aget(handle, path, 0, Trampolines.data, pointer)
@@ -168,7 +179,9 @@ extension ZooKeeperClient {
             return ZOK.rawValue
         }
         if rc != ZOK.rawValue { failures = paths.indices.map { ($0, rc) } }
-        for (index, rc) in failures { collector.finish(index, .failure(ZooKeeperError(code: rc, path: paths[index]))) }
+        for (index, rc) in failures {
+            collector.finish(index, .failure(ZooKeeperError(code: rc, path: paths[index])))
+        }
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), `path` included.
@@ -178,7 +191,7 @@ extension ZooKeeperClient {
             current += "/" + component
             do {
                 _ = try await create(current, data: [], mode: .persistent)
-            } catch where error.isNodeExists {
+            } catch  where error.isNodeExists {
                 continue
             }
         }

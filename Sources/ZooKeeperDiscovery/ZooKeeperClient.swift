@@ -1,11 +1,12 @@
 import CZooKeeper
-#if canImport(Glibc)
-import Glibc
-#endif
-import Dispatch
 import Discovery
+import Dispatch
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A ZooKeeper session over the C client (libzookeeper_mt), with async/await operations.
 ///
@@ -114,8 +115,9 @@ public final class ZooKeeperClient: Sendable {
             return state.number
         }
         let context = Unmanaged.passRetained(SessionContext(client: self, handleNumber: number)).toOpaque()
-        let timeout = Int32(clamping: configuration.sessionTimeout.components.seconds * 1000
-            + configuration.sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeout = Int32(
+            clamping: configuration.sessionTimeout.components.seconds * 1000
+                + configuration.sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
         var identity = clientid_t()
         if let session {
             identity.client_id = session.id
@@ -125,13 +127,16 @@ public final class ZooKeeperClient: Sendable {
         }
         let raw: OpaquePointer? = withUnsafePointer(to: &identity) { pointer in
             zookeeper_init(
-                configuration.connectString, Trampolines.session, timeout, session == nil ? nil : pointer, context, 0)
+                configuration.connectString, Trampolines.session, timeout, session == nil ? nil : pointer,
+                context, 0)
         }
         guard let raw else {
             Unmanaged<SessionContext>.fromOpaque(context).release()
             throw ZooKeeperError(
                 code: ZBADARGUMENTS.rawValue,
-                message: "cannot open a session with '\(configuration.connectString)': \(String(cString: strerror(errno)))")
+                message:
+                    "cannot open a session with '\(configuration.connectString)': \(String(cString: strerror(errno)))"
+            )
         }
         let handle = Handle(raw: raw, context: context, number: number)
         let installed = state.withLock { state -> Bool in
@@ -155,7 +160,8 @@ public final class ZooKeeperClient: Sendable {
         }
         let pointer = box.opaque
         let rc = digest.withCString { credentials in
-            zoo_add_auth(handle.raw, "digest", credentials, Int32(strlen(credentials)), Trampolines.void, pointer)
+            zoo_add_auth(
+                handle.raw, "digest", credentials, Int32(strlen(credentials)), Trampolines.void, pointer)
         }
         if rc != ZOK.rawValue {
             CompletionBox<Void>.drop(pointer)
@@ -165,36 +171,42 @@ public final class ZooKeeperClient: Sendable {
 
     /// Called on the completion thread for every session event of handle `handleNumber`.
     func sessionStateChanged(_ zkState: Int32, handleNumber: Int) {
-        let (event, waiters, listeners): (ZooKeeperSessionEvent?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) =
-            state.withLock { state in
-                guard handleNumber == state.number, let handle = state.handle, !state.closed else { return (nil, [], []) }
-                var event: ZooKeeperSessionEvent?
-                var resumed: [CheckedContinuation<Bool, Never>] = []
-                switch zkState {
-                case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE:
-                    state.connected = true
-                    state.sessionID = zoo_client_id(handle.raw)?.pointee.client_id ?? 0
-                    state.reopenBackoff.reset()
-                    event = .connected(session: state.sessionID, number: state.number)
-                    resumed = Array(state.waiters.values)
-                    state.waiters.removeAll()
-                case ZOO_EXPIRED_SESSION_STATE:
-                    state.connected = false
-                    event = .expired
-                case ZOO_AUTH_FAILED_STATE:
-                    state.connected = false
-                    state.authenticationFailed = true
-                    event = .authenticationFailed
-                    resumed = Array(state.waiters.values)
-                    state.waiters.removeAll()
-                case ZOO_CONNECTING_STATE, ZOO_ASSOCIATING_STATE, ZOO_NOTCONNECTED_STATE:
-                    if state.connected { event = .disconnected }
-                    state.connected = false
-                default:
-                    break
+        let (event, waiters, listeners):
+            (
+                ZooKeeperSessionEvent?, [CheckedContinuation<Bool, Never>],
+                [@Sendable (ZooKeeperSessionEvent) -> Void]
+            ) =
+                state.withLock { state in
+                    guard handleNumber == state.number, let handle = state.handle, !state.closed else {
+                        return (nil, [], [])
+                    }
+                    var event: ZooKeeperSessionEvent?
+                    var resumed: [CheckedContinuation<Bool, Never>] = []
+                    switch zkState {
+                    case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE:
+                        state.connected = true
+                        state.sessionID = zoo_client_id(handle.raw)?.pointee.client_id ?? 0
+                        state.reopenBackoff.reset()
+                        event = .connected(session: state.sessionID, number: state.number)
+                        resumed = Array(state.waiters.values)
+                        state.waiters.removeAll()
+                    case ZOO_EXPIRED_SESSION_STATE:
+                        state.connected = false
+                        event = .expired
+                    case ZOO_AUTH_FAILED_STATE:
+                        state.connected = false
+                        state.authenticationFailed = true
+                        event = .authenticationFailed
+                        resumed = Array(state.waiters.values)
+                        state.waiters.removeAll()
+                    case ZOO_CONNECTING_STATE, ZOO_ASSOCIATING_STATE, ZOO_NOTCONNECTED_STATE:
+                        if state.connected { event = .disconnected }
+                        state.connected = false
+                    default:
+                        break
+                    }
+                    return (event, resumed, Array(state.listeners.values))
                 }
-                return (event, resumed, Array(state.listeners.values))
-            }
         let connectedNow = event.map { if case .connected = $0 { true } else { false } } ?? false
         for waiter in waiters { waiter.resume(returning: connectedNow) }
         guard let event else { return }
@@ -225,7 +237,13 @@ public final class ZooKeeperClient: Sendable {
         } catch {
             let delay = state.withLock { $0.reopenBackoff.next() }
             logger.error("zookeeper: cannot open a new session: \(error); retrying in \(delay)")
-            queue.asyncAfter(deadline: .now() + .milliseconds(Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000))) {
+            queue.asyncAfter(
+                deadline: .now()
+                    + .milliseconds(
+                        Int(
+                            delay.components.seconds * 1000 + delay.components.attoseconds
+                                / 1_000_000_000_000_000))
+            ) {
                 [weak self] in self?.replaceExpiredHandle()
             }
         }
@@ -291,7 +309,9 @@ public final class ZooKeeperClient: Sendable {
     /// The current session's id and password (for tests that force an expiry).
     public var sessionCredentials: SessionCredentials? {
         state.withLock { state in
-            guard state.connected, let handle = state.handle, let id = zoo_client_id(handle.raw) else { return nil }
+            guard state.connected, let handle = state.handle, let id = zoo_client_id(handle.raw) else {
+                return nil
+            }
             let password = withUnsafeBytes(of: id.pointee.passwd) { Array($0) }
             return SessionCredentials(id: id.pointee.client_id, password: password)
         }
@@ -299,13 +319,17 @@ public final class ZooKeeperClient: Sendable {
 
     /// Calls `listener` (on the C client's completion thread: it must not block) for every
     /// session event until the returned token is cancelled.
-    public func onSessionEvent(_ listener: @escaping @Sendable (ZooKeeperSessionEvent) -> Void) -> ListenerToken {
+    public func onSessionEvent(_ listener: @escaping @Sendable (ZooKeeperSessionEvent) -> Void)
+        -> ListenerToken
+    {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             state.listeners[state.nextID] = listener
             return state.nextID
         }
-        return ListenerToken { [weak self] in self?.state.withLock { _ = $0.listeners.removeValue(forKey: id) } }
+        return ListenerToken { [weak self] in
+            self?.state.withLock { _ = $0.listeners.removeValue(forKey: id) }
+        }
     }
 
     /// Ends a session listener.
@@ -316,7 +340,10 @@ public final class ZooKeeperClient: Sendable {
 
     /// Closes the session (its ephemeral nodes go at once). Idempotent.
     public func close() {
-        let (handle, waiters, listeners) = state.withLock { state -> (Handle?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]) in
+        let (handle, waiters, listeners) = state.withLock {
+            state -> (
+                Handle?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]
+            ) in
             guard !state.closed else { return (nil, [], []) }
             state.closed = true
             state.connected = false

@@ -20,14 +20,17 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
 
     public var isNoNode: Bool { code == ZNONODE.rawValue }
     public var isNodeExists: Bool { code == ZNODEEXISTS.rawValue }
-    public var isConnectionLoss: Bool { code == ZCONNECTIONLOSS.rawValue || code == ZOPERATIONTIMEOUT.rawValue }
+    public var isConnectionLoss: Bool {
+        code == ZCONNECTIONLOSS.rawValue || code == ZOPERATIONTIMEOUT.rawValue
+    }
 
     public var description: String { message }
 
     /// The toolkit's classification of this failure.
     public var discoveryError: DiscoveryError {
         switch code {
-        case ZCONNECTIONLOSS.rawValue, ZOPERATIONTIMEOUT.rawValue, ZSESSIONEXPIRED.rawValue, ZCLOSING.rawValue,
+        case ZCONNECTIONLOSS.rawValue, ZOPERATIONTIMEOUT.rawValue, ZSESSIONEXPIRED.rawValue,
+            ZCLOSING.rawValue,
             ZINVALIDSTATE.rawValue:
             return DiscoveryError(.unavailable, "zookeeper: \(message)")
         case ZNOAUTH.rawValue, ZAUTHFAILED.rawValue:

@@ -1,6 +1,6 @@
 import CZooKeeper
-import Dispatch
 import Discovery
+import Dispatch
 import Logging
 import Synchronization
 
@@ -43,7 +43,8 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
     ///     unreachable (the instancer keeps trying after that).
     ///   - ownsClient: close `client` when the instancer stops.
     public init(
-        client: ZooKeeperClient, path: String, connectTimeout: Duration = .seconds(1), ownsClient: Bool = false,
+        client: ZooKeeperClient, path: String, connectTimeout: Duration = .seconds(1),
+        ownsClient: Bool = false,
         logger: Logger = Logger(label: "sdctl.zookeeper")
     ) {
         self.client = client
@@ -109,7 +110,8 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
         cache.fail(
             DiscoveryError(
                 .unavailable,
-                "zookeeper: cannot reach ZooKeeper at \(client.configuration.connectString) within \(connectTimeout)"))
+                "zookeeper: cannot reach ZooKeeper at \(client.configuration.connectString) within \(connectTimeout)"
+            ))
         // The session listener lists as soon as it connects; keep reporting while it does not.
         queue.asyncAfter(deadline: .now() + Self.dispatchTime(connectTimeout)) { [weak self] in
             self?.reportIfStillUnconnected()
@@ -217,7 +219,8 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             let address = try HostPort(parsing: text)
             return Instance(address: address.description, id: name)
         } catch {
-            logger.warning("zookeeper: skipping \(path)/\(name): its data is not an address (\(error.message))")
+            logger.warning(
+                "zookeeper: skipping \(path)/\(name): its data is not an address (\(error.message))")
             return nil
         }
     }
@@ -225,7 +228,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
 
 extension String {
     func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }
+        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop {
+            $0.properties.isWhitespace
+        }
         return String(String.UnicodeScalarView(scalars.reversed()))
     }
 }

@@ -8,7 +8,7 @@ public enum ZooKeeperMaintenance {
         let names: [String]
         do {
             names = try await client.children(path)
-        } catch where error.isNoNode {
+        } catch  where error.isNoNode {
             return []
         }
         let contents = await client.data(paths: names.map { "\(path)/\($0)" })
@@ -19,7 +19,7 @@ public enum ZooKeeperMaintenance {
             do {
                 try await client.delete("\(path)/\(name)")
                 removed.append(name)
-            } catch where error.isNoNode {
+            } catch  where error.isNoNode {
                 continue
             }
         }

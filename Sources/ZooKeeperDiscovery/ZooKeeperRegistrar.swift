@@ -100,7 +100,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         guard let node else { return }
         do {
             try await client.delete(node)
-        } catch where error.isNoNode {
+        } catch  where error.isNoNode {
             return
         } catch {
             throw error.discoveryError
@@ -111,18 +111,21 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         let data = Array(base.address.utf8)
         let created: String
         do {
-            created = try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
-        } catch where error.isNoNode {
+            created = try await client.create(
+                "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+        } catch  where error.isNoNode {
             // Parents are made only when missing: registering costs one round trip otherwise.
             try await client.createParents(path)
-            created = try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
-        } catch where error.isConnectionLoss {
+            created = try await client.create(
+                "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+        } catch  where error.isConnectionLoss {
             // The create may have happened: look for our prefix before trying again.
             try await client.waitUntilConnected(timeout: connectTimeout)
             if let mine = try await client.children(path).first(where: { $0.hasPrefix(prefix) }) {
                 created = "\(path)/\(mine)"
             } else {
-                created = try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+                created = try await client.create(
+                    "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
             }
         }
         let number = currentSessionNumber()
@@ -157,10 +160,12 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
                 for stale in existing where stale.hasPrefix(prefix) {
                     do {
                         try await client.delete("\(path)/\(stale)")
-                    } catch where error.isNoNode {}
+                    } catch  where error.isNoNode {}
                 }
                 try await createNode()
-                logger.notice("zookeeper: registration of \(base.address) restored after session expiry as \(nodePath ?? "?")")
+                logger.notice(
+                    "zookeeper: registration of \(base.address) restored after session expiry as \(nodePath ?? "?")"
+                )
                 return
             } catch {
                 logger.warning("zookeeper: restoring the registration failed: \(error); retrying")

@@ -182,7 +182,9 @@ struct FileBackendTests {
         // its failure stays the latest state (a latest-wins subscriber could miss a brief one).
         #expect(rmdir(directory.path) == 0)
         try write(directory.path, "not a directory")
-        let failure = try await subscription.first(within: .seconds(5), "an error event") { $0.failure != nil }
+        let failure = try await subscription.first(within: .seconds(5), "an error event") {
+            $0.failure != nil
+        }
         #expect(failure.failure?.message.contains(directory.path) == true)
         #expect(unlink(directory.path) == 0)
         let registrar = try FileRegistrar(directory: directory, instance: Instance(address: "10.0.0.3:80"))

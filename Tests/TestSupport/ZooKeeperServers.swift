@@ -27,16 +27,21 @@ public final class ZooKeeperServers: Sendable {
     }
 
     /// Starts `count` servers (1: standalone) and waits until they serve.
-    public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws -> ZooKeeperServers {
+    public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws
+        -> ZooKeeperServers
+    {
         guard FileManager.default.fileExists(atPath: jar) else {
-            throw Missing(description: "ZooKeeper is not installed: apt-get install zookeeper (needed by this test)")
+            throw Missing(
+                description: "ZooKeeper is not installed: apt-get install zookeeper (needed by this test)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else {
             throw Missing(description: "Java is not installed: apt-get install default-jre-headless")
         }
         let ports = try FreePorts.take(count * 3)
         let members = (0..<count).map {
-            Member(id: $0 + 1, clientPort: ports[$0 * 3], quorumPort: ports[$0 * 3 + 1], electionPort: ports[$0 * 3 + 2])
+            Member(
+                id: $0 + 1, clientPort: ports[$0 * 3], quorumPort: ports[$0 * 3 + 1],
+                electionPort: ports[$0 * 3 + 2])
         }
         let servers = ZooKeeperServers(members: members)
         do {
@@ -101,11 +106,15 @@ public final class ZooKeeperServers: Sendable {
         for member in members {
             while true {
                 let mode = FourLetterWord.send("srvr", port: member.clientPort)
-                if let mode, mode.contains("Mode: standalone") || mode.contains("Mode: leader") || mode.contains("Mode: follower") {
+                if let mode,
+                    mode.contains("Mode: standalone") || mode.contains("Mode: leader")
+                        || mode.contains("Mode: follower")
+                {
                     break
                 }
                 guard ContinuousClock.now < deadline else {
-                    throw Missing(description: "ZooKeeper member \(member.id) did not start serving within \(timeout)")
+                    throw Missing(
+                        description: "ZooKeeper member \(member.id) did not start serving within \(timeout)")
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -130,11 +139,45 @@ public final class ZooKeeperServers: Sendable {
     public func member(servingSession sessionID: Int64) -> Int? {
         let needle = "sid=0x" + String(UInt64(bitPattern: sessionID), radix: 16)
         for member in members {
-            if let connections = FourLetterWord.send("cons", port: member.clientPort), connections.contains(needle) {
+            if let connections = FourLetterWord.send("cons", port: member.clientPort),
+                connections.contains(needle)
+            {
                 return member.id
             }
         }
         return nil
+    }
+
+    /// The session owning the ephemeral node `path`, from the `dump` of whichever member lists it.
+    public func session(owning path: String) -> Int64? {
+        for member in members {
+            guard let dump = FourLetterWord.send("dump", port: member.clientPort) else { continue }
+            var current: Int64?
+            for line in dump.split(separator: "\n") {
+                if line.hasPrefix("0x"),
+                    let id = UInt64(line.dropFirst(2).prefix { $0.isHexDigit }, radix: 16)
+                {
+                    current = Int64(bitPattern: id)
+                } else if line.trimmingCharacters(in: .whitespaces) == path {
+                    return current
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Runs a zkCli.sh command against the servers and returns its output.
+    public func zkCli(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/share/zookeeper/bin/zkCli.sh")
+        process.arguments = ["-server", connectString] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe  // zkCli.sh says "Created ..." on stderr
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Stops every member and removes the directory. Idempotent.
@@ -164,7 +207,9 @@ enum FourLetterWord {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return nil }
         _ = word.withCString { write(fd, $0, 4) }
@@ -192,9 +237,13 @@ public enum FreePorts {
             address.sin_port = 0
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
-            guard bound == 0 else { throw ZooKeeperServers.Missing(description: "cannot bind a loopback port") }
+            guard bound == 0 else {
+                throw ZooKeeperServers.Missing(description: "cannot bind a loopback port")
+            }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             withUnsafeMutablePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }

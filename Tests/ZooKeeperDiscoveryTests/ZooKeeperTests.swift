@@ -1,6 +1,6 @@
 import Discovery
-import Testing
 import TestSupport
+import Testing
 import ZooKeeperDiscovery
 
 /// Against real ZooKeeper servers started by the tests (Debian's `zookeeper` package).
@@ -9,7 +9,8 @@ struct ZooKeeperTests {
     func client(_ servers: ZooKeeperServers, digest: String? = nil, timeout: Duration = .seconds(4)) throws
         -> ZooKeeperClient
     {
-        try ZooKeeperClient(.init(connectString: servers.connectString, sessionTimeout: timeout, digest: digest))
+        try ZooKeeperClient(
+            .init(connectString: servers.connectString, sessionTimeout: timeout, digest: digest))
     }
 
     @Test("register, watch and deregister on a standalone server")
@@ -23,7 +24,8 @@ struct ZooKeeperTests {
         try await subscription.set([], within: .seconds(10))
 
         let registrar = try ZooKeeperRegistrar(
-            client: try client(servers), path: "/services/web", instance: Instance(address: "10.0.0.1:80", id: "web-1"),
+            client: try client(servers), path: "/services/web",
+            instance: Instance(address: "10.0.0.1:80", id: "web-1"),
             ownsClient: true)
         try await registrar.register()
         try await registrar.register()  // idempotent
@@ -45,7 +47,8 @@ struct ZooKeeperTests {
         defer { zk.close() }
         try await zk.waitUntilConnected(timeout: .seconds(10))
         try await zk.createParents("/services/web")
-        _ = try await zk.create("/services/web/garbage", data: Array("not an address".utf8), mode: .persistent)
+        _ = try await zk.create(
+            "/services/web/garbage", data: Array("not an address".utf8), mode: .persistent)
         _ = try await zk.create("/services/web/empty", data: [], mode: .persistent)
         _ = try await zk.create("/services/web/good", data: Array("10.0.0.2:8080\n".utf8), mode: .ephemeral)
         let instancer = ZooKeeperInstancer(client: zk, path: "/services/web")
@@ -66,16 +69,19 @@ struct ZooKeeperTests {
             for index in 0..<500 {
                 group.addTask {
                     _ = try await zk.create(
-                        "/services/many/n", data: Array("10.1.\(index / 250).\(index % 250):80".utf8), mode: .ephemeralSequential)
+                        "/services/many/n", data: Array("10.1.\(index / 250).\(index % 250):80".utf8),
+                        mode: .ephemeralSequential)
                 }
             }
             try await group.waitForAll()
         }
-        let instancer = ZooKeeperInstancer(client: try client(servers), path: "/services/many", ownsClient: true)
+        let instancer = ZooKeeperInstancer(
+            client: try client(servers), path: "/services/many", ownsClient: true)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         _ = try await subscription.first(within: .seconds(10), "500 instances") { $0.instances?.count == 500 }
-        _ = try await zk.create("/services/many/n", data: Array("10.9.9.9:80".utf8), mode: .ephemeralSequential)
+        _ = try await zk.create(
+            "/services/many/n", data: Array("10.9.9.9:80".utf8), mode: .ephemeralSequential)
         _ = try await subscription.first(within: .seconds(10), "501 instances") { $0.instances?.count == 501 }
     }
 
@@ -109,7 +115,8 @@ struct ZooKeeperTests {
         let subscription = instancer.subscribe()
         let registrarClient = try client(servers)
         let registrar = try ZooKeeperRegistrar(
-            client: registrarClient, path: "/services/web", instance: Instance(address: "10.0.0.4:80"), ownsClient: true)
+            client: registrarClient, path: "/services/web", instance: Instance(address: "10.0.0.4:80"),
+            ownsClient: true)
         try await registrar.register()
         try await subscription.set(["10.0.0.4:80"], within: .seconds(10))
         let firstNode = try #require(registrar.nodePath)
@@ -126,7 +133,8 @@ struct ZooKeeperTests {
         try await expire(watcherClient, servers)
         try await eventually(.seconds(20), "a new watcher session") { watcherClient.sessionNumber == 2 }
         let other = try ZooKeeperRegistrar(
-            client: try client(servers), path: "/services/web", instance: Instance(address: "10.0.0.5:80"), ownsClient: true)
+            client: try client(servers), path: "/services/web", instance: Instance(address: "10.0.0.5:80"),
+            ownsClient: true)
         try await other.register()
         try await subscription.set(["10.0.0.4:80", "10.0.0.5:80"], within: .seconds(20))
         try await other.deregister()
@@ -165,9 +173,12 @@ struct ZooKeeperTests {
     func unreachable() async throws {
         let port = try FreePorts.take(1)[0]
         let zk = try ZooKeeperClient(.init(connectString: "127.0.0.1:\(port)"))
-        let instancer = ZooKeeperInstancer(client: zk, path: "/x", connectTimeout: .milliseconds(300), ownsClient: true)
+        let instancer = ZooKeeperInstancer(
+            client: zk, path: "/x", connectTimeout: .milliseconds(300), ownsClient: true)
         defer { instancer.stop() }
-        let event = try await instancer.subscribe().first(within: .seconds(5), "a failure") { $0.failure != nil }
+        let event = try await instancer.subscribe().first(within: .seconds(5), "a failure") {
+            $0.failure != nil
+        }
         #expect(event.failure?.code == .unavailable)
     }
 
@@ -179,12 +190,17 @@ struct ZooKeeperTests {
         let credentials = try #require(client.sessionCredentials)
         let deadline = ContinuousClock.now + .seconds(30)
         while client.sessionNumber == before {
-            guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "the session to expire") }
+            guard ContinuousClock.now < deadline else {
+                throw DeadlineExceeded(what: "the session to expire")
+            }
             let twin = try ZooKeeperClient(
-                .init(connectString: servers.connectString, sessionTimeout: .seconds(4)), resuming: credentials)
+                .init(connectString: servers.connectString, sessionTimeout: .seconds(4)),
+                resuming: credentials)
             try? await twin.waitUntilConnected(timeout: .seconds(5))
             twin.close()
-            try? await eventually(.seconds(3), "the expiry to reach the client") { client.sessionNumber != before }
+            try? await eventually(.seconds(3), "the expiry to reach the client") {
+                client.sessionNumber != before
+            }
         }
     }
 }

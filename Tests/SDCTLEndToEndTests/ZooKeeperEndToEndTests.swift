@@ -1,0 +1,110 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `sdctl` against real ZooKeeper servers started by the tests.
+@Suite("sdctl end to end, on ZooKeeper", .serialized)
+struct ZooKeeperEndToEndTests {
+    let env = ["NO_COLOR": "1"]
+
+    @Test("interop: zkCli.sh nodes are seen by sdctl watch; sdctl register nodes are listed by zkCli.sh")
+    func interop() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let target = "zk://\(servers.connectString)/services/web"
+        let watcher = try RunningProcess(
+            RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
+        try await watcher.line(within: .seconds(20)) { $0.contains(#""instances":[]"#) }
+        // go-kit's layout: a sequential child whose data is the address.
+        let created = try servers.zkCli(["create", "-s", "/services/web/gokit-", "10.0.0.9:80"])
+        #expect(created.contains("Created /services/web/gokit-"))
+        try await watcher.line(within: .seconds(10)) {
+            $0.contains(#""added":[{"address":"10.0.0.9:80","id":"gokit-"#)
+        }
+
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl, ["register", target, "127.0.0.1:8080", "--id", "web-a"], environment: env)
+        let id = try await registrar.line(within: .seconds(20)) { $0.hasPrefix("_c_") }
+        #expect(id.contains("-web-a"))
+        let listing = try servers.zkCli(["ls", "/services/web"])
+        #expect(listing.contains(id))
+        let data = try servers.zkCli(["get", "/services/web/\(id)"])
+        #expect(data.contains("127.0.0.1:8080"))
+        try await watcher.line { $0.contains(#""added":[{"address":"127.0.0.1:8080""#) }
+
+        let resolved = try await runSDCTL(["resolve", target], environment: env)
+        #expect(resolved.status == 0)
+        #expect(resolved.lines == ["10.0.0.9:80", "127.0.0.1:8080"])
+
+        let removed = try await runSDCTL(["deregister", target, "10.0.0.9:80"], environment: env)
+        #expect(removed.status == 0)
+        #expect(removed.lines.first?.hasPrefix("gokit-") == true)
+        try await watcher.line { $0.contains(#""removed":[{"address":"10.0.0.9:80""#) }
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait() == 0)
+        try await watcher.line { $0.contains(#""removed":[{"address":"127.0.0.1:8080""#) }
+        watcher.signal(SIGTERM)
+    }
+
+    @Test("register -- CMD and bench propagation work over zk://")
+    func wrapAndBench() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let target = "zk://\(servers.connectString)/services/api"
+        let script = "sdctl resolve '\(target)' --wait-for 1 --timeout 10s; exit 4"
+        let wrapped = try await runSDCTL(
+            ["register", target, "127.0.0.1:9000", "--", "sh", "-c", script], environment: env)
+        #expect(wrapped.status == 4)
+        #expect(wrapped.lines.contains("127.0.0.1:9000"))
+        #expect(try await runSDCTL(["resolve", target], environment: env).status == 3)
+        let bench = try await runSDCTL(
+            ["bench", "propagation", target, "--rounds", "20", "-o", "json"], environment: env)
+        #expect(bench.status == 0, "\(bench.stderr)")
+        #expect(bench.lines.first?.hasPrefix(#"{"register":{"p50_ms":"#) == true)
+    }
+
+    @Test("an unreachable ensemble gives exit 69 within --timeout")
+    func unreachable() async throws {
+        let ports = try FreePorts.take(2)
+        let started = ContinuousClock.now
+        let result = try await runSDCTL(
+            ["resolve", "zk://127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])/services/web", "--timeout", "3s"],
+            environment: env)
+        #expect(result.status == 69)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains("cannot reach ZooKeeper"))
+    }
+
+    @Test("a registration held by sdctl register survives losing the member it is connected to")
+    func registrationSurvivesFailover() async throws {
+        let servers = try await ZooKeeperServers.start(count: 3)
+        defer { servers.stop() }
+        let target = "zk://\(servers.connectString)/services/web"
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl, ["register", target, "127.0.0.1:8080", "--ttl", "6s"], environment: env)
+        let id = try await registrar.line(within: .seconds(30)) { $0.hasPrefix("_c_") }
+        let watcher = try RunningProcess(
+            RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
+        try await watcher.line(within: .seconds(20)) {
+            $0.contains(#""instances":[{"address":"127.0.0.1:8080""#)
+        }
+
+        let session = try #require(servers.session(owning: "/services/web/\(id)"))
+        let serving = try #require(servers.member(servingSession: session))
+        servers.stop(member: serving)
+        // The registrar's client moves to another member within its session timeout.
+        try await eventually(.seconds(30), "the registrar's session on another member") {
+            servers.member(servingSession: session).map { $0 != serving } ?? false
+        }
+        let resolved = try await runSDCTL(["resolve", target, "--timeout", "10s"], environment: env)
+        #expect(resolved.lines == ["127.0.0.1:8080"])
+        #expect(!watcher.lines.contains { $0.contains(#""removed":[{"address":"127.0.0.1:8080""#) })
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait() == 0)
+        try await watcher.line(within: .seconds(20)) {
+            $0.contains(#""removed":[{"address":"127.0.0.1:8080""#)
+        }
+        watcher.signal(SIGTERM)
+    }
+}
