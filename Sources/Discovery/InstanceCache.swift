@@ -30,9 +30,17 @@ public final class InstanceCache: Instancer, Sendable {
         state.withLock { $0.lastEvent }
     }
 
-    /// Publishes a complete set. It is sorted here; a set equal to the last one sent is dropped.
+    /// Publishes a complete set. It is sorted here (a backend that keeps its set sorted saves
+    /// the sort: checking costs one comparison per instance); a set equal to the last one sent is
+    /// dropped.
     public func update(_ instances: [Instance]) {
-        publish(.instances(instances.sorted()))
+        publish(.instances(Self.isSorted(instances) ? instances : instances.sorted()))
+    }
+
+    private static func isSorted(_ instances: [Instance]) -> Bool {
+        guard instances.count > 1 else { return true }
+        for index in 1..<instances.count where instances[index] < instances[index - 1] { return false }
+        return true
     }
 
     /// Publishes a failure. The last good set stays available through ``instances``.

@@ -32,7 +32,10 @@ enum BenchPropagationCommand {
             let subscription = instancer.subscribe()
             let task = Task {
                 for await event in subscription {
-                    if let set = event.instances { presence.update(Set(set.map(\.address))) }
+                    if let set = event.instances {
+                        let seen = monotonicNanoseconds()  // when the subscriber got it
+                        presence.update(Set(set.lazy.map { $0.address }), at: seen)
+                    }
                 }
             }
             stopWatcher = {

@@ -19,8 +19,7 @@ final class PresenceTracker: Sendable {
 
     private let state = Mutex(State())
 
-    func update(_ addresses: Set<String>) {
-        let now = monotonicNanoseconds()
+    func update(_ addresses: Set<String>, at now: UInt64 = monotonicNanoseconds()) {
         let ready = state.withLock { state -> CheckedContinuation<UInt64?, Never>? in
             state.current = addresses
             guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, addresses) else {

@@ -30,6 +30,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
 
     private struct State: Sendable {
         var known: [String: Instance?] = [:]  // child name -> instance, or nil for unusable data
+        /// The usable instances of `known`, kept sorted so that a change costs an insertion,
+        /// not a sort of the whole set.
+        var sorted: [Instance] = []
         var listing = false
         var again = false
         var stopped = false
@@ -130,9 +133,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             return true
         }
         guard start else { return }
-        client.requestChildren(path, onChange: { [weak self] in self?.list() }) { [weak self] rc, names in
-            self?.listed(rc, names)
-        }
+        client.requestChildren(
+            path, onChange: { [weak self] in self?.list() },
+            completion: { [weak self] rc, names in self?.listed(rc, names) })
     }
 
     private func listed(_ rc: Int32, _ names: [String]) {
@@ -163,12 +166,25 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 return
             }
         }
-        let present = Set(names)
         let set = state.withLock { state -> [Instance] in
-            state.known.merge(parsed) { _, new in new }
-            state.known = state.known.filter { present.contains($0.key) }
+            // Every listed name is either fresh or known, so if the known ones plus the fresh
+            // ones account for all of them, nothing was removed and no set needs building.
+            if names.count - fresh.count != state.known.count {
+                let present = Set(names)
+                let removed = state.known.keys.filter { !present.contains($0) }
+                for name in removed { state.known.removeValue(forKey: name) }
+                let gone = Set(removed)
+                state.sorted.removeAll { gone.contains($0.id ?? "") }
+            }
+            for (name, instance) in parsed {
+                state.known[name] = instance
+                if let instance {
+                    let position = state.sorted.partitioningIndex { !($0 < instance) }
+                    state.sorted.insert(instance, at: position)
+                }
+            }
             state.backoff.reset()
-            return state.known.values.compactMap { $0 }
+            return state.sorted
         }
         cache.update(set)
         finishListing()
@@ -223,6 +239,20 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 "zookeeper: skipping \(path)/\(name): its data is not an address (\(error.message))")
             return nil
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `belongs`, for a predicate that is false and then
+    /// true along the array (binary search).
+    func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }
 
