@@ -63,7 +63,7 @@ public enum CommandTable {
             .value("meta", "KEY=VALUE", repeatable: true, "metadata (repeatable)"),
             .value(
                 "ttl", "DURATION",
-                "lease or check TTL for backends that have one; the file backend ties liveness to the process"
+                "how long a registration outlives its registrar: the ZooKeeper session timeout (default 10s); the file backend ties liveness to the process"
             ),
         ],
         takesTrailingCommand: true,
