@@ -9,11 +9,16 @@ let package = Package(
         .library(name: "LoadBalancing", targets: ["LoadBalancing"]),
         .library(name: "FileDiscovery", targets: ["FileDiscovery"]),
         .library(name: "ZooKeeperDiscovery", targets: ["ZooKeeperDiscovery"]),
+        .library(name: "EtcdDiscovery", targets: ["EtcdDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // Thread-local slot numbers for the balancers' striped pick state.
@@ -36,10 +41,24 @@ let package = Package(
             name: "ZooKeeperDiscovery",
             dependencies: ["Discovery", "CZooKeeper", .product(name: "Logging", package: "swift-log")]
         ),
+        // etcd v3 over its native gRPC API. Generated code (Generated/) comes from Protos/etcd.proto
+        // through Protos/generate.sh and is committed.
+        .target(
+            name: "EtcdDiscovery",
+            dependencies: [
+                "Discovery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Protos"]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
-                "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery",
+                "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -1,4 +1,5 @@
 import Discovery
+import EtcdDiscovery
 import FileDiscovery
 import Logging
 import ZooKeeperDiscovery
@@ -20,6 +21,9 @@ enum Backend {
         case .zookeeper(let hosts, let path):
             let client = try zookeeperClient(hosts, context, sessionTimeout: nil)
             return ZooKeeperInstancer(client: client, path: path, ownsClient: true, logger: context.logger)
+        case .etcd(let endpoints, let prefix, let tls):
+            let client = try etcdClient(endpoints, tls: tls, context)
+            return EtcdInstancer(client: client, prefix: prefix, ownsClient: true, logger: context.logger)
         default:
             throw unavailable(target)
         }
@@ -38,6 +42,12 @@ enum Backend {
                     client: client, path: path, instance: instance,
                     connectTimeout: context.timeout ?? .seconds(10),
                     ownsClient: true, logger: context.logger)
+            case .etcd(let endpoints, let prefix, let tls):
+                let client = try etcdClient(endpoints, tls: tls, context)
+                return try EtcdRegistrar(
+                    client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
+                    ownsClient: true,
+                    logger: context.logger)
             default:
                 throw unavailable(target)
             }
@@ -63,6 +73,18 @@ enum Backend {
                 do throws(DiscoveryError) {
                     return try ZooKeeperRegistrar(
                         client: client, path: path, instance: instance, logger: logger)
+                } catch {
+                    throw CLIError(error)
+                }
+            }
+            return (make, { client.close() })
+        case .etcd(let endpoints, let prefix, let tls):
+            let client = try etcdClient(endpoints, tls: tls, context)
+            let logger = context.logger
+            let make: @Sendable (Instance) throws(CLIError) -> any Registrar = { instance throws(CLIError) in
+                do throws(DiscoveryError) {
+                    return try EtcdRegistrar(
+                        client: client, prefix: prefix, instance: instance, logger: logger)
                 } catch {
                     throw CLIError(error)
                 }
@@ -98,8 +120,47 @@ enum Backend {
             } catch {
                 throw CLIError(error.discoveryError)
             }
+        case .etcd(let endpoints, let prefix, let tls):
+            let client = try etcdClient(endpoints, tls: tls, context)
+            defer { client.close() }
+            do {
+                return try await EtcdMaintenance.remove(
+                    idOrAddress: idOrAddress, prefix: prefix, client: client)
+            } catch {
+                throw CLIError(error)
+            }
         default:
             throw unavailable(target)
+        }
+    }
+
+    /// An etcd client with etcdctl's environment: ETCDCTL_USER (`user` or `user:password`),
+    /// ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY (never from the command line).
+    static func etcdClient(_ endpoints: [HostPort], tls: Bool, _ context: CommandContext) throws(CLIError)
+        -> EtcdClient
+    {
+        let environment = context.environment
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        var username = value("ETCDCTL_USER")
+        var password = value("ETCDCTL_PASSWORD")
+        if let user = username, let colon = user.firstIndex(of: ":"), password == nil {
+            username = String(user[..<colon])
+            password = String(user[user.index(after: colon)...])
+        }
+        let certificates = [value("ETCDCTL_CACERT"), value("ETCDCTL_CERT"), value("ETCDCTL_KEY")]
+        let useTLS = tls || certificates.contains { $0 != nil }
+        let configuration = EtcdClient.Configuration(
+            endpoints: endpoints,
+            tls: useTLS
+                ? EtcdClient.TLS(
+                    caFile: certificates[0], certificateFile: certificates[1], keyFile: certificates[2])
+                : nil,
+            username: username, password: password,
+            requestTimeout: min(context.timeout ?? .seconds(5), .seconds(5)))
+        do {
+            return try EtcdClient(configuration, logger: context.logger)
+        } catch {
+            throw CLIError(error)
         }
     }
 

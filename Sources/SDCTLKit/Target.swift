@@ -1,6 +1,14 @@
 import Discovery
 import FileDiscovery
 
+extension Substring {
+    func trimmingCharacters() -> Substring {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
+        return self[start..<Swift.max(start, end)]
+    }
+}
+
 /// Where a service lives, parsed from a TARGET argument (docs/targets.md).
 public enum Target: Sendable, Equatable {
     /// The embedded file backend: a directory per service.
@@ -100,12 +108,34 @@ public enum Target: Sendable, Equatable {
             }
             self = .zookeeper(hosts: hosts, path: path)
         case "etcd", "etcds":
-            let hosts = try hosts(defaultPort: 2379)
+            // No host: the endpoints come from ETCDCTL_ENDPOINTS, as etcdctl takes them.
+            let endpoints: [HostPort]
+            if authority.isEmpty {
+                guard let listed = environment["ETCDCTL_ENDPOINTS"], !listed.isEmpty else {
+                    throw invalid("no host, and ETCDCTL_ENDPOINTS is not set")
+                }
+                var parsed: [HostPort] = []
+                for endpoint in listed.split(separator: ",") {
+                    var text = Substring(endpoint.trimmingCharacters())
+                    for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
+                        text = text.dropFirst(scheme.count)
+                    }
+                    if text.hasSuffix("/") { text = text.dropLast() }
+                    do {
+                        parsed.append(try HostPort(parsing: String(text), defaultPort: 2379))
+                    } catch {
+                        throw invalid("ETCDCTL_ENDPOINTS: \(error.message)")
+                    }
+                }
+                endpoints = parsed
+            } else {
+                endpoints = try hosts(defaultPort: 2379)
+            }
             try noQuery()
             guard path.count > 1 else {
                 throw invalid("\(scheme):// needs a key prefix such as /services/web/")
             }
-            self = .etcd(endpoints: hosts, prefix: path, tls: scheme == "etcds")
+            self = .etcd(endpoints: endpoints, prefix: path, tls: scheme == "etcds")
         case "consul", "consuls":
             let agent = try single(defaultPort: 8500)
             let service = path.dropFirst()

@@ -181,7 +181,7 @@ struct EndToEndTests {
     func unavailableBackend() async throws {
         try await withHome { env in
             let result = try await runSDCTL(
-                ["resolve", "etcd://127.0.0.1:2379/services/web/"], environment: env)
+                ["resolve", "consul://127.0.0.1:8500/web"], environment: env)
             #expect(result.status == 1)
             #expect(result.stderr.contains("not available in this build"))
             #expect(result.stderr.split(separator: "\n").count == 1)

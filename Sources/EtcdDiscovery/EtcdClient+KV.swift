@@ -1,0 +1,94 @@
+import Discovery
+import GRPCCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A key and value read from etcd, with its revisions and lease.
+public struct EtcdKeyValue: Sendable, Hashable {
+    public var key: [UInt8]
+    public var value: [UInt8]
+    public var modRevision: Int64
+    public var lease: Int64
+
+    init(_ kv: Etcdserverpb_KeyValue) {
+        key = Array(kv.key)
+        value = Array(kv.value)
+        modRevision = kv.modRevision
+        lease = kv.lease
+    }
+}
+
+extension EtcdClient {
+    /// The end of the range of every key that starts with `prefix`: the prefix with its last
+    /// byte incremented (carrying over 0xFF); `[0]` means "to the end of the key space".
+    public static func rangeEnd(forPrefix prefix: [UInt8]) -> [UInt8] {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xFF {
+                end[end.count - 1] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return [0]
+    }
+
+    /// Every key under `prefix`, and the store revision the answer reflects.
+    public func range(prefix: [UInt8]) async throws(DiscoveryError) -> (kvs: [EtcdKeyValue], revision: Int64)
+    {
+        var request = Etcdserverpb_RangeRequest()
+        request.key = Data(prefix)
+        request.rangeEnd = Data(Self.rangeEnd(forPrefix: prefix))
+        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
+        let options = unaryOptions
+        let response = try await call("range") { metadata in
+            try await kv.range(request, metadata: metadata, options: options)
+        }
+        return (response.kvs.map(EtcdKeyValue.init), response.header.revision)
+    }
+
+    /// Puts `value` at `key`, attached to `lease` when it is not 0; returns the new revision.
+    @discardableResult
+    public func put(_ key: [UInt8], _ value: [UInt8], lease: Int64 = 0) async throws(DiscoveryError) -> Int64
+    {
+        var request = Etcdserverpb_PutRequest()
+        request.key = Data(key)
+        request.value = Data(value)
+        request.lease = lease
+        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
+        let options = unaryOptions
+        let response = try await call("put") { metadata in
+            try await kv.put(request, metadata: metadata, options: options)
+        }
+        return response.header.revision
+    }
+
+    /// Deletes `key`; returns how many keys were deleted (0 or 1).
+    @discardableResult
+    public func delete(_ key: [UInt8]) async throws(DiscoveryError) -> Int64 {
+        var request = Etcdserverpb_DeleteRangeRequest()
+        request.key = Data(key)
+        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
+        let options = unaryOptions
+        let response = try await call("delete") { metadata in
+            try await kv.deleteRange(request, metadata: metadata, options: options)
+        }
+        return response.deleted
+    }
+
+    /// Compacts the store's history up to `revision` (for tests and maintenance).
+    public func compact(revision: Int64) async throws(DiscoveryError) {
+        var request = Etcdserverpb_CompactionRequest()
+        request.revision = revision
+        request.physical = true
+        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
+        let options = unaryOptions
+        _ = try await call("compact") { metadata in
+            try await kv.compact(request, metadata: metadata, options: options)
+        }
+    }
+}

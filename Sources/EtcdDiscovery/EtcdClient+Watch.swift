@@ -1,0 +1,71 @@
+import Discovery
+import GRPCCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension EtcdClient {
+    /// What a watch stream delivers.
+    public enum WatchEvent: Sendable {
+        /// Puts and deletes, in revision order, up to `revision`.
+        case changes([(kind: ChangeKind, kv: EtcdKeyValue)], revision: Int64)
+        /// The history was compacted past the start revision: read everything again from a
+        /// full range and watch from there.
+        case compacted(revision: Int64)
+    }
+
+    public enum ChangeKind: Sendable {
+        case put, delete
+    }
+
+    /// Watches every key under `prefix` from `startRevision` (inclusive), calling `handle` for
+    /// each response until it returns `false`, the stream fails, or the task is cancelled.
+    /// Each watch is its own gRPC stream: cancelling one never touches another.
+    public func watch(
+        prefix: [UInt8], startRevision: Int64, _ handle: @escaping @Sendable (WatchEvent) async -> Bool
+    ) async throws(DiscoveryError) {
+        var create = Etcdserverpb_WatchCreateRequest()
+        create.key = Data(prefix)
+        create.rangeEnd = Data(Self.rangeEnd(forPrefix: prefix))
+        create.startRevision = startRevision
+        var message = Etcdserverpb_WatchRequest()
+        message.createRequest = create
+        let request = message
+        let watchClient = Etcdserverpb_Watch.Client(wrapping: grpc)
+        let (done, finish) = AsyncStream<Void>.makeStream()
+        _ = try await call("watch") { metadata in
+            try await watchClient.watch(
+                metadata: metadata,
+                requestProducer: { writer in
+                    try await writer.write(request)
+                    // Keep the request side open for as long as we watch: etcd ends a watch
+                    // stream whose client half-closed.
+                    for await _ in done {}
+                },
+                onResponse: { response in
+                    defer { finish.finish() }
+                    for try await message in response.messages {
+                        if message.compactRevision != 0 {
+                            _ = await handle(.compacted(revision: message.compactRevision))
+                            return
+                        }
+                        if message.canceled {
+                            throw RPCError(code: .aborted, message: "watch canceled: \(message.cancelReason)")
+                        }
+                        if message.created && message.events.isEmpty { continue }
+                        let changes = message.events.map { event in
+                            (
+                                kind: event.type == .delete ? ChangeKind.delete : ChangeKind.put,
+                                kv: EtcdKeyValue(event.kv)
+                            )
+                        }
+                        if !(await handle(.changes(changes, revision: message.header.revision))) { return }
+                    }
+                    throw RPCError(code: .unavailable, message: "watch stream ended")
+                })
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import Discovery
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A client for etcd v3's native gRPC API, shared by any number of instancers and registrars.
+///
+/// - Several endpoints: gRPC's pick-first tries them in order and moves on from a dead one.
+/// - Optional TLS (CA, client certificate and key).
+/// - Username and password: the token from `Auth/Authenticate` travels in the `token` metadata
+///   of every call and is renewed when the server says it is no longer valid.
+///
+/// Each call is its own RPC, and each watch or keepalive its own stream, so instancers and
+/// registrars sharing one client never disturb one another: stopping one cancels only its own.
+public final class EtcdClient: Sendable {
+    public struct TLS: Sendable, Hashable {
+        /// PEM file of the CA that signed the servers' certificates; `nil`: the system's roots.
+        public var caFile: String?
+        /// PEM client certificate and key, for servers that require them.
+        public var certificateFile: String?
+        public var keyFile: String?
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+    }
+
+    public struct Configuration: Sendable {
+        public var endpoints: [HostPort]
+        public var tls: TLS?
+        public var username: String?
+        public var password: String?
+        /// Bound on each unary call.
+        public var requestTimeout: Duration
+
+        public init(
+            endpoints: [HostPort], tls: TLS? = nil, username: String? = nil, password: String? = nil,
+            requestTimeout: Duration = .seconds(5)
+        ) {
+            self.endpoints = endpoints
+            self.tls = tls
+            self.username = username
+            self.password = password
+            self.requestTimeout = requestTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+    let logger: Logger
+    private let token = Mutex<String?>(nil)
+    private let connections: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "sdctl.etcd"))
+        throws(DiscoveryError)
+    {
+        guard !configuration.endpoints.isEmpty else {
+            throw DiscoveryError(.invalidArgument, "etcd: no endpoints")
+        }
+        self.configuration = configuration
+        self.logger = logger
+        let transport: HTTP2ClientTransport.Posix
+        do {
+            transport = try HTTP2ClientTransport.Posix(
+                target: Self.target(configuration.endpoints),
+                transportSecurity: try Self.security(configuration.tls))
+        } catch let error as DiscoveryError {
+            throw error
+        } catch {
+            throw DiscoveryError(.invalidArgument, "etcd: \(error)")
+        }
+        grpc = GRPCClient(transport: transport)
+        let grpc = self.grpc
+        let logger = self.logger
+        connections.withLock {
+            $0 = Task {
+                do {
+                    try await grpc.runConnections()
+                } catch {
+                    logger.debug("etcd: connections ended: \(error)")
+                }
+            }
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Ends every connection, call and stream. Idempotent.
+    public func close() {
+        grpc.beginGracefulShutdown()
+        connections.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+    }
+
+    static func target(_ endpoints: [HostPort]) -> any ResolvableTarget {
+        func isIPv4(_ host: String) -> Bool {
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+        }
+        if endpoints.allSatisfy({ isIPv4($0.host) }) {
+            return .ipv4(pairs: endpoints.map { (host: $0.host, port: Int($0.port)) })
+        }
+        if endpoints.allSatisfy({ $0.host.contains(":") }) {
+            return .ipv6(pairs: endpoints.map { (host: $0.host, port: Int($0.port)) })
+        }
+        // Names: gRPC's DNS resolver takes one; it resolves to every address of that name.
+        return .dns(host: endpoints[0].host, port: Int(endpoints[0].port))
+    }
+
+    static func security(_ tls: TLS?) throws(DiscoveryError) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard let tls else { return .plaintext }
+        if tls.certificateFile != nil, tls.keyFile == nil {
+            throw DiscoveryError(.invalidArgument, "etcd: a client certificate needs its key (ETCDCTL_KEY)")
+        }
+        for file in [tls.caFile, tls.certificateFile, tls.keyFile].compactMap({ $0 })
+        where !Self.isReadable(file) {
+            throw DiscoveryError(.invalidArgument, "etcd: cannot read '\(file)'")
+        }
+        return .tls { config in
+            if let ca = tls.caFile { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            if let certificate = tls.certificateFile, let key = tls.keyFile {
+                config.certificateChain = [.file(path: certificate, format: .pem)]
+                config.privateKey = .file(path: key, format: .pem)
+            }
+        }
+    }
+
+    static func isReadable(_ path: String) -> Bool {
+        #if canImport(Glibc)
+            return access(path, R_OK) == 0
+        #else
+            return true
+        #endif
+    }
+
+    // MARK: - Calls
+
+    /// Options for unary calls: bounded, and failing fast on an endpoint that refuses.
+    var unaryOptions: CallOptions {
+        var options = CallOptions.defaults
+        options.timeout = configuration.requestTimeout
+        return options
+    }
+
+    /// The metadata every call carries: the auth token, once there is one.
+    func metadata() async throws(DiscoveryError) -> Metadata {
+        guard configuration.username != nil else { return [:] }
+        if let token = token.withLock({ $0 }) { return ["token": "\(token)"] }
+        return ["token": "\(try await authenticate())"]
+    }
+
+    /// Gets a fresh token with the configured credentials.
+    @discardableResult
+    func authenticate() async throws(DiscoveryError) -> String {
+        guard let username = configuration.username else { return "" }
+        var request = Etcdserverpb_AuthenticateRequest()
+        request.name = username
+        request.password = configuration.password ?? ""
+        do {
+            let response = try await Etcdserverpb_Auth.Client(wrapping: grpc).authenticate(
+                request, options: unaryOptions)
+            token.withLock { $0 = response.token }
+            return response.token
+        } catch {
+            throw Self.map(error, "authenticate")
+        }
+    }
+
+    /// Runs a call with the token, renewing the token once if the server rejects it.
+    func call<Result: Sendable>(
+        _ what: String, _ body: (Metadata) async throws -> Result
+    ) async throws(DiscoveryError) -> Result {
+        for attempt in 0..<2 {
+            let metadata = try await metadata()
+            do {
+                return try await body(metadata)
+            } catch let error as RPCError where attempt == 0 && Self.isStaleToken(error) {
+                token.withLock { $0 = nil }
+                continue
+            } catch {
+                throw Self.map(error, what)
+            }
+        }
+        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+    }
+
+    static func isStaleToken(_ error: RPCError) -> Bool {
+        error.code == .unauthenticated && error.message.contains("token")
+    }
+
+    /// Maps a gRPC failure onto the toolkit's codes.
+    static func map(_ error: any Error, _ what: String) -> DiscoveryError {
+        if let error = error as? DiscoveryError { return error }
+        guard let error = error as? RPCError else { return DiscoveryError(.io, "etcd: \(what): \(error)") }
+        let message = "etcd: \(what): \(error.message.isEmpty ? "\(error.code)" : error.message)"
+        switch error.code {
+        case .unavailable, .deadlineExceeded, .cancelled, .aborted:
+            return DiscoveryError(.unavailable, message)
+        case .unauthenticated, .permissionDenied:
+            return DiscoveryError(.permissionDenied, message)
+        case .invalidArgument, .failedPrecondition, .outOfRange:
+            return DiscoveryError(.invalidResponse, message)
+        case .notFound:
+            return DiscoveryError(.notFound, message)
+        default:
+            return DiscoveryError(.io, message)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Discovery
+import Logging
+import Synchronization
+
+/// Watches every key under a prefix and publishes the values as instances (go-kit's etcdv3
+/// layout: the value is the instance address).
+///
+/// One prefix Range, then a Watch from the Range's revision + 1, applied incrementally: each
+/// event changes one key, nothing is read again. When the history was compacted past the
+/// watch's start, a full Range and a new watch from there; when the stream fails, an error
+/// event, backoff, and a new watch from the last revision seen. The loop lives as long as the
+/// instancer.
+public final class EtcdInstancer: Instancer, Sendable {
+    public let prefix: String
+    public let client: EtcdClient
+    private let cache = InstanceCache()
+    private let loop: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let ownsClient: Bool
+
+    /// Where the watch stands; shared with the watch callback.
+    final class Progress: Sendable {
+        struct State: Sendable {
+            var instances: [[UInt8]: Instance] = [:]
+            var revision: Int64 = 0
+            var needRange = true
+        }
+        let state = Mutex(State())
+    }
+
+    public init(
+        client: EtcdClient, prefix: String, ownsClient: Bool = false,
+        logger: Logger = Logger(label: "sdctl.etcd")
+    ) {
+        self.client = client
+        self.prefix = prefix
+        self.ownsClient = ownsClient
+        let cache = self.cache
+        loop.withLock {
+            $0 = Task { await Self.run(client: client, prefix: prefix, cache: cache, logger: logger) }
+        }
+    }
+
+    deinit {
+        stop()
+    }
+
+    public func subscribe() -> InstanceSubscription { cache.subscribe() }
+
+    /// The last good set.
+    public var instances: [Instance]? { cache.instances }
+
+    public func stop() {
+        cache.stop()
+        loop.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+        if ownsClient { client.close() }
+    }
+
+    private static func run(client: EtcdClient, prefix: String, cache: InstanceCache, logger: Logger) async {
+        let key = Array(prefix.utf8)
+        let progress = Progress()
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
+        while !Task.isCancelled {
+            do throws(DiscoveryError) {
+                if progress.state.withLock({ $0.needRange }) {
+                    let (kvs, revision) = try await client.range(prefix: key)
+                    var instances: [[UInt8]: Instance] = [:]
+                    for kv in kvs {
+                        if let instance = parse(kv, prefix: prefix, logger: logger) {
+                            instances[kv.key] = instance
+                        }
+                    }
+                    progress.state.withLock { state in
+                        state.instances = instances
+                        state.revision = revision
+                        state.needRange = false
+                    }
+                    cache.update(Array(instances.values))
+                }
+                backoff.reset()
+                let start = progress.state.withLock { $0.revision } + 1
+                try await client.watch(prefix: key, startRevision: start) { event in
+                    switch event {
+                    case .compacted(let revision):
+                        logger.info("etcd: history compacted at \(revision); reading \(prefix) again")
+                        progress.state.withLock { $0.needRange = true }
+                        return false
+                    case .changes(let changes, let revision):
+                        let set = progress.state.withLock { state -> [Instance] in
+                            for change in changes {
+                                switch change.kind {
+                                case .put:
+                                    state.instances[change.kv.key] = parse(
+                                        change.kv, prefix: prefix, logger: logger)
+                                case .delete:
+                                    state.instances.removeValue(forKey: change.kv.key)
+                                }
+                                state.revision = max(state.revision, change.kv.modRevision)
+                            }
+                            if changes.isEmpty { state.revision = max(state.revision, revision) }
+                            return Array(state.instances.values)
+                        }
+                        cache.update(set)
+                        return !Task.isCancelled
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                cache.fail(error)
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// A key's value as an instance; a value that is not an address is logged and skipped.
+    static func parse(_ kv: EtcdKeyValue, prefix: String, logger: Logger) -> Instance? {
+        let key = String(decoding: kv.key, as: UTF8.self)
+        let text = String(decoding: kv.value, as: UTF8.self).trimmingCharacters()
+        do {
+            let address = try HostPort(parsing: text)
+            return Instance(address: address.description, id: String(key.dropFirst(prefix.count)))
+        } catch {
+            logger.warning("etcd: skipping \(key): its value is not an address (\(error.message))")
+            return nil
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop {
+            $0.properties.isWhitespace
+        }
+        return String(String.UnicodeScalarView(scalars.reversed()))
+    }
+}
