@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(
             name: "ZooKeeperDiscoveryTests",
             dependencies: ["ZooKeeperDiscovery", "CZooKeeper", "TestSupport"]),
+        .testTarget(name: "EtcdDiscoveryTests", dependencies: ["EtcdDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
