@@ -14,15 +14,15 @@ public final class EtcdServers: Sendable {
 
     public let members: [Member]
     private let directory: TemporaryDirectory
-    private let processes = Mutex<[String: Process]>([:])
+    private let processes = ServerProcesses()
 
     /// `host:port,...` of every member, as a target's authority.
     public var endpoints: String { members.map(\.endpoint).joined(separator: ",") }
 
     public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws -> EtcdServers {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd") else {
-            throw ZooKeeperServers.Missing(
-                description: "etcd is not installed: apt-get install etcd-server (needed by this test)")
+            throw ServerProcesses.Unavailable(
+                "etcd is not installed: apt-get install etcd-server (needed by this test)")
         }
         let ports = try FreePorts.take(count * 2)
         let members = (0..<count).map {
@@ -46,43 +46,38 @@ public final class EtcdServers: Sendable {
 
     deinit { stop() }
 
-    private func launch(_ member: Member) throws {
+    /// Starts a member: a new cluster the first time, its existing data after a stop.
+    private func launch(_ member: Member, existing: Bool = false) throws {
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
-        process.arguments = [
+        var arguments = [
             "--name", member.name, "--data-dir", "\(directory.path)/\(member.name)",
             "--listen-client-urls", "http://127.0.0.1:\(member.clientPort)",
             "--advertise-client-urls", "http://127.0.0.1:\(member.clientPort)",
             "--listen-peer-urls", "http://127.0.0.1:\(member.peerPort)",
-            "--initial-advertise-peer-urls", "http://127.0.0.1:\(member.peerPort)",
-            "--initial-cluster", cluster, "--initial-cluster-state", "new",
             "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",
         ]
-        let logPath = "\(directory.path)/\(member.name).log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        if !existing {
+            arguments += [
+                "--initial-advertise-peer-urls", "http://127.0.0.1:\(member.peerPort)", "--initial-cluster",
+                cluster,
+                "--initial-cluster-state", "new",
+            ]
         }
-        let log = FileHandle(forWritingAtPath: logPath)!
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        processes.withLock { $0[member.name] = process }
+        try processes.launch(
+            member.name, "/usr/bin/etcd", arguments, log: "\(directory.path)/\(member.name).log")
     }
 
     /// Waits until `etcdctl endpoint health` passes for every running member.
     public func waitUntilHealthy(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
-        let running = processes.withLock { Set($0.keys) }
+        let running = processes.names
         for member in members where running.contains(member.name) {
             while (try? etcdctl(["endpoint", "health", "--endpoints", member.endpoint]))?.contains(
                 "is healthy") != true
             {
                 guard ContinuousClock.now < deadline else {
-                    throw ZooKeeperServers.Missing(
-                        description: "etcd member \(member.name) not healthy within \(timeout)")
+                    throw ServerProcesses.Unavailable(
+                        "etcd member \(member.name) not healthy within \(timeout)")
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -91,33 +86,13 @@ public final class EtcdServers: Sendable {
 
     /// Stops one member abruptly.
     public func stop(member name: String) {
-        guard let process = processes.withLock({ $0.removeValue(forKey: name) }) else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        processes.kill(name)
     }
 
     /// Starts a stopped member again (same data) and waits until it is healthy.
     public func restart(member name: String) async throws {
-        let member = members.first { $0.name == name }!
-        try launchExisting(member)
+        try launch(members.first { $0.name == name }!, existing: true)
         try await waitUntilHealthy()
-    }
-
-    private func launchExisting(_ member: Member) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
-        process.arguments = [
-            "--name", member.name, "--data-dir", "\(directory.path)/\(member.name)",
-            "--listen-client-urls", "http://127.0.0.1:\(member.clientPort)",
-            "--advertise-client-urls", "http://127.0.0.1:\(member.clientPort)",
-            "--listen-peer-urls", "http://127.0.0.1:\(member.peerPort)",
-            "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        processes.withLock { $0[member.name] = process }
     }
 
     /// Runs etcdctl (API v3) against the running members and returns stdout and stderr.
@@ -141,14 +116,7 @@ public final class EtcdServers: Sendable {
 
     /// Stops every member and removes the directory. Idempotent.
     public func stop() {
-        let all = processes.withLock { processes -> [Process] in
-            defer { processes.removeAll() }
-            return Array(processes.values)
-        }
-        for process in all {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        processes.killAll()
         directory.remove()
     }
 }

@@ -17,25 +17,21 @@ public final class ZooKeeperServers: Sendable {
 
     public let members: [Member]
     private let directory: TemporaryDirectory
-    private let processes: Mutex<[Int: Process]>
+    private let processes = ServerProcesses()
 
     /// `host:port,...` of every member.
     public var connectString: String { members.map(\.address).joined(separator: ",") }
-
-    public struct Missing: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// Starts `count` servers (1: standalone) and waits until they serve.
     public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws
         -> ZooKeeperServers
     {
         guard FileManager.default.fileExists(atPath: jar) else {
-            throw Missing(
-                description: "ZooKeeper is not installed: apt-get install zookeeper (needed by this test)")
+            throw ServerProcesses.Unavailable(
+                "ZooKeeper is not installed: apt-get install zookeeper (needed by this test)")
         }
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/java") else {
-            throw Missing(description: "Java is not installed: apt-get install default-jre-headless")
+            throw ServerProcesses.Unavailable("Java is not installed: apt-get install default-jre-headless")
         }
         let ports = try FreePorts.take(count * 3)
         let members = (0..<count).map {
@@ -57,7 +53,6 @@ public final class ZooKeeperServers: Sendable {
     private init(members: [Member]) {
         self.members = members
         directory = TemporaryDirectory("sdctl-zk")
-        processes = Mutex([:])
     }
 
     deinit { stop() }
@@ -82,23 +77,12 @@ public final class ZooKeeperServers: Sendable {
         try "\(member.id)\n".write(toFile: "\(data)/myid", atomically: true, encoding: .utf8)
         let config = "\(directory.path)/zoo\(member.id).cfg"
         try configuration(for: member).write(toFile: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
-        process.arguments = [
-            "-Xmx256m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false", "-cp", Self.jar,
-            "org.apache.zookeeper.server.quorum.QuorumPeerMain", config,
-        ]
-        let logPath = "\(directory.path)/server\(member.id).log"
-        if !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        let log = FileHandle(forWritingAtPath: logPath)!
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        processes.withLock { $0[member.id] = process }
+        try processes.launch(
+            "\(member.id)", "/usr/bin/java",
+            [
+                "-Xmx256m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false", "-cp", Self.jar,
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain", config,
+            ], log: "\(directory.path)/server\(member.id).log")
     }
 
     private func waitUntilServing(_ members: [Member], timeout: Duration) async throws {
@@ -113,8 +97,8 @@ public final class ZooKeeperServers: Sendable {
                     break
                 }
                 guard ContinuousClock.now < deadline else {
-                    throw Missing(
-                        description: "ZooKeeper member \(member.id) did not start serving within \(timeout)")
+                    throw ServerProcesses.Unavailable(
+                        "ZooKeeper member \(member.id) did not start serving within \(timeout)")
                 }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -123,9 +107,7 @@ public final class ZooKeeperServers: Sendable {
 
     /// Stops one member (SIGKILL: as abrupt as a crash).
     public func stop(member id: Int) {
-        guard let process = processes.withLock({ $0.removeValue(forKey: id) }) else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        processes.kill("\(id)")
     }
 
     /// Starts a stopped member again and waits until it serves.
@@ -182,14 +164,7 @@ public final class ZooKeeperServers: Sendable {
 
     /// Stops every member and removes the directory. Idempotent.
     public func stop() {
-        let all = processes.withLock { processes -> [Process] in
-            defer { processes.removeAll() }
-            return Array(processes.values)
-        }
-        for process in all {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        processes.killAll()
         directory.remove()
     }
 }
@@ -242,7 +217,7 @@ public enum FreePorts {
                 }
             }
             guard bound == 0 else {
-                throw ZooKeeperServers.Missing(description: "cannot bind a loopback port")
+                throw ServerProcesses.Unavailable("cannot bind a loopback port")
             }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             withUnsafeMutablePointer(to: &address) {

@@ -1,0 +1,47 @@
+import Foundation
+import Synchronization
+
+/// The server processes a test started, by name, with their output appended to log files; the
+/// shared bookkeeping of ``ZooKeeperServers`` and ``EtcdServers``.
+public final class ServerProcesses: Sendable {
+    private let running = Mutex<[String: Process]>([:])
+
+    public init() {}
+
+    /// A server package or tool that a test needs is missing: the test fails, never skips.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Starts `executable` under `name`, appending its output to `log`.
+    public func launch(_ name: String, _ executable: String, _ arguments: [String], log: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if !FileManager.default.fileExists(atPath: log) {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+        }
+        let handle = FileHandle(forWritingAtPath: log)!
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        running.withLock { $0[name] = process }
+    }
+
+    public var names: Set<String> { running.withLock { Set($0.keys) } }
+
+    /// Stops one server abruptly (SIGKILL: as a crash would).
+    public func kill(_ name: String) {
+        guard let process = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Stops every server. Idempotent.
+    public func killAll() {
+        for name in names { kill(name) }
+    }
+}
