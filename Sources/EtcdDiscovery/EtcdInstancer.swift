@@ -117,7 +117,7 @@ public final class EtcdInstancer: Instancer, Sendable {
     /// A key's value as an instance; a value that is not an address is logged and skipped.
     static func parse(_ kv: EtcdKeyValue, prefix: String, logger: Logger) -> Instance? {
         let key = String(decoding: kv.key, as: UTF8.self)
-        let text = String(decoding: kv.value, as: UTF8.self).trimmingCharacters()
+        let text = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
         do {
             let address = try HostPort(parsing: text)
             return Instance(address: address.description, id: String(key.dropFirst(prefix.count)))
@@ -125,14 +125,5 @@ public final class EtcdInstancer: Instancer, Sendable {
             logger.warning("etcd: skipping \(key): its value is not an address (\(error.message))")
             return nil
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop {
-            $0.properties.isWhitespace
-        }
-        return String(String.UnicodeScalarView(scalars.reversed()))
     }
 }

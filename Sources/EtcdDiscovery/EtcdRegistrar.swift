@@ -131,7 +131,7 @@ public enum EtcdMaintenance {
         var removed: [String] = []
         for kv in kvs {
             let id = String(String(decoding: kv.key, as: UTF8.self).dropFirst(prefix.count))
-            let value = String(decoding: kv.value, as: UTF8.self).trimmingCharacters()
+            let value = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
             guard id == idOrAddress || value == idOrAddress else { continue }
             if try await client.delete(kv.key) > 0 { removed.append(id) }
         }

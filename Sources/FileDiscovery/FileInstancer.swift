@@ -114,8 +114,7 @@ public final class FileInstancer: Instancer, Sendable {
             return (state.source, state.backoff.next())
         }
         source?.source.cancel()
-        let nanoseconds =
-            Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
+        let nanoseconds = delay.wholeNanoseconds
         queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [weak self] in self?.start() }
     }
 

@@ -1,14 +1,6 @@
 import Discovery
 import FileDiscovery
 
-extension Substring {
-    func trimmingCharacters() -> Substring {
-        let start = firstIndex { !$0.isWhitespace } ?? endIndex
-        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
-        return self[start..<Swift.max(start, end)]
-    }
-}
-
 /// Where a service lives, parsed from a TARGET argument (docs/targets.md).
 public enum Target: Sendable, Equatable {
     /// The embedded file backend: a directory per service.
@@ -116,7 +108,7 @@ public enum Target: Sendable, Equatable {
                 }
                 var parsed: [HostPort] = []
                 for endpoint in listed.split(separator: ",") {
-                    var text = Substring(endpoint.trimmingCharacters())
+                    var text = Substring(endpoint.trimmingWhitespace())
                     for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
                         text = text.dropFirst(scheme.count)
                     }

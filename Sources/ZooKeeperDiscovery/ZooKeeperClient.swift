@@ -115,9 +115,7 @@ public final class ZooKeeperClient: Sendable {
             return state.number
         }
         let context = Unmanaged.passRetained(SessionContext(client: self, handleNumber: number)).toOpaque()
-        let timeout = Int32(
-            clamping: configuration.sessionTimeout.components.seconds * 1000
-                + configuration.sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeout = Int32(clamping: configuration.sessionTimeout.wholeMilliseconds)
         var identity = clientid_t()
         if let session {
             identity.client_id = session.id
@@ -237,14 +235,8 @@ public final class ZooKeeperClient: Sendable {
         } catch {
             let delay = state.withLock { $0.reopenBackoff.next() }
             logger.error("zookeeper: cannot open a new session: \(error); retrying in \(delay)")
-            queue.asyncAfter(
-                deadline: .now()
-                    + .milliseconds(
-                        Int(
-                            delay.components.seconds * 1000 + delay.components.attoseconds
-                                / 1_000_000_000_000_000))
-            ) {
-                [weak self] in self?.replaceExpiredHandle()
+            queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
+                self?.replaceExpiredHandle()
             }
         }
     }

@@ -61,7 +61,8 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             state.withLock { $0.sessionNumber = client.sessionNumber }
             list()
         } else {
-            queue.asyncAfter(deadline: .now() + Self.dispatchTime(connectTimeout)) { [weak self] in
+            queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) {
+                [weak self] in
                 self?.reportIfStillUnconnected()
             }
         }
@@ -116,7 +117,7 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 "zookeeper: cannot reach ZooKeeper at \(client.configuration.connectString) within \(connectTimeout)"
             ))
         // The session listener lists as soon as it connects; keep reporting while it does not.
-        queue.asyncAfter(deadline: .now() + Self.dispatchTime(connectTimeout)) { [weak self] in
+        queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) { [weak self] in
             self?.reportIfStillUnconnected()
         }
     }
@@ -206,7 +207,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             state.again = false
             return state.backoff.next()
         }
-        queue.asyncAfter(deadline: .now() + Self.dispatchTime(delay)) { [weak self] in self?.list() }
+        queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
+            self?.list()
+        }
     }
 
     private func createPathThenList() {
@@ -221,11 +224,6 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 self?.failed(error)
             }
         }
-    }
-
-    static func dispatchTime(_ duration: Duration) -> DispatchTimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
     }
 
     /// A child's data as an instance: the address, as go-kit writes it.
@@ -253,14 +251,5 @@ extension Array {
             if belongs(self[middle]) { high = middle } else { low = middle + 1 }
         }
         return low
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop {
-            $0.properties.isWhitespace
-        }
-        return String(String.UnicodeScalarView(scalars.reversed()))
     }
 }
