@@ -2,6 +2,7 @@ import Discovery
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,7 +11,8 @@ import Synchronization
 
 /// A client for etcd v3's native gRPC API, shared by any number of instancers and registrars.
 ///
-/// - Several endpoints: gRPC's pick-first tries them in order and moves on from a dead one.
+/// - Several endpoints: gRPC's pick-first tries them in order and moves on from a dead one
+///   (``EtcdEndpoints``).
 /// - Optional TLS (CA, client certificate and key).
 /// - Username and password: the token from `Auth/Authenticate` travels in the `token` metadata
 ///   of every call and is renewed when the server says it is no longer valid.
@@ -68,9 +70,11 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         let transport: HTTP2ClientTransport.Posix
         do {
+            var resolvers = NameResolverRegistry()
+            resolvers.registerFactory(EtcdEndpointsResolverFactory())
             transport = try HTTP2ClientTransport.Posix(
-                target: Self.target(configuration.endpoints),
-                transportSecurity: try Self.security(configuration.tls))
+                target: EtcdEndpoints(endpoints: configuration.endpoints),
+                transportSecurity: try Self.security(configuration.tls), resolverRegistry: resolvers)
         } catch let error as DiscoveryError {
             throw error
         } catch {
@@ -103,21 +107,6 @@ public final class EtcdClient: Sendable {
         }
     }
 
-    static func target(_ endpoints: [HostPort]) -> any ResolvableTarget {
-        func isIPv4(_ host: String) -> Bool {
-            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-            return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
-        }
-        if endpoints.allSatisfy({ isIPv4($0.host) }) {
-            return .ipv4(pairs: endpoints.map { (host: $0.host, port: Int($0.port)) })
-        }
-        if endpoints.allSatisfy({ $0.host.contains(":") }) {
-            return .ipv6(pairs: endpoints.map { (host: $0.host, port: Int($0.port)) })
-        }
-        // Names: gRPC's DNS resolver takes one; it resolves to every address of that name.
-        return .dns(host: endpoints[0].host, port: Int(endpoints[0].port))
-    }
-
     static func security(_ tls: TLS?) throws(DiscoveryError) -> HTTP2ClientTransport.Posix.TransportSecurity {
         guard let tls else { return .plaintext }
         if tls.certificateFile != nil, tls.keyFile == nil {
@@ -126,6 +115,15 @@ public final class EtcdClient: Sendable {
         for file in [tls.caFile, tls.certificateFile, tls.keyFile].compactMap({ $0 })
         where !Self.isReadable(file) {
             throw DiscoveryError(.invalidArgument, "etcd: cannot read '\(file)'")
+        }
+        // Loaded here once so that a wrong file is named; the transport reads them again itself.
+        for file in [tls.caFile, tls.certificateFile].compactMap({ $0 }) {
+            guard (try? NIOSSLCertificate.fromPEMFile(file))?.isEmpty == false else {
+                throw DiscoveryError(.invalidArgument, "etcd: '\(file)' holds no PEM certificate")
+            }
+        }
+        if let key = tls.keyFile, (try? NIOSSLPrivateKey(file: key, format: .pem)) == nil {
+            throw DiscoveryError(.invalidArgument, "etcd: '\(key)' holds no PEM private key")
         }
         return .tls { config in
             if let ca = tls.caFile { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
@@ -172,6 +170,9 @@ public final class EtcdClient: Sendable {
                 request, options: unaryOptions)
             token.withLock { $0 = response.token }
             return response.token
+        } catch let error as RPCError where error.code == .invalidArgument {
+            // etcd answers a wrong user or password with InvalidArgument (ErrGRPCAuthFailed).
+            throw DiscoveryError(.permissionDenied, "etcd: authenticate: \(Self.describe(error))")
         } catch {
             throw Self.map(error, "authenticate")
         }
@@ -197,24 +198,5 @@ public final class EtcdClient: Sendable {
 
     static func isStaleToken(_ error: RPCError) -> Bool {
         error.code == .unauthenticated && error.message.contains("token")
-    }
-
-    /// Maps a gRPC failure onto the toolkit's codes.
-    static func map(_ error: any Error, _ what: String) -> DiscoveryError {
-        if let error = error as? DiscoveryError { return error }
-        guard let error = error as? RPCError else { return DiscoveryError(.io, "etcd: \(what): \(error)") }
-        let message = "etcd: \(what): \(error.message.isEmpty ? "\(error.code)" : error.message)"
-        switch error.code {
-        case .unavailable, .deadlineExceeded, .cancelled, .aborted:
-            return DiscoveryError(.unavailable, message)
-        case .unauthenticated, .permissionDenied:
-            return DiscoveryError(.permissionDenied, message)
-        case .invalidArgument, .failedPrecondition, .outOfRange:
-            return DiscoveryError(.invalidResponse, message)
-        case .notFound:
-            return DiscoveryError(.notFound, message)
-        default:
-            return DiscoveryError(.io, message)
-        }
     }
 }

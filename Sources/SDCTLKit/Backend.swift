@@ -148,6 +148,11 @@ enum Backend {
             password = String(user[user.index(after: colon)...])
         }
         let certificates = [value("ETCDCTL_CACERT"), value("ETCDCTL_CERT"), value("ETCDCTL_KEY")]
+        for (name, file) in zip(["ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY"], certificates) {
+            if let file, access(file, R_OK) != 0 {
+                throw CLIError(.usage, "cannot read \(name) '\(file)'")
+            }
+        }
         let useTLS = tls || certificates.contains { $0 != nil }
         let configuration = EtcdClient.Configuration(
             endpoints: endpoints,
@@ -172,7 +177,7 @@ enum Backend {
         var digest = context.environment["SDCTL_ZK_DIGEST"].flatMap { $0.isEmpty ? nil : $0 }
         if digest == nil, let file = context.environment["SDCTL_ZK_DIGEST_FILE"], !file.isEmpty {
             guard let text = readSecret(file) else {
-                throw CLIError(.failure, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
+                throw CLIError(.usage, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
             }
             digest = text
         }

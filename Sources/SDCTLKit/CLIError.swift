@@ -21,6 +21,7 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
         case .unavailable: self.init(.unavailable, error.message)
         case .timedOut: self.init(.timedOut, error.message)
         case .invalidArgument: self.init(.usage, error.message)
+        case .permissionDenied: self.init(.permissionDenied, error.message)
         case .noEndpoints: self.init(.noInstances, error.message)
         default: self.init(.failure, error.message)
         }

@@ -13,6 +13,8 @@ public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
     public static let noInstances = ExitCode(3)
     /// The discovery backend could not be reached (sysexits' EX_UNAVAILABLE).
     public static let unavailable = ExitCode(69)
+    /// The discovery system refused: authentication failed or permission denied (EX_NOPERM).
+    public static let permissionDenied = ExitCode(77)
     /// Time ran out waiting (as timeout(1) reports it).
     public static let timedOut = ExitCode(124)
 

@@ -43,7 +43,7 @@ enum HelpRenderer {
         if path.isEmpty {
             lines.append("")
             lines.append("Exit codes: 0 ok, 1 failure, 2 usage, 3 no instances, 69 backend unavailable,")
-            lines.append("124 timed out; a wrapped command's own code, or 128+signal.")
+            lines.append("77 permission denied, 124 timed out; a wrapped command's own code, or 128+signal.")
             lines.append("Run 'sdctl help COMMAND' for a command's options.")
         }
         return lines.joined(separator: "\n") + "\n"

@@ -9,7 +9,7 @@ enum WatchCommand {
         let instancer = try Backend.instancer(for: target, context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
-        _ = await withTimeout(context.timeout) { () async -> Bool in
+        let ending = await withTimeout(context.timeout) { () async -> DiscoveryError? in
             var previous: [Instance]?
             var events = 0
             for await event in subscription {
@@ -18,13 +18,17 @@ enum WatchCommand {
                     report(set, previous: previous, context)
                     previous = set
                 case .failure(let error):
+                    // Without a first answer there is nothing to watch, and refused credentials
+                    // stay refused: both end the run. Later outages are reported and waited out.
+                    if previous == nil || error.code == .permissionDenied { return error }
                     report(error, context)
                 }
                 events += 1
-                if let count, events >= count { return true }
+                if let count, events >= count { return nil }
             }
-            return false
+            return nil
         }
+        if case .some(.some(let error)) = ending { throw CLIError(error) }
         return .success
     }
 

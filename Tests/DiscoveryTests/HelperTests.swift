@@ -3,7 +3,9 @@ import Testing
 
 @Suite("Shared helpers")
 struct HelperTests {
-    @Test("whitespace trimming", arguments: [("  10.0.0.1:80\n", "10.0.0.1:80"), ("\t\n ", ""), ("a b", "a b"), ("", "")])
+    @Test(
+        "whitespace trimming",
+        arguments: [("  10.0.0.1:80\n", "10.0.0.1:80"), ("\t\n ", ""), ("a b", "a b"), ("", "")])
     func trimming(text: String, expected: String) {
         #expect(text.trimmingWhitespace() == expected)
         #expect(text[...].trimmingWhitespace() == expected)

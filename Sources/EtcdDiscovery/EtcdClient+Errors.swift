@@ -1,0 +1,99 @@
+import Discovery
+import GRPCCore
+import NIOCore
+import NIOSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension EtcdClient {
+    /// Maps a gRPC failure onto the toolkit's codes, with a message that names the real cause.
+    ///
+    /// A failed connection reaches us as `unavailable` with a generic text from the transport
+    /// ("could not establish a connection", "closed the connection before completing the HTTP/2
+    /// connection preface"); the cause chain beneath it says whether it was a refused port, a
+    /// certificate nobody trusts, or a TLS endpoint spoken to in plaintext.
+    static func map(_ error: any Error, _ what: String) -> DiscoveryError {
+        if let error = error as? DiscoveryError { return error }
+        guard let error = error as? RPCError else { return DiscoveryError(.io, "etcd: \(what): \(error)") }
+        let message = "etcd: \(what): \(describe(error))"
+        switch error.code {
+        case .unavailable, .deadlineExceeded, .cancelled, .aborted:
+            return DiscoveryError(.unavailable, message)
+        case .unauthenticated, .permissionDenied:
+            return DiscoveryError(.permissionDenied, message)
+        case .invalidArgument, .failedPrecondition, .outOfRange:
+            return DiscoveryError(.invalidResponse, message)
+        case .notFound:
+            return DiscoveryError(.notFound, message)
+        default:
+            return DiscoveryError(.io, message)
+        }
+    }
+
+    /// One line for a gRPC error: the server's own text, or what lies under the transport's.
+    static func describe(_ error: RPCError) -> String {
+        var root: (any Error)? = error.cause
+        while let inner = (root as? RPCError)?.cause { root = inner }
+        let text = error.message.isEmpty ? "\(error.code)" : error.message
+        switch root {
+        case let failure as IOError:
+            return "\(text.trimmingSuffix(".")): \(String(cString: strerror(failure.errnoCode)))"
+        case let failure as NIOSSLError:
+            return describe(failure)
+        case let failure as BoringSSLError:
+            return describe(handshake: failure)
+        case .some(let other):
+            return "\(text): \(other)"
+        case .none where text.contains("HTTP/2 connection preface"):
+            // The server took the connection and then hung up: the usual reply of a TLS
+            // endpoint to a plaintext client.
+            return "\(text) (a TLS endpoint? use etcds:// and ETCDCTL_CACERT)"
+        case .none:
+            return text
+        }
+    }
+
+    static func describe(_ error: NIOSSLError) -> String {
+        switch error {
+        case .handshakeFailed(let failure): describe(handshake: failure)
+        case .failedToLoadCertificate: "TLS: cannot load the certificate file (is it PEM?)"
+        case .failedToLoadPrivateKey: "TLS: cannot load the private key file (is it PEM?)"
+        case .noSuchFilesystemObject: "TLS: a certificate or key file does not exist"
+        default: "TLS: \(error)"
+        }
+    }
+
+    /// The TLS reason (BoringSSL's name for it) and what it usually means here.
+    static func describe(handshake error: BoringSSLError) -> String {
+        let reasons: [String]
+        switch error {
+        case .sslError(let stack), .unknownError(let stack):
+            reasons = stack.map { entry in
+                let text = entry.description
+                guard let colon = text.range(of: "OPENSSL_internal:") else { return text }
+                return String(text[colon.upperBound...].prefix { $0 != " " })
+            }
+        default:
+            reasons = ["\(error)"]
+        }
+        let reason = reasons.first ?? "\(error)"
+        let hint: String
+        switch reason {
+        case "CERTIFICATE_VERIFY_FAILED":
+            hint = " (the server's certificate is not signed by a trusted CA; set the CA file)"
+        case let name where name.contains("ALERT_BAD_CERTIFICATE") || name.contains("CERTIFICATE_REQUIRED"):
+            hint = " (the server refused the client certificate, or wants one)"
+        default:
+            hint = ""
+        }
+        return "TLS handshake failed: \(reason)\(hint)"
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> Substring {
+        hasSuffix(suffix) ? dropLast(suffix.count) : self[...]
+    }
+}
