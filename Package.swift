@@ -70,7 +70,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "sdctl", dependencies: ["SDCTLKit"]),
-        .target(name: "TestSupport", dependencies: ["Discovery"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Discovery", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),
         .testTarget(name: "LoadBalancingTests", dependencies: ["LoadBalancing", "TestSupport"]),
         .testTarget(name: "FileDiscoveryTests", dependencies: ["FileDiscovery", "TestSupport"]),

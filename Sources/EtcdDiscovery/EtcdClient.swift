@@ -187,6 +187,7 @@ public final class EtcdClient: Sendable {
             do {
                 return try await body(metadata)
             } catch let error as RPCError where attempt == 0 && Self.isStaleToken(error) {
+                logger.debug("etcd: \(what): \(error.message); authenticating again")
                 token.withLock { $0 = nil }
                 continue
             } catch {

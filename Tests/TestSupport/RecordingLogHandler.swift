@@ -1,0 +1,34 @@
+import Logging
+import Synchronization
+
+/// A log handler that keeps every message, so a test can assert that something was logged.
+public struct RecordingLogHandler: LogHandler {
+    /// The messages logged through every logger made with this recorder's ``logger(label:)``.
+    public final class Messages: Sendable {
+        private let lines = Mutex<[String]>([])
+        public init() {}
+        public var all: [String] { lines.withLock { $0 } }
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+    }
+
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .trace
+    let messages: Messages
+
+    /// A logger at trace level that records into `messages`.
+    public static func logger(_ messages: Messages, label: String = "test") -> Logger {
+        Logger(label: label) { _ in RecordingLogHandler(messages: messages) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
+        messages.append("\(level) \(message)")
+    }
+}
