@@ -55,12 +55,77 @@ struct EtcdEndToEndTests {
 
     @Test("unreachable endpoints give exit 69 with one line, within --timeout")
     func unreachable() async throws {
-        let port = try FreePorts.take(1)[0]
-        let started = ContinuousClock.now
-        let result = try await runSDCTL(
-            ["resolve", "etcd://127.0.0.1:\(port)/x/", "--timeout", "3s"], environment: env)
-        #expect(result.status == 69)
-        #expect(ContinuousClock.now - started < .seconds(3))
-        #expect(result.stderr.split(separator: "\n").count == 1)
+        let ports = try FreePorts.take(2)
+        let target = "etcd://127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])/x/"
+        for command in [
+            ["resolve", target], ["watch", target], ["register", target, "10.0.0.6:80"], ["deregister", target, "a"],
+        ] {
+            let started = ContinuousClock.now
+            let result = try await runSDCTL(command + ["--timeout", "3s"], environment: env)
+            #expect(result.status == 69, "\(command[0]): \(result.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(3))
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("Connection refused"), "\(lines)")
+        }
+    }
+
+    @Test("over TLS with a password from the environment; a wrong one is exit 77 for every command")
+    func credentials() async throws {
+        let servers = try await EtcdServers.start(tls: true)
+        defer { servers.stop() }
+        try servers.enableAuthentication(password: "s3cret")
+        let certificates = try #require(servers.certificates)
+        var env = self.env
+        env["ETCDCTL_CACERT"] = certificates.caFile
+        env["ETCDCTL_CERT"] = certificates.clientCertificate
+        env["ETCDCTL_KEY"] = certificates.clientKey
+        env["ETCDCTL_USER"] = "root:s3cret"
+        let target = "etcds://\(servers.endpoints)/services/web/"
+        let registered = try await runSDCTL(
+            ["register", target, "10.0.0.5:80", "--id", "web-5", "--", "true"], environment: env)
+        #expect(registered.status == 0, "\(registered.stderr)")
+        try servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
+        #expect(try await runSDCTL(["resolve", target], environment: env).lines == ["10.0.0.9:80"])
+
+        env["ETCDCTL_USER"] = "root"
+        env["ETCDCTL_PASSWORD"] = "wrong"
+        for command in [
+            ["resolve", target], ["watch", target], ["register", target, "10.0.0.6:80"],
+            ["deregister", target, "x"],
+        ] {
+            let started = ContinuousClock.now
+            let result = try await runSDCTL(command + ["--timeout", "5s"], environment: env)
+            #expect(result.status == 77, "\(command[0]): \(result.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(result.stderr.split(separator: "\n") == ["sdctl: etcd: authenticate: etcdserver: authentication failed, invalid user ID or password"])
+        }
+        #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.9:80"))
+    }
+
+    @Test("a missing or unreadable CA: one line naming the cause; exit 69 and 2, within --timeout")
+    func certificateAuthority() async throws {
+        let servers = try await EtcdServers.start(tls: true)
+        defer { servers.stop() }
+        let certificates = try #require(servers.certificates)
+        var env = self.env
+        env["ETCDCTL_CERT"] = certificates.clientCertificate
+        env["ETCDCTL_KEY"] = certificates.clientKey
+        let target = "etcds://\(servers.endpoints)/services/web/"
+        for command in [["resolve", target], ["watch", target], ["register", target, "10.0.0.6:80"]] {
+            let started = ContinuousClock.now
+            let result = try await runSDCTL(command + ["--timeout", "5s"], environment: env)
+            #expect(result.status == 69, "\(command[0]): \(result.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("TLS handshake failed: CERTIFICATE_VERIFY_FAILED"))
+        }
+        env["ETCDCTL_CACERT"] = "/nonexistent/ca.pem"
+        let result = try await runSDCTL(["resolve", target], environment: env)
+        #expect(result.status == 2)
+        #expect(result.stderr == "sdctl: cannot read ETCDCTL_CACERT '/nonexistent/ca.pem'\n")
+        // Plaintext to a TLS member: the hint says so.
+        let plain = try await runSDCTL(["resolve", "etcd://\(servers.endpoints)/x/"], environment: self.env)
+        #expect(plain.status == 69)
+        #expect(plain.stderr.contains("a TLS endpoint? use etcds://"))
     }
 }
