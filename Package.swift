@@ -20,9 +20,11 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         // Already in the graph through grpc-swift-nio-transport; named so that EtcdDiscovery can
-        // read the errno and TLS reason behind a failed connection.
+        // read the errno and TLS reason behind a failed connection, and answer server PINGs
+        // (ServerPingResponder.swift says why).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.35.0"),
     ],
     targets: [
         // Thread-local slot numbers for the balancers' striped pick state.
@@ -58,6 +60,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             ],
             exclude: ["Protos"]
         ),
@@ -69,7 +72,12 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
-        .executableTarget(name: "sdctl", dependencies: ["SDCTLKit"]),
+        .executableTarget(
+            name: "sdctl",
+            dependencies: [
+                "SDCTLKit", .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .target(
             name: "TestSupport",
             dependencies: ["Discovery", .product(name: "Logging", package: "swift-log")],
@@ -80,7 +88,11 @@ let package = Package(
         .testTarget(
             name: "ZooKeeperDiscoveryTests",
             dependencies: ["ZooKeeperDiscovery", "CZooKeeper", "TestSupport"]),
-        .testTarget(name: "EtcdDiscoveryTests", dependencies: ["EtcdDiscovery", "TestSupport"]),
+        .testTarget(
+            name: "EtcdDiscoveryTests",
+            dependencies: [
+                "EtcdDiscovery", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

@@ -2,6 +2,7 @@ import Discovery
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOHTTP2
 import NIOSSL
 import Synchronization
 
@@ -39,12 +40,23 @@ public final class EtcdClient: Sendable {
         public var tls: TLS?
         public var username: String?
         public var password: String?
-        /// Bound on each unary call.
-        public var requestTimeout: Duration
+        /// A client-side bound on each unary call; `nil` (the default): none.
+        ///
+        /// Without it, calls are still bounded: etcd ends a proposal or read it cannot serve
+        /// after its own request timeout (about 5 s plus two election timeouts), and keepalive
+        /// pings close a connection whose server stopped answering (``keepaliveInterval``). A bound here
+        /// costs about 0.2 ms a call, as grpc-swift runs each bounded call in a task group with
+        /// a sleeping timer task (measured; docs/etcd.md).
+        public var requestTimeout: Duration?
+        /// How often a connection with calls in flight is pinged, and how long an answer may
+        /// take before the connection is closed and its calls fail. etcd refuses pings more often
+        /// than every 5 s (`--grpc-keepalive-min-time`).
+        public var keepaliveInterval: Duration = .seconds(10)
+        public var keepaliveTimeout: Duration = .seconds(5)
 
         public init(
             endpoints: [HostPort], tls: TLS? = nil, username: String? = nil, password: String? = nil,
-            requestTimeout: Duration = .seconds(5)
+            requestTimeout: Duration? = nil
         ) {
             self.endpoints = endpoints
             self.tls = tls
@@ -70,11 +82,24 @@ public final class EtcdClient: Sendable {
         self.logger = logger
         let transport: HTTP2ClientTransport.Posix
         do {
-            var resolvers = NameResolverRegistry()
+            var resolvers = NameResolverRegistry.defaults
             resolvers.registerFactory(EtcdEndpointsResolverFactory())
+            var transportConfiguration = HTTP2ClientTransport.Posix.Config.defaults
+            transportConfiguration.connection.keepalive = .init(
+                time: configuration.keepaliveInterval, timeout: configuration.keepaliveTimeout,
+                allowWithoutCalls: false)
+            // The only hook into a new connection's pipeline; see ServerPingResponder for why.
+            transportConfiguration.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    let http2 = try pipeline.handler(type: NIOHTTP2Handler.self)
+                    try pipeline.addHandler(ServerPingResponder(), position: .before(http2))
+                }
+            }
             transport = try HTTP2ClientTransport.Posix(
                 target: EtcdEndpoints(endpoints: configuration.endpoints),
-                transportSecurity: try Self.security(configuration.tls), resolverRegistry: resolvers)
+                transportSecurity: try Self.security(configuration.tls), config: transportConfiguration,
+                resolverRegistry: resolvers)
         } catch let error as DiscoveryError {
             throw error
         } catch {

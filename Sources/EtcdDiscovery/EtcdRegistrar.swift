@@ -74,10 +74,21 @@ public final class EtcdRegistrar: Registrar, Sendable {
             }
             return (state.lease, state.keeper)
         }
-        keeper?.cancel()
         defer { if ownsClient { client.close() } }
-        guard let lease else { return }
-        try await client.delete(Array(key.utf8))
+        guard let lease else {
+            keeper?.cancel()
+            return
+        }
+        // The key first, so that watchers see it go as soon as possible; then the keepalive
+        // (ending its stream costs time), and only then the lease, as the keeper would answer a
+        // revoked lease by registering again.
+        do {
+            try await client.delete(Array(key.utf8))
+        } catch {
+            keeper?.cancel()
+            throw error
+        }
+        keeper?.cancel()
         // A typed `do` with a guard: `catch where` on a typed error here crashed the 6.3 compiler.
         do throws(DiscoveryError) {
             try await client.revokeLease(lease)

@@ -160,8 +160,7 @@ enum Backend {
                 ? EtcdClient.TLS(
                     caFile: certificates[0], certificateFile: certificates[1], keyFile: certificates[2])
                 : nil,
-            username: username, password: password,
-            requestTimeout: min(context.timeout ?? .seconds(5), .seconds(5)))
+            username: username, password: password)
         do {
             return try EtcdClient(configuration, logger: context.logger)
         } catch {

@@ -13,6 +13,11 @@ final class PresenceTracker: Sendable {
 
     private struct State: Sendable {
         var current: Set<String>?
+        /// When each address last appeared and last vanished: a wait that starts after the
+        /// change (the registrar's call returned later than the watcher saw it) gets the time of
+        /// the change, not of the wait.
+        var appeared: [String: UInt64] = [:]
+        var vanished: [String: UInt64] = [:]
         var waiter: Waiter?
         var nextToken: UInt64 = 0
     }
@@ -21,6 +26,9 @@ final class PresenceTracker: Sendable {
 
     func update(_ addresses: Set<String>, at now: UInt64 = monotonicNanoseconds()) {
         let ready = state.withLock { state -> CheckedContinuation<UInt64?, Never>? in
+            let previous = state.current ?? []
+            for address in addresses where !previous.contains(address) { state.appeared[address] = now }
+            for address in previous where !addresses.contains(address) { state.vanished[address] = now }
             state.current = addresses
             guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, addresses) else {
                 return nil
@@ -57,13 +65,16 @@ final class PresenceTracker: Sendable {
         }
         defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
-            let already = state.withLock { state -> Bool in
-                if let current = state.current, Self.satisfied(address, present, current) { return true }
+            let already = state.withLock { state -> UInt64? in
+                if let current = state.current, Self.satisfied(address, present, current) {
+                    let changed = address.flatMap { present ? state.appeared[$0] : state.vanished[$0] }
+                    return changed ?? monotonicNanoseconds()
+                }
                 state.waiter = Waiter(
                     token: token, address: address, present: present, continuation: continuation)
-                return false
+                return nil
             }
-            if already { continuation.resume(returning: monotonicNanoseconds()) }
+            if let already { continuation.resume(returning: already) }
         }
     }
 

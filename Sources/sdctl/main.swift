@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import SDCTLKit
 
 #if canImport(Glibc)
@@ -9,6 +11,10 @@ import SDCTLKit
 // A closed pipe (`sdctl watch | head`) should end the process quietly, not with SIGPIPE's
 // default message from the shell; writes then fail with EPIPE and the process exits.
 signal(SIGPIPE, SIG_IGN)
+// Swift Concurrency's jobs run on swift-nio's event loops, where the backends' sockets are, so a
+// gRPC call does not hand work between two thread pools (measured in docs/etcd.md). Must come
+// before the first task is made.
+NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 var environment: [String: String] = [:]
 var entry = environ
 while let pointer = entry.pointee {

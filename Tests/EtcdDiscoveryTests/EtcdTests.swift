@@ -123,6 +123,29 @@ struct EtcdTests {
         try await registrar.deregister()
     }
 
+    @Test("hundreds of calls in a row keep one connection (etcd PINGs after each request)")
+    func manyCalls() async throws {
+        let servers = try await EtcdServers.start()
+        defer { servers.stop() }
+        let etcd = try client(servers)
+        defer { etcd.close() }
+        let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
+        defer { instancer.stop() }
+        let subscription = instancer.subscribe()
+        try await subscription.set([], within: .seconds(10))
+        // More than swift-nio-http2's 200 inbound PINGs in 30 s, which without ServerPingResponder
+        // cost the connection, these calls and the watch on it.
+        for round in 0..<150 {
+            try await etcd.put(Array("/services/web/a".utf8), Array("10.0.0.1:\(1000 + round)".utf8))
+            try await etcd.delete(Array("/services/web/a".utf8))
+        }
+        try await etcd.put(Array("/services/web/a".utf8), Array("10.0.0.1:80".utf8))
+        let event = try await subscription.first(within: .seconds(10), "the last put, or a failure") {
+            $0.failure != nil || $0.instances?.map(\.address) == ["10.0.0.1:80"]
+        }
+        #expect(event.failure == nil, "the watch broke: \(event)")
+    }
+
     @Test("an unreachable endpoint is reported as unavailable")
     func unreachable() async throws {
         let port = try FreePorts.take(1)[0]

@@ -58,7 +58,8 @@ struct EtcdEndToEndTests {
         let ports = try FreePorts.take(2)
         let target = "etcd://127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])/x/"
         for command in [
-            ["resolve", target], ["watch", target], ["register", target, "10.0.0.6:80"], ["deregister", target, "a"],
+            ["resolve", target], ["watch", target], ["register", target, "10.0.0.6:80"],
+            ["deregister", target, "a"],
         ] {
             let started = ContinuousClock.now
             let result = try await runSDCTL(command + ["--timeout", "3s"], environment: env)
@@ -97,7 +98,10 @@ struct EtcdEndToEndTests {
             let result = try await runSDCTL(command + ["--timeout", "5s"], environment: env)
             #expect(result.status == 77, "\(command[0]): \(result.stderr)")
             #expect(ContinuousClock.now - started < .seconds(5))
-            #expect(result.stderr.split(separator: "\n") == ["sdctl: etcd: authenticate: etcdserver: authentication failed, invalid user ID or password"])
+            #expect(
+                result.stderr.split(separator: "\n") == [
+                    "sdctl: etcd: authenticate: etcdserver: authentication failed, invalid user ID or password"
+                ])
         }
         #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.9:80"))
     }
