@@ -53,7 +53,8 @@ struct RetryTests {
         let calls = Mutex(0)
         let retry = Retry(
             RoundRobinBalancer(source), maxAttempts: 3, timeout: .seconds(10),
-            attemptTimeout: .milliseconds(50))
+            // Long enough that the second, instant attempt never runs out on a loaded machine.
+            attemptTimeout: .milliseconds(500))
         let response = try await retry { endpoint in
             if calls.withLock({
                 $0 += 1

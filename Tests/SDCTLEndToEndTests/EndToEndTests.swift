@@ -166,7 +166,8 @@ struct EndToEndTests {
     func watchText() async throws {
         try await withHome { env in
             let watcher = try RunningProcess(
-                RunningProcess.sdctl, ["watch", "web", "--timeout", "3s"], environment: env)
+                // Long enough for a second process to start and register on a loaded machine.
+                RunningProcess.sdctl, ["watch", "web", "--timeout", "10s"], environment: env)
             try await watcher.line { $0.hasSuffix("0 instances") }
             let registrar = try RunningProcess(
                 RunningProcess.sdctl, ["register", "web", "127.0.0.1:8083"], environment: env)

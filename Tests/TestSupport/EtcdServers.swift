@@ -128,8 +128,6 @@ public final class EtcdServers: Sendable {
     /// when it fails.
     @discardableResult
     public func etcdctl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/etcdctl")
         // The running members only: etcdctl 3.4 stays on a dead first endpoint until its
         // deadline rather than moving on.
         let running = processes.names
@@ -142,21 +140,14 @@ public final class EtcdServers: Sendable {
             ]
         }
         if let user = credentials.withLock({ $0 }) { options += ["--user", user] }
-        process.arguments = options + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["ETCDCTL_API"] = "3"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: output, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw ServerProcesses.Unavailable("etcdctl \(arguments.joined(separator: " ")) failed: \(text)")
+        let (status, output) = try ServerProcesses.run(
+            "/usr/bin/etcdctl", options + arguments, environment: environment)
+        guard status == 0 else {
+            throw ServerProcesses.Unavailable("etcdctl \(arguments.joined(separator: " ")) failed: \(output)")
         }
-        return text
+        return output
     }
 
     /// Adds `root` with `password` and turns authentication on; etcdctl calls from here on log in.

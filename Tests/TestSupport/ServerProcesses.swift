@@ -33,6 +33,23 @@ public final class ServerProcesses: Sendable {
 
     public var names: Set<String> { running.withLock { Set($0.keys) } }
 
+    /// Runs a tool to completion; returns its exit status and its stdout and stderr together.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+
     /// Stops one server abruptly (SIGKILL: as a crash would).
     public func kill(_ name: String) {
         guard let process = running.withLock({ $0.removeValue(forKey: name) }) else { return }

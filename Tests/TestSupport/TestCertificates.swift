@@ -51,19 +51,10 @@ public struct TestCertificates: Sendable {
     }
 
     private static func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let (status, output) = try ServerProcesses.run("/usr/bin/openssl", arguments)
+        guard status == 0 else {
             throw ServerProcesses.Unavailable(
-                "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(String(decoding: output, as: UTF8.self))"
-            )
+                "openssl \(arguments.prefix(2).joined(separator: " ")) failed: \(output)")
         }
     }
 }

@@ -150,16 +150,9 @@ public final class ZooKeeperServers: Sendable {
 
     /// Runs a zkCli.sh command against the servers and returns its output.
     public func zkCli(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/share/zookeeper/bin/zkCli.sh")
-        process.arguments = ["-server", connectString] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe  // zkCli.sh says "Created ..." on stderr
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        // zkCli.sh says "Created ..." on stderr, so both are returned.
+        try ServerProcesses.run("/usr/share/zookeeper/bin/zkCli.sh", ["-server", connectString] + arguments)
+            .output
     }
 
     /// Stops every member and removes the directory. Idempotent.
