@@ -70,11 +70,14 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             guard !state.closed else { return }
             switch event {
             case .instances(let instances):
+                // After an invalidation the snapshot carries the failure: a good set must replace
+                // it even when it merges to no change (an empty set after an empty one).
+                let wasInvalidated = state.invalidated
                 state.failingSince = nil
                 state.lastFailure = nil
                 state.invalidated = false
                 state.lastSet = instances
-                apply(instances, to: &state)
+                apply(instances, to: &state, forcePublish: wasInvalidated)
             case .failure(let error):
                 state.lastFailure = error
                 if state.failingSince == nil, invalidateOnError != nil { state.failingSince = now }
@@ -131,7 +134,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
 
     /// Merges a set into the entries in one pass over both sorted lists: survivors are reused,
     /// new instances built, removed ones closed. The new arrays are published as they are.
-    private func apply(_ instances: [Instance], to state: inout UpdaterState) {
+    private func apply(_ instances: [Instance], to state: inout UpdaterState, forcePublish: Bool = false) {
         let incoming =
             Self.isSortedByAddress(instances) ? instances : instances.sorted { $0.address < $1.address }
         let oldAddresses = state.addresses
@@ -189,7 +192,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         state.endpoints = endpoints
         state.closers = closers
         state.failed = failed
-        guard changed || generationCounter.load(ordering: .relaxed) == 0 else { return }
+        guard changed || forcePublish || generationCounter.load(ordering: .relaxed) == 0 else { return }
         publish(EndpointSnapshot(addresses: addresses, endpoints: endpoints))
     }
 

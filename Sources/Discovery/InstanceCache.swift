@@ -78,6 +78,11 @@ public final class InstanceCache: Instancer, Sendable {
         return InstanceSubscription(mailbox: mailbox)
     }
 
+    /// How many subscriptions are live.
+    package var subscriberCount: Int {
+        state.withLock { $0.subscribers.count }
+    }
+
     /// Ends every subscription; later updates are ignored. Idempotent.
     public func stop() {
         let mailboxes = state.withLock { state in

@@ -5,11 +5,21 @@ import Synchronization
 /// The first element is the instancer's current state. A consumer that falls behind sees only
 /// the latest state, never a backlog. The sequence ends when the subscription is cancelled,
 /// when the consuming task is cancelled, or when the instancer stops; after that no event is
-/// delivered, not even one that was waiting.
+/// delivered, not even one that was waiting. A subscription that is simply dropped (every copy
+/// of it and of its iterators gone, as after `break` out of a `for await`) ends too, so the
+/// instancer forgets it.
 public struct InstanceSubscription: AsyncSequence, Sendable {
     public typealias Element = InstancerEvent
 
     let mailbox: Mailbox
+    /// Shared by every copy of this subscription and its iterators; ends the mailbox when the
+    /// last of them goes.
+    private let lifetime: Lifetime
+
+    init(mailbox: Mailbox) {
+        self.mailbox = mailbox
+        self.lifetime = Lifetime(mailbox)
+    }
 
     /// Ends this subscription. Idempotent.
     public func cancel() {
@@ -25,11 +35,12 @@ public struct InstanceSubscription: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(mailbox: mailbox)
+        AsyncIterator(mailbox: mailbox, lifetime: lifetime)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let mailbox: Mailbox
+        fileprivate let lifetime: Lifetime
 
         public mutating func next() async -> InstancerEvent? {
             await mailbox.next()
@@ -42,6 +53,12 @@ public struct InstanceSubscription: AsyncSequence, Sendable {
 }
 
 extension InstanceSubscription {
+    fileprivate final class Lifetime: Sendable {
+        let mailbox: Mailbox
+        init(_ mailbox: Mailbox) { self.mailbox = mailbox }
+        deinit { mailbox.finish() }
+    }
+
     /// One subscriber's mailbox. The publisher offers into it; the consumer waits on it.
     final class Mailbox: Sendable {
         private let state = Mutex(SubscriptionStateMachine())
@@ -75,13 +92,20 @@ extension InstanceSubscription {
                     case .none: break
                     case .resume(let continuation, let event): continuation.resume(returning: event)
                     }
+                    // A cancel that landed before the waiter was installed found nothing to
+                    // withdraw; the cancelled flag is already set then, so withdraw here.
+                    if Task.isCancelled { cancelWait(endOnCancel: endOnCancel) }
                 }
             } onCancel: {
-                if endOnCancel {
-                    finish()
-                } else if case .resume(let continuation) = state.withLock({ $0.withdrawWaiter() }) {
-                    continuation.resume(returning: nil)
-                }
+                cancelWait(endOnCancel: endOnCancel)
+            }
+        }
+
+        private func cancelWait(endOnCancel: Bool) {
+            if endOnCancel {
+                finish()
+            } else if case .resume(let continuation) = state.withLock({ $0.withdrawWaiter() }) {
+                continuation.resume(returning: nil)
             }
         }
 

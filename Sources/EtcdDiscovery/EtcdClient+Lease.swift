@@ -30,8 +30,11 @@ extension EtcdClient {
 
     /// Keeps a lease alive on one stream, sending a keepalive every `interval`, until the task
     /// is cancelled (returns) or the lease is gone (throws ``DiscoveryError/Code/notFound``:
-    /// the server answered TTL 0) or the stream fails (throws `unavailable`).
-    public func keepAlive(lease id: Int64, every interval: Duration) async throws(DiscoveryError) {
+    /// the server answered TTL 0) or the stream fails (throws `unavailable`). `onRenewed` is
+    /// called for every answer that renewed the lease.
+    public func keepAlive(
+        lease id: Int64, every interval: Duration, onRenewed: @escaping @Sendable () -> Void = {}
+    ) async throws(DiscoveryError) {
         var message = Etcdserverpb_LeaseKeepAliveRequest()
         message.id = id
         let request = message
@@ -62,8 +65,11 @@ extension EtcdClient {
                     },
                     onResponse: { response in
                         defer { finish.finish() }
-                        for try await message in response.messages where message.ttl <= 0 {
-                            throw DiscoveryError(.notFound, "etcd: lease \(id) is gone")
+                        for try await message in response.messages {
+                            guard message.ttl > 0 else {
+                                throw DiscoveryError(.notFound, "etcd: lease \(id) is gone")
+                            }
+                            onRenewed()
                         }
                         if !Task.isCancelled {
                             throw RPCError(code: .unavailable, message: "keepalive stream ended")

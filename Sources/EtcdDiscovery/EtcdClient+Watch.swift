@@ -10,6 +10,8 @@ import GRPCCore
 extension EtcdClient {
     /// What a watch stream delivers.
     public enum WatchEvent: Sendable {
+        /// The server created the watch: it is live from here on.
+        case created
         /// Puts and deletes, in revision order, up to `revision`.
         case changes([(kind: ChangeKind, kv: EtcdKeyValue)], revision: Int64)
         /// The history was compacted past the start revision: read everything again from a
@@ -55,7 +57,10 @@ extension EtcdClient {
                         if message.canceled {
                             throw RPCError(code: .aborted, message: "watch canceled: \(message.cancelReason)")
                         }
-                        if message.created && message.events.isEmpty { continue }
+                        if message.created && message.events.isEmpty {
+                            if !(await handle(.created)) { return }
+                            continue
+                        }
                         let changes = message.events.map { event in
                             (
                                 kind: event.type == .delete ? ChangeKind.delete : ChangeKind.put,

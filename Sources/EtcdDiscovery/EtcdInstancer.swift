@@ -23,6 +23,8 @@ public final class EtcdInstancer: Instancer, Sendable {
             var instances: [[UInt8]: Instance] = [:]
             var revision: Int64 = 0
             var needRange = true
+            /// Whether the current watch got any answer (its creation counts).
+            var watchAnswered = false
         }
         let state = Mutex(State())
     }
@@ -78,11 +80,14 @@ public final class EtcdInstancer: Instancer, Sendable {
                         state.needRange = false
                     }
                     cache.update(Array(instances.values))
+                    backoff.reset()
                 }
-                backoff.reset()
                 let start = progress.state.withLock { $0.revision } + 1
                 try await client.watch(prefix: key, startRevision: start) { event in
+                    progress.state.withLock { $0.watchAnswered = true }
                     switch event {
+                    case .created:
+                        return true
                     case .compacted(let revision):
                         logger.info("etcd: history compacted at \(revision); reading \(prefix) again")
                         progress.state.withLock { $0.needRange = true }
@@ -109,7 +114,18 @@ public final class EtcdInstancer: Instancer, Sendable {
             } catch {
                 if Task.isCancelled { return }
                 cache.fail(error)
-                try? await Task.sleep(for: backoff.next())
+                // Only a watch that got an answer counts as a success: an outage must not be
+                // retried at the initial delay for ever.
+                if progress.state.withLock({ state in
+                    defer { state.watchAnswered = false }
+                    return state.watchAnswered
+                }) {
+                    backoff.reset()
+                }
+                let delay = backoff.next()
+                logger.debug(
+                    "etcd: watch failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
             }
         }
     }

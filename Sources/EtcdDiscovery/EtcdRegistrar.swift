@@ -106,25 +106,44 @@ public final class EtcdRegistrar: Registrar, Sendable {
     /// Keeps the lease alive; when it is lost, registers again with a new one.
     private func keepAlive(from first: Int64) async {
         var lease = first
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        // Capped below the TTL, so that a retry after a run of blips still comes before the
+        // lease runs out; reset whenever a keepalive got through.
+        var backoff = Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3))
+        let renewed = Atomic<Bool>(false)
         while !Task.isCancelled {
+            if renewed.exchange(false, ordering: .relaxed) { backoff.reset() }
             do throws(DiscoveryError) {
-                try await client.keepAlive(lease: lease, every: ttl / 3)
+                let logger = self.logger
+                try await client.keepAlive(lease: lease, every: ttl / 3) { [lease] in
+                    renewed.store(true, ordering: .relaxed)
+                    logger.trace("etcd: lease renewed", metadata: ["lease": "\(lease)"])
+                }
                 return  // cancelled
             } catch  where error.code == .notFound {
                 do throws(DiscoveryError) {
                     lease = try await putWithNewLease()
                     state.withLock { $0.lease = lease }
-                    logger.notice("etcd: lease lost; \(key) registered again with lease \(lease)")
+                    logger.notice(
+                        "etcd: lease lost; registration restored under a new lease",
+                        metadata: DiscoveryLogEvent.registrationRestored.metadata([
+                            "key": "\(key)", "lease": "\(lease)",
+                        ]))
                     backoff.reset()
                 } catch {
-                    logger.warning("etcd: re-registering \(key) failed: \(error); retrying")
-                    try? await Task.sleep(for: backoff.next())
+                    let delay = backoff.next()
+                    logger.warning(
+                        "etcd: restoring the registration failed; retrying",
+                        metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
+                    try? await Task.sleep(for: delay)
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.info("etcd: keepalive for \(key) interrupted: \(error); retrying")
-                try? await Task.sleep(for: backoff.next())
+                if renewed.exchange(false, ordering: .relaxed) { backoff.reset() }
+                let delay = backoff.next()
+                logger.info(
+                    "etcd: keepalive interrupted; retrying",
+                    metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
             }
         }
     }

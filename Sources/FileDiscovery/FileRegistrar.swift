@@ -57,7 +57,8 @@ public final class FileRegistrar: Registrar, Sendable {
                 if FileSystem.sameFile(fd, entryPath) { return }
                 // Someone removed our entry (`sdctl deregister`); put it back.
                 logger.notice(
-                    "registration file was removed; registering again", metadata: ["path": "\(entryPath)"])
+                    "registration file was removed; registering again",
+                    metadata: DiscoveryLogEvent.registrationRestored.metadata(["path": "\(entryPath)"]))
                 close(fd)
                 held = nil
             }

@@ -55,28 +55,41 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     }
 
     @usableFromInline let source: Source
-    @usableFromInline let stripes: UnsafeMutablePointer<Stripe>
+    /// The first stripe; stripe `i` starts `i * stride` bytes after it.
+    @usableFromInline let stripes: UnsafeMutableRawPointer
+    /// A stripe's size rounded up to whole 128-byte blocks (two cache lines, as the adjacent
+    /// line prefetcher pulls pairs), so every stripe starts on its own block.
+    @usableFromInline let stride: Int
     @usableFromInline let mask: Int
 
     init(source: Source) {
         self.source = source
         var count = 4
         while count < min(64, 2 * Self.processorCount) { count *= 2 }
-        let stride = (MemoryLayout<Stripe>.stride + 127) / 128 * 128
-        precondition(stride == MemoryLayout<Stripe>.stride || MemoryLayout<Stripe>.stride >= 128)
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: count * MemoryLayout<Stripe>.stride, alignment: 128)
-        stripes = raw.bindMemory(to: Stripe.self, capacity: count)
+        stride = (MemoryLayout<Stripe>.stride + 127) / 128 * 128
+        stripes = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 128)
         var generator = SystemRandomNumberGenerator()
         for index in 0..<count {
-            (stripes + index).initialize(to: Stripe(seed: generator.next()))
+            (stripes + index * stride).bindMemory(to: Stripe.self, capacity: 1)
+                .initialize(to: Stripe(seed: generator.next()))
         }
         mask = count - 1
     }
 
     deinit {
-        stripes.deinitialize(count: mask + 1)
+        for index in 0...mask { stripe(index).deinitialize(count: 1) }
         stripes.deallocate()
+    }
+
+    /// Stripe number `index` (masked by the caller).
+    @inlinable @inline(__always)
+    func stripe(_ index: Int) -> UnsafeMutablePointer<Stripe> {
+        (stripes + index &* stride).assumingMemoryBound(to: Stripe.self)
+    }
+
+    /// Where each stripe starts (for the alignment test).
+    var stripeAddresses: [UInt] {
+        (0...mask).map { UInt(bitPattern: stripe($0)) }
     }
 
     /// Runs `select` on the calling thread's stripe, with current, non-empty endpoints.
@@ -84,7 +97,7 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     func withCurrentEndpoints<Result>(
         _ select: (inout State, _ refreshed: Bool) -> Result
     ) throws(DiscoveryError) -> Result {
-        let stripe = stripes + (Int(truncatingIfNeeded: cds_thread_slot()) & mask)
+        let stripe = self.stripe(Int(truncatingIfNeeded: cds_thread_slot()) & mask)
         let generation = source.generation
         if _slowPath(stripe.pointee.locked.exchange(true, ordering: .acquiring)) { Self.lockSlow(stripe) }
         defer { stripe.pointee.locked.store(false, ordering: .releasing) }

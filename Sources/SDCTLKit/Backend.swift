@@ -20,7 +20,9 @@ enum Backend {
             return FileInstancer(directory: directory, logger: context.logger)
         case .zookeeper(let hosts, let path):
             let client = try zookeeperClient(hosts, context, sessionTimeout: nil)
-            return ZooKeeperInstancer(client: client, path: path, ownsClient: true, logger: context.logger)
+            return ZooKeeperInstancer(
+                client: client, path: path, connectTimeout: context.connectGrace, ownsClient: true,
+                logger: context.logger)
         case .etcd(let endpoints, let prefix, let tls):
             let client = try etcdClient(endpoints, tls: tls, context)
             return EtcdInstancer(client: client, prefix: prefix, ownsClient: true, logger: context.logger)

@@ -11,6 +11,12 @@ struct CommandContext: Sendable {
 
     var format: OutputFormat { output.format }
 
+    /// How long an instancer waits for its backend before reporting it unreachable: most of
+    /// `--timeout`, so the report comes before the timeout does; one second without it.
+    var connectGrace: Duration {
+        timeout.map { $0 * 8 / 10 } ?? .seconds(1)
+    }
+
     func usage(_ message: String) -> CLIError {
         .usage(message, command: invocation.commandName)
     }

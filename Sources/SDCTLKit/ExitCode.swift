@@ -17,6 +17,9 @@ public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
     public static let permissionDenied = ExitCode(77)
     /// Time ran out waiting (as timeout(1) reports it).
     public static let timedOut = ExitCode(124)
+    /// Nobody reads stdout any more (`sdctl watch | head -1`): the status a shell reports for a
+    /// process ended by SIGPIPE, as `yes | head` gives.
+    public static let outputClosed = ExitCode(128 + 13)
 
     public var description: String { String(rawValue) }
 }

@@ -15,6 +15,8 @@ struct Output: Sendable {
     var format: OutputFormat
     /// Colour only on a terminal, never with NO_COLOR or --no-color.
     var color: Bool
+    /// Told when a write to stdout finds its reader gone.
+    var reader: StandardOutputReader? = nil
 
     func line(_ text: String, terminator: String = "\n") {
         write(text + terminator, to: 1)
@@ -41,7 +43,9 @@ struct Output: Sendable {
                 let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return  // EPIPE and friends: the reader is gone; nothing useful to do
+                    // The reader is gone: the command ends (SDCTL.run), nothing more to write.
+                    if errno == EPIPE, fd == 1 { reader?.markGone() }
+                    return
                 }
                 offset += written
             }

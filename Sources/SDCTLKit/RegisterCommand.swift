@@ -24,9 +24,18 @@ enum RegisterCommand {
         let latch = SignalLatch([SIGINT, SIGTERM])
         defer { latch.cancel() }
         try await register(registrar, context)
+        // Ends at a signal, or when this task is cancelled (stdout's reader went away).
         let number = await latch.wait()
-        context.logger.info("signal \(number): deregistering")
-        try await deregister(registrar, context)
+        context.logger.info("deregistering", metadata: ["signal": "\(number.map(String.init) ?? "none")"])
+        // A task of its own: deregistering must not inherit a cancellation.
+        let deregistered = await Task { () async -> Result<Void, CLIError> in
+            do throws(CLIError) {
+                return .success(try await deregister(registrar, context))
+            } catch {
+                return .failure(error)
+            }
+        }.value
+        try deregistered.get()
         return .success
     }
 

@@ -26,7 +26,7 @@ public enum SDCTL {
                 return invocation.path.isEmpty && !invocation.has("help") ? ExitCode.usage.rawValue : 0
             }
             let context = try makeContext(invocation, environment: environment)
-            return try await run(context, parser: parser).rawValue
+            return try await runUntilOutputClosed(context, parser: parser).rawValue
         } catch {
             stderrOutput.note(error.message)
             return error.exitCode.rawValue
@@ -46,13 +46,50 @@ public enum SDCTL {
         let color =
             format == .text && isatty(1) == 1 && !invocation.has("no-color")
             && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
-        var logger = Logger(label: "sdctl") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = invocation.has("verbose") ? .debug : .error
+        let threshold: Logger.Level = invocation.has("verbose") ? .debug : .error
+        let logger = Logger(label: "sdctl") { _ in CLILogHandler(threshold: threshold) }
+        // A wrapped command (`register -- CMD`) shares stdout with its child, which hears about a
+        // closed pipe itself; everything else ends when nobody reads its output.
+        let reader = invocation.trailing == nil ? StandardOutputReader() : nil
         var context = CommandContext(
-            invocation: invocation, environment: environment, output: Output(format: format, color: color),
+            invocation: invocation, environment: environment,
+            output: Output(format: format, color: color, reader: reader),
             timeout: nil, logger: logger)
         context.timeout = try context.duration("timeout")
         return context
+    }
+
+    /// Runs the command; if its stdout reader goes away first, cancels it, lets it release what
+    /// it holds (a watch, a registration), and ends with ``ExitCode/outputClosed``.
+    static func runUntilOutputClosed(_ context: CommandContext, parser: ArgumentParser) async throws(CLIError)
+        -> ExitCode
+    {
+        guard let reader = context.output.reader else { return try await run(context, parser: parser) }
+        defer { reader.stopWatching() }
+        enum Outcome: Sendable {
+            case finished(Result<ExitCode, CLIError>)
+            case readerGone
+            case waitEnded
+        }
+        let outcome = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do throws(CLIError) {
+                    return .finished(.success(try await run(context, parser: parser)))
+                } catch {
+                    return .finished(.failure(error))
+                }
+            }
+            group.addTask { await reader.gone() ? .readerGone : .waitEnded }
+            let first = await group.next()!
+            group.cancelAll()
+            if case .readerGone = first {
+                // The command cleans up on cancellation; wait for it, whatever it says.
+                while await group.next() != nil {}
+            }
+            return first
+        }
+        guard case .finished(let result) = outcome, !reader.isGone else { return .outputClosed }
+        return try result.get()
     }
 
     static func run(_ context: CommandContext, parser: ArgumentParser) async throws(CLIError) -> ExitCode {

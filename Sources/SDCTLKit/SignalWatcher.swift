@@ -55,7 +55,7 @@ final class SignalWatcher: Sendable {
 final class SignalLatch: Sendable {
     private struct State: Sendable {
         var received: Int32?
-        var waiter: CheckedContinuation<Int32, Never>?
+        var waiter: CheckedContinuation<Int32?, Never>?
     }
 
     private let state = Mutex(State())
@@ -67,7 +67,7 @@ final class SignalLatch: Sendable {
     }
 
     private func deliver(_ number: Int32) {
-        let waiter = state.withLock { state -> CheckedContinuation<Int32, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Int32?, Never>? in
             if state.received == nil { state.received = number }
             defer { state.waiter = nil }
             return state.waiter
@@ -75,15 +75,25 @@ final class SignalLatch: Sendable {
         waiter?.resume(returning: number)
     }
 
-    /// The first signal received, waiting for one if none came yet.
-    func wait() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Int32? in
-                if let received = state.received { return received }
-                state.waiter = continuation
-                return nil
+    /// The first signal received, waiting for one if none came yet; `nil` if the waiting task
+    /// is cancelled first.
+    func wait() async -> Int32? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+                let ready = state.withLock { state -> Int32?? in
+                    if let received = state.received { return .some(received) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Int32?, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
         }
     }
 

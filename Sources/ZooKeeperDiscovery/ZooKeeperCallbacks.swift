@@ -20,21 +20,37 @@ final class CompletionBox<Value>: @unchecked Sendable {
     }
 }
 
-/// A one-shot node watch. The C client holds one retain on it until it fires for a node
-/// event, or until its handle is closed; exactly one of the two claims it.
+/// A one-shot node watch. Once handed to the C client (``retainForLibrary()``), the library
+/// holds one retain on it until it fires for a node event, the request fails, or its handle is
+/// closed; exactly one of those claims it and gives the retain back. A box that never reached
+/// the library has no such retain, and giving it up releases nothing.
 final class WatchBox: Sendable {
     let onFire: @Sendable () -> Void
     let handleNumber: Int
     private let claimed = Atomic<Bool>(false)
+    private let retainedForLibrary = Atomic<Bool>(false)
 
     init(handleNumber: Int, onFire: @escaping @Sendable () -> Void) {
         self.handleNumber = handleNumber
         self.onFire = onFire
     }
 
+    /// The context pointer for a watch request, carrying one retain for the library.
+    func retainForLibrary() -> UnsafeMutableRawPointer {
+        retainedForLibrary.store(true, ordering: .releasing)
+        return Unmanaged.passRetained(self).toOpaque()
+    }
+
     /// True for the first caller only.
     func claim() -> Bool {
         !claimed.exchange(true, ordering: .acquiringAndReleasing)
+    }
+
+    /// Claims the box without firing it (its request failed or was never sent, or its handle
+    /// closed) and gives back the library's retain if it had one.
+    func abandon() {
+        guard claim(), retainedForLibrary.load(ordering: .acquiring) else { return }
+        Unmanaged.passUnretained(self).release()
     }
 }
 

@@ -100,20 +100,17 @@ extension ZooKeeperClient {
         let watch = onChange.flatMap { makeWatch($0) }
         let (rc, names): (Int32, [String]?) = await submit { handle, box in
             if let (watchBox, _) = watch {
-                let context = Unmanaged.passRetained(watchBox).toOpaque()
-                let rc = zoo_awget_children2(
-                    handle, path, Trampolines.watch, context, Trampolines.children, box)
-                if rc != ZOK.rawValue, watchBox.claim() { Unmanaged<WatchBox>.fromOpaque(context).release() }
-                return rc
+                return zoo_awget_children2(
+                    handle, path, Trampolines.watch, watchBox.retainForLibrary(), Trampolines.children, box)
             }
             return zoo_aget_children2(handle, path, 0, Trampolines.children, box)
         }
         guard rc == ZOK.rawValue else {
-            // The C client only arms a watch for a successful answer; otherwise its retain on
-            // the box is ours to give back.
+            // The C client only arms a watch for a successful answer (and none for a request
+            // never sent); whatever retain it was given is ours to give back.
             if let (watchBox, id) = watch {
                 forgetWatch(id)
-                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
+                watchBox.abandon()
             }
             throw ZooKeeperError(code: rc, path: path)
         }
@@ -128,10 +125,12 @@ extension ZooKeeperClient {
         completion: @escaping @Sendable (Int32, [String]) -> Void
     ) {
         let watch = makeWatch(onChange)
-        let box = CompletionBox<[String]> { rc, names in
+        // Weak: a completion must never hold the last reference to the client, whose deinit
+        // would then close the handle on the library's own completion thread.
+        let box = CompletionBox<[String]> { [weak self] rc, names in
             if rc != ZOK.rawValue, let (watchBox, id) = watch {
-                self.forgetWatch(id)
-                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
+                self?.forgetWatch(id)
+                watchBox.abandon()
             }
             completion(rc, names)
         }
@@ -139,15 +138,11 @@ extension ZooKeeperClient {
         let rc = withHandle { handle in
             guard let (watchBox, _) = watch else { return ZINVALIDSTATE.rawValue }
             return zoo_awget_children2(
-                handle, path, Trampolines.watch, Unmanaged.passRetained(watchBox).toOpaque(),
-                Trampolines.children, pointer)
+                handle, path, Trampolines.watch, watchBox.retainForLibrary(), Trampolines.children, pointer)
         }
         if rc != ZOK.rawValue {
-            if let (watchBox, id) = watch {
-                forgetWatch(id)
-                // Not sent: take back both the C side's retain and ours.
-                if watchBox.claim() { Unmanaged.passUnretained(watchBox).release() }
-            }
+            // Not sent (closed, authentication failed, no handle, or refused by the library):
+            // no completion will come, so run it here.
             CompletionBox<[String]>.take(UnsafeRawPointer(pointer)).resume(rc, [])
         }
     }

@@ -78,6 +78,9 @@ public final class ZooKeeperClient: Sendable {
         var listeners: [UInt64: @Sendable (ZooKeeperSessionEvent) -> Void] = [:]
         var watches: [UInt64: WatchBox] = [:]
         var nextID: UInt64 = 0
+        /// Counts disconnections, so that a session-loss timer knows whether its disconnection
+        /// is still the current one.
+        var disconnections = 0
         var reopenBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
     }
 
@@ -99,12 +102,21 @@ public final class ZooKeeperClient: Sendable {
     }
 
     deinit {
-        let handle = state.withLock { state -> Handle? in
+        let (handle, watches) = state.withLock { state -> (Handle?, [WatchBox]) in
             state.closed = true
-            defer { state.handle = nil }
-            return state.handle
+            defer {
+                state.handle = nil
+                state.watches.removeAll()
+            }
+            return (state.handle, Array(state.watches.values))
         }
-        if let handle { Self.close(handle) }
+        guard let handle else { return }
+        // The last reference may go on the library's completion thread (a callback's context),
+        // where zookeeper_close must not run: close from a thread of our own.
+        DispatchQueue.global().async {
+            Self.close(handle)
+            for box in watches where box.handleNumber == handle.number { box.abandon() }
+        }
     }
 
     // MARK: - Session
@@ -146,29 +158,38 @@ public final class ZooKeeperClient: Sendable {
             Self.close(handle)
             return
         }
-        if let digest = configuration.digest { addAuthentication(digest, to: handle) }
+        if let digest = configuration.digest { addAuthentication(scheme: "digest", digest, to: handle.raw) }
     }
 
-    private func addAuthentication(_ digest: String, to handle: Handle) {
-        let logger = self.logger
-        let box = CompletionBox<Void> { rc, _ in
-            if rc != ZOK.rawValue {
-                logger.error("zookeeper: adding digest credentials failed: \(ZooKeeperError(code: rc))")
-            }
+    /// Adds credentials to the current session (tests use it with a scheme the server refuses).
+    func addAuthentication(scheme: String, _ credentials: String) {
+        _ = withHandle { handle in
+            addAuthentication(scheme: scheme, credentials, to: handle)
+            return ZOK.rawValue
         }
+    }
+
+    private func addAuthentication(scheme: String, _ credentials: String, to handle: OpaquePointer) {
+        let logger = self.logger
+        let report: @Sendable (Int32) -> Void = { rc in
+            logger.error(
+                "zookeeper: adding credentials failed",
+                metadata: ["scheme": "\(scheme)", "error": "\(ZooKeeperError(code: rc))"])
+        }
+        let box = CompletionBox<Void> { rc, _ in if rc != ZOK.rawValue { report(rc) } }
         let pointer = box.opaque
-        let rc = digest.withCString { credentials in
-            zoo_add_auth(
-                handle.raw, "digest", credentials, Int32(strlen(credentials)), Trampolines.void, pointer)
+        let rc = credentials.withCString { bytes in
+            zoo_add_auth(handle, scheme, bytes, Int32(strlen(bytes)), Trampolines.void, pointer)
         }
         if rc != ZOK.rawValue {
             CompletionBox<Void>.drop(pointer)
-            logger.error("zookeeper: adding digest credentials failed: \(ZooKeeperError(code: rc))")
+            report(rc)
         }
     }
 
     /// Called on the completion thread for every session event of handle `handleNumber`.
     func sessionStateChanged(_ zkState: Int32, handleNumber: Int) {
+        var lossTimer: (disconnection: Int, after: Duration)?
         let (event, waiters, listeners):
             (
                 ZooKeeperSessionEvent?, [CheckedContinuation<Bool, Never>],
@@ -198,7 +219,14 @@ public final class ZooKeeperClient: Sendable {
                         resumed = Array(state.waiters.values)
                         state.waiters.removeAll()
                     case ZOO_CONNECTING_STATE, ZOO_ASSOCIATING_STATE, ZOO_NOTCONNECTED_STATE:
-                        if state.connected { event = .disconnected }
+                        if state.connected {
+                            event = .disconnected
+                            state.disconnections += 1
+                            lossTimer = (
+                                state.disconnections,
+                                .milliseconds(max(Int(zoo_recv_timeout(handle.raw)), 1))
+                            )
+                        }
                         state.connected = false
                     default:
                         break
@@ -220,6 +248,32 @@ public final class ZooKeeperClient: Sendable {
             break
         }
         for listener in listeners { listener(event) }
+        if let (disconnection, after) = lossTimer {
+            queue.asyncAfter(deadline: .now() + .nanoseconds(after.wholeNanoseconds)) { [weak self] in
+                self?.sessionLost(disconnection: disconnection, handleNumber: handleNumber, after: after)
+            }
+        }
+    }
+
+    /// Curator's rule: disconnected for longer than the negotiated session timeout means the
+    /// session is gone, whether or not a server ever says so. A server rebuilt with empty data
+    /// refuses the old session for ever (the client has seen a newer zxid) instead of expiring
+    /// it, so without this the client would retry that session indefinitely.
+    private func sessionLost(disconnection: Int, handleNumber: Int, after: Duration) {
+        let lost = state.withLock { state -> (Handle, [@Sendable (ZooKeeperSessionEvent) -> Void])? in
+            guard !state.closed, !state.connected, state.number == handleNumber,
+                state.disconnections == disconnection, let handle = state.handle
+            else { return nil }
+            // Taken out now, so that no late callback of the old handle counts any more.
+            state.handle = nil
+            return (handle, Array(state.listeners.values))
+        }
+        guard let (old, listeners) = lost else { return }
+        logger.warning(
+            "zookeeper: disconnected for longer than the session timeout; treating the session as expired",
+            metadata: ["timeout": "\(after)", "servers": "\(configuration.connectString)"])
+        for listener in listeners { listener(.expired) }
+        reopen(closing: old)
     }
 
     /// Runs on `queue`: closes the expired handle (outside its callbacks) and opens a new one.
@@ -228,15 +282,22 @@ public final class ZooKeeperClient: Sendable {
             defer { state.handle = nil }
             return state.handle
         }
+        reopen(closing: old)
+    }
+
+    /// Runs on `queue`: closes `old` if given, then opens a new session, retrying with backoff.
+    private func reopen(closing old: Handle?) {
         if let old { closeAndForgetWatches(old) }
         guard !state.withLock({ $0.closed }) else { return }
         do {
             try open()
         } catch {
             let delay = state.withLock { $0.reopenBackoff.next() }
-            logger.error("zookeeper: cannot open a new session: \(error); retrying in \(delay)")
+            logger.error(
+                "zookeeper: cannot open a new session; retrying",
+                metadata: ["error": "\(error)", "delay": "\(delay)"])
             queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
-                self?.replaceExpiredHandle()
+                self?.reopen(closing: nil)
             }
         }
     }
@@ -249,9 +310,7 @@ public final class ZooKeeperClient: Sendable {
             for key in orphans.keys { state.watches.removeValue(forKey: key) }
             return Array(orphans.values)
         }
-        for box in orphans where box.claim() {
-            Unmanaged.passUnretained(box).release()
-        }
+        for box in orphans { box.abandon() }
     }
 
     private static func close(_ handle: Handle) {
@@ -393,6 +452,9 @@ public final class ZooKeeperClient: Sendable {
             return (box, id)
         }
     }
+
+    /// Watches handed out and not yet fired or given up.
+    var pendingWatchCount: Int { state.withLock { $0.watches.count } }
 
     func forgetWatch(_ id: UInt64) {
         state.withLock { _ = $0.watches.removeValue(forKey: id) }

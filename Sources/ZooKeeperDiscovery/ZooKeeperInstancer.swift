@@ -39,6 +39,12 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
         var sessionNumber = 0
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
         var listener: ZooKeeperClient.ListenerToken?
+        /// Whether a set was ever published (so a reconnect can publish it again).
+        var listedOnce = false
+        /// Whether a connection failure was published since the last set.
+        var reportedUnconnected = false
+        /// Whether a timer is checking the connection (one at a time).
+        var checkingConnection = false
     }
 
     /// - Parameters:
@@ -61,10 +67,7 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             state.withLock { $0.sessionNumber = client.sessionNumber }
             list()
         } else {
-            queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) {
-                [weak self] in
-                self?.reportIfStillUnconnected()
-            }
+            checkConnection()
         }
     }
 
@@ -95,31 +98,75 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
         case .connected(_, let number):
             // A reconnect in the same session keeps the library's watches; a new session
             // (after an expiry) has none: list again and re-arm.
+            // A reconnect in the same session after a reported outage republishes the set, so
+            // that subscribers see the outage end (the watch fires if anything changed).
             let relist = state.withLock { state -> Bool in
                 defer { state.sessionNumber = number }
                 return state.sessionNumber != number
             }
-            if relist { list() }
+            if relist {
+                state.withLock { $0.reportedUnconnected = false }
+                list()
+            } else {
+                republishAfterOutage()
+            }
         case .authenticationFailed:
             cache.fail(DiscoveryError(.permissionDenied, "zookeeper: authentication failed"))
         case .expired:
             cache.fail(DiscoveryError(.unavailable, "zookeeper: session expired; opening a new one"))
-        case .disconnected, .closed:
+        case .disconnected:
+            // The library reconnects by itself, often within milliseconds to another member;
+            // an outage that lasts `connectTimeout` is an error event.
+            checkConnection()
+        case .closed:
             break
         }
     }
 
-    private func reportIfStillUnconnected() {
-        guard !client.isConnected, !state.withLock({ $0.stopped }) else { return }
-        cache.fail(
-            DiscoveryError(
-                .unavailable,
-                "zookeeper: cannot reach ZooKeeper at \(client.configuration.connectString) within \(connectTimeout)"
-            ))
-        // The session listener lists as soon as it connects; keep reporting while it does not.
-        queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) { [weak self] in
-            self?.reportIfStillUnconnected()
+    /// Publishes a failure if the client is still unconnected after `connectTimeout`, and
+    /// again every `connectTimeout` while it stays so (identical events are not re-sent).
+    private func checkConnection() {
+        let start = state.withLock { state -> Bool in
+            guard !state.checkingConnection, !state.stopped else { return false }
+            state.checkingConnection = true
+            return true
         }
+        guard start else { return }
+        scheduleConnectionCheck()
+    }
+
+    private func scheduleConnectionCheck() {
+        queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) { [weak self] in
+            guard let self else { return }
+            let connected = client.isConnected
+            let report = state.withLock { state -> (everConnected: Bool, Void)? in
+                let report = !state.stopped && !connected
+                state.checkingConnection = report
+                guard report else { return nil }
+                state.reportedUnconnected = true
+                return (state.sessionNumber != 0, ())
+            }
+            guard let report else { return }
+            let servers = client.configuration.connectString
+            cache.fail(
+                DiscoveryError(
+                    .unavailable,
+                    report.everConnected
+                        ? "zookeeper: lost the connection to ZooKeeper at \(servers); reconnecting"
+                        : "zookeeper: cannot reach ZooKeeper at \(servers) within \(connectTimeout)"))
+            // A reconnect that came while this was being published must not leave it standing.
+            if client.isConnected { republishAfterOutage() }
+            scheduleConnectionCheck()
+        }
+    }
+
+    /// Publishes the set again after a reported outage, once.
+    private func republishAfterOutage() {
+        let set = state.withLock { state -> [Instance]? in
+            defer { state.reportedUnconnected = false }
+            return state.reportedUnconnected && state.listedOnce ? state.sorted : nil
+        }
+        if let set { cache.update(set) }
     }
 
     /// Starts a listing, or asks for one more if one is under way.
@@ -185,6 +232,7 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 }
             }
             state.backoff.reset()
+            state.listedOnce = true
             return state.sorted
         }
         cache.update(set)

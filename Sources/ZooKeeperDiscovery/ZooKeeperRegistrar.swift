@@ -164,11 +164,14 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
                 }
                 try await createNode()
                 logger.notice(
-                    "zookeeper: registration of \(base.address) restored after session expiry as \(nodePath ?? "?")"
-                )
+                    "zookeeper: session lost; registration restored in a new session",
+                    metadata: DiscoveryLogEvent.registrationRestored.metadata([
+                        "address": "\(base.address)", "node": "\(nodePath ?? "?")",
+                    ]))
                 return
             } catch {
-                logger.warning("zookeeper: restoring the registration failed: \(error); retrying")
+                logger.warning(
+                    "zookeeper: restoring the registration failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff.next())
             }
         }

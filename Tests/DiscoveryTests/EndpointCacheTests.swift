@@ -172,4 +172,20 @@ struct EndpointCacheTests {
         try await eventually(.seconds(5), "recovery") { endpointer.snapshot().addresses == ["a:1"] }
         endpointer.close()
     }
+
+    @Test("after invalidation, an empty good set replaces the failure in the snapshot")
+    func emptySetAfterInvalidation() {
+        let cache = EndpointCache(
+            factory: FactoryProbe().factory, invalidateOnError: .seconds(1), logger: logger)
+        let start = ContinuousClock.now
+        cache.update(set(), now: start)
+        let failure = DiscoveryError(.unavailable, "down")
+        cache.update(.failure(failure), now: start)
+        #expect(cache.invalidateIfExpired(now: start + .seconds(1)))
+        #expect(cache.snapshot().failure == failure)
+        let generation = cache.generation
+        cache.update(set(), now: start + .seconds(2))
+        #expect(cache.snapshot().failure == nil)
+        #expect(cache.generation > generation)
+    }
 }

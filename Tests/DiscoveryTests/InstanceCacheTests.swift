@@ -123,4 +123,30 @@ struct InstanceCacheTests {
         try await instancer.subscribe().set(["a:1", "b:1"])
         instancer.stop()
     }
+
+    @Test("a subscription dropped without cancel, or left by break, is forgotten")
+    func abandonedSubscriptionsAreFreed() async throws {
+        let cache = InstanceCache()
+        cache.update(instances("a:1"))
+        do {
+            let subscription = cache.subscribe()
+            #expect(subscription.poll() != nil)
+            #expect(cache.subscriberCount == 1)
+        }
+        #expect(cache.subscriberCount == 0)
+        for await event in cache.subscribe() {
+            #expect(event.instances?.count == 1)
+            break
+        }
+        #expect(cache.subscriberCount == 0)
+        // A copy kept alive keeps the subscription.
+        let kept = cache.subscribe()
+        do {
+            let copy = kept
+            _ = copy.poll()
+        }
+        #expect(cache.subscriberCount == 1)
+        kept.cancel()
+        #expect(cache.subscriberCount == 0)
+    }
 }

@@ -62,7 +62,8 @@ struct EtcdTests {
                     let seen = Mutex64()
                     try await etcd.watch(prefix: Array("/services/web/".utf8), startRevision: start + 1) {
                         event in
-                        if case .compacted(let revision) = event { seen.value = revision }
+                        guard case .compacted(let revision) = event else { return true }
+                        seen.value = revision
                         return false
                     }
                     return seen.value

@@ -1,9 +1,10 @@
 import Discovery
-import LoadBalancing
 import Logging
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import LoadBalancing
 
 #if canImport(Glibc)
     import Glibc
@@ -110,5 +111,18 @@ struct BalancerTests {
         #expect(total.reduce(0, +) == threads * 10_000)
         // Each thread walks its own cycle: every endpoint gets exactly a fifth.
         #expect(total.allSatisfy { $0 == threads * 2_000 })
+    }
+}
+
+@Suite("Pick stripes")
+struct PickStripesTests {
+    @Test("every stripe starts on its own 128-byte block")
+    func stripesAreAligned() {
+        let fixed = FixedEndpointer(addressed: [(address: "10.0.0.1:80", endpoint: 1)])
+        let stripes = PickStripes(source: fixed)
+        let addresses = stripes.stripeAddresses
+        #expect(addresses.count >= 4)
+        for address in addresses { #expect(address % 128 == 0) }
+        for (first, second) in zip(addresses, addresses.dropFirst()) { #expect(second - first >= 128) }
     }
 }

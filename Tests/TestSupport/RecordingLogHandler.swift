@@ -8,6 +8,14 @@ public struct RecordingLogHandler: LogHandler {
         private let lines = Mutex<[String]>([])
         public init() {}
         public var all: [String] { lines.withLock { $0 } }
+        /// The `delay` field of every message containing `text`, in seconds.
+        public func delays(of text: String) -> [Double] {
+            all.filter { $0.contains(text) }.compactMap { line in
+                guard let field = line.split(separator: " ").firstIndex(where: { $0.hasPrefix("delay=") })
+                else { return nil }
+                return Double(line.split(separator: " ")[field].dropFirst("delay=".count))
+            }
+        }
         func append(_ line: String) { lines.withLock { $0.append(line) } }
     }
 
@@ -29,6 +37,8 @@ public struct RecordingLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
     ) {
-        messages.append("\(level) \(message)")
+        let merged = self.metadata.merging(metadata ?? [:]) { _, new in new }
+        let fields = merged.keys.sorted().map { " \($0)=\(merged[$0]!)" }.joined()
+        messages.append("\(level) \(message)\(fields)")
     }
 }

@@ -110,9 +110,13 @@ public final class ZooKeeperServers: Sendable {
         processes.kill("\(id)")
     }
 
-    /// Starts a stopped member again and waits until it serves.
-    public func restart(member id: Int, timeout: Duration = .seconds(60)) async throws {
+    /// Starts a stopped member again and waits until it serves; with `wipingData`, as a server
+    /// rebuilt with an empty data directory (a container without its volume).
+    public func restart(member id: Int, wipingData: Bool = false, timeout: Duration = .seconds(60))
+        async throws
+    {
         let member = members.first { $0.id == id }!
+        if wipingData { try FileManager.default.removeItem(atPath: "\(directory.path)/\(member.id)") }
         try launch(member)
         try await waitUntilServing([member], timeout: timeout)
     }

@@ -127,7 +127,15 @@ struct ZooKeeperTests {
         try await eventually(.seconds(20), "the restored node") {
             registrar.nodePath != nil && registrar.nodePath != firstNode
         }
-        try await subscription.set(["10.0.0.4:80"], within: .seconds(10))
+        let seen = try await subscription.set(["10.0.0.4:80"], within: .seconds(10))
+        // A new node on the server, not the old one still listed: the restore really ran.
+        let restoredNode = try #require(registrar.nodePath)
+        #expect("/services/web/\(seen[0].id ?? "")" == restoredNode)
+        let observer = try client(servers)
+        defer { observer.close() }
+        try await observer.waitUntilConnected(timeout: .seconds(10))
+        #expect(try await observer.exists(restoredNode))
+        #expect(try await !observer.exists(firstNode))
 
         // And the watcher's own session: it must re-list and re-arm its watch.
         try await expire(watcherClient, servers)

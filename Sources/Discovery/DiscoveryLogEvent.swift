@@ -1,0 +1,17 @@
+import Logging
+
+/// Events a library logs that a program may want to show even when it shows little else,
+/// marked with the metadata key ``key``. `sdctl` shows ``registrationRestored`` on stderr
+/// without `-v`.
+public enum DiscoveryLogEvent: String, Sendable {
+    /// A registration vanished behind the registrar's back and was put back.
+    case registrationRestored = "registration-restored"
+
+    /// The metadata key that carries the event.
+    public static let key = "sd.event"
+
+    /// Metadata marking a record as this event, plus `fields`.
+    public func metadata(_ fields: Logger.Metadata = [:]) -> Logger.Metadata {
+        fields.merging([Self.key: .string(rawValue)]) { _, marker in marker }
+    }
+}

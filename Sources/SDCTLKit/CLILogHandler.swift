@@ -1,0 +1,43 @@
+import Discovery
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// sdctl's log output on stderr: everything at `logLevel` and above (`-v` lowers it to debug),
+/// and, whatever the level, the events a person running sdctl must see without `-v` (a
+/// registration that vanished and was put back), each as one `sdctl: ` line.
+struct CLILogHandler: LogHandler {
+    /// What is shown whatever its marker.
+    let threshold: Logger.Level
+    /// The logger's gate: low enough to let the always-shown events (logged at notice) in.
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(threshold: Logger.Level) {
+        self.threshold = threshold
+        self.logLevel = min(threshold, .notice)
+    }
+
+    /// The events shown without `-v`.
+    static let alwaysShown: Set<String> = [DiscoveryLogEvent.registrationRestored.rawValue]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        let marker = fields.removeValue(forKey: DiscoveryLogEvent.key).map { "\($0)" }
+        guard event.level >= threshold || marker.map(Self.alwaysShown.contains) == true else { return }
+        let rendered = fields.keys.sorted().map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
+        let prefix = event.level >= threshold && threshold <= .debug ? "\(event.level): " : ""
+        let line = "sdctl: \(prefix)\(event.message)\(rendered.isEmpty ? "" : " (\(rendered))")\n"
+        var text = line
+        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+}

@@ -1,0 +1,83 @@
+import CZooKeeper
+import Discovery
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import ZooKeeperDiscovery
+
+/// Ownership of the retains handed to the C client, checked against a real server. The
+/// failures these guard against are use-after-frees: run them under AddressSanitizer too
+/// (Tests/sanitizers.sh).
+@Suite("ZooKeeper memory safety", .serialized)
+struct ZooKeeperMemoryTests {
+    /// A client whose session the server has refused credentials for (an unknown scheme), so
+    /// every request is refused before it is sent.
+    func refusedClient(_ servers: ZooKeeperServers) async throws -> ZooKeeperClient {
+        let client = try ZooKeeperClient(
+            .init(connectString: servers.connectString, sessionTimeout: .seconds(4)))
+        try await client.waitUntilConnected(timeout: .seconds(10))
+        let refused = Atomic<Bool>(false)
+        let token = client.onSessionEvent { event in
+            if event == .authenticationFailed { refused.store(true, ordering: .releasing) }
+        }
+        defer { token.cancel() }
+        client.addAuthentication(scheme: "no-such-scheme", "x")
+        try await eventually(.seconds(10), "the server to refuse the credentials") {
+            refused.load(ordering: .acquiring)
+        }
+        return client
+    }
+
+    @Test("watches on requests never sent are not released twice")
+    func unsentWatchRequests() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let client = try await refusedClient(servers)
+        defer { client.close() }
+        for _ in 0..<200 {
+            await #expect(throws: ZooKeeperError.self) {
+                _ = try await client.children("/services", onChange: {})
+            }
+            let code = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+                client.requestChildren(
+                    "/services", onChange: {}, completion: { rc, _ in continuation.resume(returning: rc) })
+            }
+            #expect(code == ZAUTHFAILED.rawValue)
+        }
+        #expect(client.pendingWatchCount == 0)
+    }
+
+    @Test("a client whose last reference is dropped by a completion closes off the completion thread")
+    func lastReferenceInCompletion() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
+        defer { observer.close() }
+        try await observer.waitUntilConnected(timeout: .seconds(10))
+        try await observer.createParents("/services/web")
+        for round in 0..<20 {
+            let node = "/services/web/held-\(round)"
+            let done = Atomic<Bool>(false)
+            do {
+                let client = try ZooKeeperClient(.init(connectString: servers.connectString))
+                try await client.waitUntilConnected(timeout: .seconds(10))
+                _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
+                // The completion holds the only strong reference once this scope ends.
+                client.requestChildren(
+                    "/services/web", onChange: {},
+                    completion: { [client] _, _ in
+                        _ = client
+                        done.store(true, ordering: .releasing)
+                    })
+            }
+            try await eventually(.seconds(10), "the completion") { done.load(ordering: .acquiring) }
+            // The handle was closed, so its ephemeral node goes.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await observer.exists(node) {
+                guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "\(node) to go") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+}
