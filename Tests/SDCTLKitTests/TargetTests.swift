@@ -14,41 +14,47 @@ struct TargetTests {
 
     @Test("bare names and file URLs are the file backend")
     func file() throws {
-        #expect(try parse("web") == .file(FileServiceDirectory(path: "/var/sd/web")))
         #expect(
-            try parse("file:///srv/discovery/web") == .file(FileServiceDirectory(path: "/srv/discovery/web")))
+            try parse("web").backend as? FileBackend
+                == FileBackend(directory: FileServiceDirectory(path: "/var/sd/web")))
         #expect(
-            try parse("file:///srv/discovery/web/") == .file(FileServiceDirectory(path: "/srv/discovery/web"))
+            try parse("file:///srv/discovery/web").backend as? FileBackend
+                == FileBackend(directory: FileServiceDirectory(path: "/srv/discovery/web")))
+        #expect(
+            try parse("file:///srv/discovery/web/").backend as? FileBackend
+                == FileBackend(directory: FileServiceDirectory(path: "/srv/discovery/web"))
         )
     }
 
     @Test("every other scheme is parsed and validated")
     func others() throws {
         #expect(
-            try parse("zk://h1:2181,h2/services/web")
-                == .zookeeper(
+            try parse("zk://h1:2181,h2/services/web").backend as? ZooKeeperBackend
+                == ZooKeeperBackend(
                     hosts: [HostPort(host: "h1", port: 2181), HostPort(host: "h2", port: 2181)],
                     path: "/services/web"))
         #expect(
-            try parse("etcds://[::1]:2379/services/web/")
-                == .etcd(endpoints: [HostPort(host: "::1", port: 2379)], prefix: "/services/web/", tls: true))
+            try parse("etcds://[::1]:2379/services/web/").backend as? EtcdBackend
+                == EtcdBackend(
+                    endpoints: [HostPort(host: "::1", port: 2379)], prefix: "/services/web/", tls: true))
         #expect(
-            try parse("consul://127.0.0.1/web?tag=prod&tag=eu&passing&dc=dc1")
-                == .consul(
+            try parse("consul://127.0.0.1/web?tag=prod&tag=eu&passing&dc=dc1").backend as? ConsulBackend
+                == ConsulBackend(
                     agent: HostPort(host: "127.0.0.1", port: 8500), service: "web", tags: ["prod", "eu"],
                     passingOnly: true,
                     datacenter: "dc1", tls: false))
         #expect(
-            try parse("eureka://h:8761/eureka/apps/web")
-                == .eureka(
+            try parse("eureka://h:8761/eureka/apps/web").backend as? EurekaBackend
+                == EurekaBackend(
                     server: HostPort(host: "h", port: 8761), basePath: "/eureka/apps", app: "WEB", tls: false)
         )
         #expect(
-            try parse("srv:///_http._tcp.web.example.com")
-                == .srv(server: nil, name: "_http._tcp.web.example.com"))
+            try parse("srv:///_http._tcp.web.example.com").backend as? SRVBackend
+                == SRVBackend(server: nil, name: "_http._tcp.web.example.com"))
         #expect(
-            try parse("srv://127.0.0.1:5353/_http._tcp.web.example.com.")
-                == .srv(server: HostPort(host: "127.0.0.1", port: 5353), name: "_http._tcp.web.example.com."))
+            try parse("srv://127.0.0.1:5353/_http._tcp.web.example.com.").backend as? SRVBackend
+                == SRVBackend(
+                    server: HostPort(host: "127.0.0.1", port: 5353), name: "_http._tcp.web.example.com."))
     }
 
     @Test(
@@ -68,6 +74,23 @@ struct TargetTests {
             Issue.record("'\(text)' parsed")
         } catch {
             #expect(error.exitCode == .usage)
+        }
+    }
+
+    @Test("each scheme belongs to exactly one backend, and an unknown one lists them all")
+    func schemesAreUnique() {
+        let schemes = Target.backends.flatMap { $0.schemes }
+        #expect(Set(schemes).count == schemes.count)
+        do {
+            _ = try parse("nope://h/x")
+            Issue.record("nope:// parsed")
+        } catch {
+            for scheme in schemes { #expect(error.message.contains(scheme)) }
+        }
+        for type in Target.backends {
+            for scheme in type.schemes where scheme != "file" {
+                #expect((try? parse("\(scheme)://h/x"))?.scheme ?? scheme == scheme)
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ enum ResolveCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let waitFor = try context.integer("wait-for", minimum: 1)
-        let instancer = try Backend.instancer(for: target, context)
+        let instancer = try target.backend.makeInstancer(context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let seen = Mutex<[Instance]?>(nil)
@@ -34,7 +34,7 @@ enum ResolveCommand {
             print(set, context)
             return set.isEmpty ? .noInstances : .success
         case .some(.some(.failure(let error))):
-            throw CLIError(error)
+            throw target.backend.cliError(error)
         case .some(.none):
             throw CLIError(.failure, "the instancer stopped before answering")
         case .none:

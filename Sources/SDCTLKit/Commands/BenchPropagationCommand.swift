@@ -28,7 +28,7 @@ enum BenchPropagationCommand {
         if context.invocation.has("separate-watcher") {
             stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], presence)
         } else {
-            let instancer = try Backend.instancer(for: target, context)
+            let instancer = try target.backend.makeInstancer(context)
             let subscription = instancer.subscribe()
             let task = Task {
                 for await event in subscription {
@@ -48,7 +48,7 @@ enum BenchPropagationCommand {
             throw CLIError(.timedOut, "the watcher saw no initial set within \(DurationParser.format(wait))")
         }
 
-        let registrars = try Backend.registrars(for: target, context)
+        let registrars = try target.backend.makeRegistrars(context)
         defer { registrars.close() }
         var registerLatency = Histogram<UInt64>(
             highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)

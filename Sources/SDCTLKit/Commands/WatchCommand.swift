@@ -6,7 +6,7 @@ enum WatchCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let count = try context.integer("count", minimum: 1)
-        let instancer = try Backend.instancer(for: target, context)
+        let instancer = try target.backend.makeInstancer(context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let ending = await withTimeout(context.timeout) { () async -> DiscoveryError? in
@@ -28,7 +28,7 @@ enum WatchCommand {
             }
             return nil
         }
-        if case .some(.some(let error)) = ending { throw CLIError(error) }
+        if case .some(.some(let error)) = ending { throw target.backend.cliError(error) }
         return .success
     }
 

@@ -15,8 +15,7 @@ enum RegisterCommand {
         let target = try context.target()
         let instance = try makeInstance(context)
         let ttl = try context.duration("ttl")
-        let registrar = try Backend.registrar(
-            for: target, instance: instance, ttl: ttl, context)
+        let registrar = try target.backend.makeRegistrar(for: instance, ttl: ttl, context)
         if let command = context.invocation.trailing {
             return try await runWrapped(command, registrar: registrar, context)
         }
