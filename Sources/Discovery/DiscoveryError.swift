@@ -2,6 +2,11 @@
 ///
 /// Backends wrap their own failures in this type so that subscribers, balancers and the
 /// command-line tool can classify them without knowing which backend produced them.
+///
+/// The failure underneath (a gRPC status, a ZooKeeper return code, an errno) travels as
+/// ``cause``, as grpc-swift's `RuntimeError` carries it, so a program can inspect it instead of
+/// parsing the message. Two errors are equal when their codes and messages are: the cause is
+/// detail, and an instancer does not re-send an identical failure because its cause differs.
 public struct DiscoveryError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -48,11 +53,23 @@ public struct DiscoveryError: Error, Sendable, Hashable, CustomStringConvertible
     public var code: Code
     /// What went wrong, in one line, for a human.
     public var message: String
+    /// The error underneath, if there was one.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }
+
+    public static func == (lhs: DiscoveryError, rhs: DiscoveryError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+    }
 }

@@ -16,19 +16,21 @@ extension EtcdClient {
     /// certificate nobody trusts, or a TLS endpoint spoken to in plaintext.
     static func map(_ error: any Error, _ what: String) -> DiscoveryError {
         if let error = error as? DiscoveryError { return error }
-        guard let error = error as? RPCError else { return DiscoveryError(.io, "etcd: \(what): \(error)") }
+        guard let error = error as? RPCError else {
+            return DiscoveryError(.io, "etcd: \(what): \(error)", cause: error)
+        }
         let message = "etcd: \(what): \(describe(error))"
         switch error.code {
         case .unavailable, .deadlineExceeded, .cancelled, .aborted:
-            return DiscoveryError(.unavailable, message)
+            return DiscoveryError(.unavailable, message, cause: error)
         case .unauthenticated, .permissionDenied:
-            return DiscoveryError(.permissionDenied, message)
+            return DiscoveryError(.permissionDenied, message, cause: error)
         case .invalidArgument, .failedPrecondition, .outOfRange:
-            return DiscoveryError(.invalidResponse, message)
+            return DiscoveryError(.invalidResponse, message, cause: error)
         case .notFound:
-            return DiscoveryError(.notFound, message)
+            return DiscoveryError(.notFound, message, cause: error)
         default:
-            return DiscoveryError(.io, message)
+            return DiscoveryError(.io, message, cause: error)
         }
     }
 

@@ -72,7 +72,7 @@ public final class EtcdClient: Sendable {
     private let token = Mutex<String?>(nil)
     private let connections: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    public init(_ configuration: Configuration, logger: Logger = Logger(label: "sdctl.etcd"))
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() }))
         throws(DiscoveryError)
     {
         guard !configuration.endpoints.isEmpty else {

@@ -31,7 +31,7 @@ public final class EtcdInstancer: Instancer, Sendable {
 
     public init(
         client: EtcdClient, prefix: String, ownsClient: Bool = false,
-        logger: Logger = Logger(label: "sdctl.etcd")
+        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.client = client
         self.prefix = prefix

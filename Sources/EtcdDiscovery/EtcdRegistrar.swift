@@ -26,7 +26,7 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public init(
         client: EtcdClient, prefix: String, instance: Instance, ttl: Duration = .seconds(10),
         ownsClient: Bool = false,
-        logger: Logger = Logger(label: "sdctl.etcd")
+        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         var instance = instance

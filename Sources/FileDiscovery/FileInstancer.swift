@@ -41,7 +41,7 @@ public final class FileInstancer: Instancer, Sendable {
     private static let watchMask: UInt32 = UInt32(
         IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    public init(directory: FileServiceDirectory, logger: Logger = Logger(label: "sdctl.file")) {
+    public init(directory: FileServiceDirectory, logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.directory = directory
         self.logger = logger
         self.queue = DispatchQueue(label: "sdctl.file-instancer")

@@ -6,12 +6,17 @@ import Discovery
     import Musl
 #endif
 
+/// An errno, as the cause of a ``DiscoveryError``.
+public struct SystemError: Error, Sendable, Hashable {
+    public let errno: Int32
+}
+
 /// Thin, throwing wrappers over the system calls the file backend uses.
 enum FileSystem {
     static func error(_ what: String, _ path: String, errno code: Int32 = errno) -> DiscoveryError {
         let reason = String(cString: strerror(code))
         let kind: DiscoveryError.Code = (code == EACCES || code == EPERM) ? .permissionDenied : .io
-        return DiscoveryError(kind, "\(what) \(path): \(reason)")
+        return DiscoveryError(kind, "\(what) \(path): \(reason)", cause: SystemError(errno: code))
     }
 
     /// `mkdir -p`, mode 0755.

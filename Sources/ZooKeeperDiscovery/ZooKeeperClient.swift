@@ -93,7 +93,7 @@ public final class ZooKeeperClient: Sendable {
     /// waits explicitly). With `resuming`, it attaches to an existing session instead.
     public init(
         _ configuration: Configuration, resuming session: SessionCredentials? = nil,
-        logger: Logger = Logger(label: "sdctl.zookeeper")
+        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(ZooKeeperError) {
         self.configuration = configuration
         self.logger = logger

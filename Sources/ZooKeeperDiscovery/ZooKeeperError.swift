@@ -32,17 +32,17 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
         case ZCONNECTIONLOSS.rawValue, ZOPERATIONTIMEOUT.rawValue, ZSESSIONEXPIRED.rawValue,
             ZCLOSING.rawValue,
             ZINVALIDSTATE.rawValue:
-            return DiscoveryError(.unavailable, "zookeeper: \(message)")
+            return DiscoveryError(.unavailable, "zookeeper: \(message)", cause: self)
         case ZNOAUTH.rawValue, ZAUTHFAILED.rawValue:
-            return DiscoveryError(.permissionDenied, "zookeeper: \(message)")
+            return DiscoveryError(.permissionDenied, "zookeeper: \(message)", cause: self)
         case ZNONODE.rawValue:
-            return DiscoveryError(.notFound, "zookeeper: \(message)")
+            return DiscoveryError(.notFound, "zookeeper: \(message)", cause: self)
         case ZNODEEXISTS.rawValue:
-            return DiscoveryError(.alreadyExists, "zookeeper: \(message)")
+            return DiscoveryError(.alreadyExists, "zookeeper: \(message)", cause: self)
         case ZBADARGUMENTS.rawValue:
-            return DiscoveryError(.invalidArgument, "zookeeper: \(message)")
+            return DiscoveryError(.invalidArgument, "zookeeper: \(message)", cause: self)
         default:
-            return DiscoveryError(.io, "zookeeper: \(message)")
+            return DiscoveryError(.io, "zookeeper: \(message)", cause: self)
         }
     }
 }

@@ -54,7 +54,7 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
     public init(
         client: ZooKeeperClient, path: String, connectTimeout: Duration = .seconds(1),
         ownsClient: Bool = false,
-        logger: Logger = Logger(label: "sdctl.zookeeper")
+        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.client = client
         self.path = path

@@ -30,7 +30,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
 
     public init(
         client: ZooKeeperClient, path: String, instance: Instance, connectTimeout: Duration = .seconds(10),
-        ownsClient: Bool = false, logger: Logger = Logger(label: "sdctl.zookeeper")
+        ownsClient: Bool = false, logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         var instance = instance

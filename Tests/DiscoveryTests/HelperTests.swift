@@ -18,3 +18,18 @@ struct HelperTests {
         #expect(Duration.seconds(Int64.max).wholeNanoseconds == .max)
     }
 }
+
+@Suite("DiscoveryError")
+struct DiscoveryErrorTests {
+    struct Underlying: Error, Equatable { let code: Int }
+
+    @Test("carries its cause; equality and hashing ignore it")
+    func cause() {
+        let first = DiscoveryError(.unavailable, "down", cause: Underlying(code: 1))
+        let second = DiscoveryError(.unavailable, "down", cause: Underlying(code: 2))
+        #expect((first.cause as? Underlying) == Underlying(code: 1))
+        #expect(first == second)
+        #expect(Set([first, second]).count == 1)
+        #expect(DiscoveryError(.unavailable, "down") != DiscoveryError(.io, "down"))
+    }
+}
