@@ -34,6 +34,32 @@ struct EtcdEndToEndTests {
         watcher.signal(SIGTERM)
     }
 
+    @Test("a registration whose lease is revoked behind its back is restored, and stderr says so once")
+    func restorationIsShown() async throws {
+        let servers = try await EtcdServers.start()
+        defer { servers.stop() }
+        let target = "etcd://\(servers.endpoints)/services/web/"
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl, ["register", target, "127.0.0.1:8081", "--id", "web-r", "--ttl", "3s"],
+            environment: env)
+        try await registrar.line(within: .seconds(20)) { $0 == "web-r" }
+        #expect(registrar.stderr.isEmpty)
+        let leases = try servers.etcdctl(["lease", "list"])
+        let lease = try #require(leases.split(separator: "\n").last { !$0.contains("found") })
+        try servers.etcdctl(["lease", "revoke", lease.trimmingCharacters(in: .whitespacesAndNewlines)])
+        try await eventually(.seconds(10), "the restoration on stderr") {
+            registrar.stderr.contains("restored")
+        }
+        let lines = registrar.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(lines)")
+        #expect(lines.first?.hasPrefix("sdctl: etcd: lease lost; registration restored") == true)
+        #expect(
+            try servers.etcdctl(["get", "/services/web/web-r", "--print-value-only"]).contains(
+                "127.0.0.1:8081"))
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait() == 0)
+    }
+
     @Test("register -- CMD and bench propagation work over etcd://; ETCDCTL_ENDPOINTS fills in the host")
     func wrapBenchAndEnvironment() async throws {
         let servers = try await EtcdServers.start()
