@@ -5,9 +5,13 @@ import Synchronization
 /// Registers one instance as `prefix + id` = address, attached to a lease kept alive on one
 /// keepalive stream every TTL/3.
 ///
-/// When the lease is lost (a keepalive answers TTL 0, or etcd was away longer than the TTL), a
-/// new lease is granted and the key put again, and this is logged. Deregistering deletes the
-/// key and revokes the lease.
+/// The key is claimed in a transaction: put only if absent or already under this registrar's
+/// lease, so a live registration of someone else with the same id is never overwritten (that is
+/// an ``DiscoveryError/Code/alreadyExists`` error), and deleting it removes it only while it is
+/// still under that lease. When the lease is lost (a keepalive answers TTL 0, or etcd was away
+/// longer than the TTL), a new lease is granted and the key claimed again, and this is logged.
+/// Deregistering deletes the key and revokes the lease. Concurrent calls are settled by a
+/// ``RegistrarStateMachine``.
 public final class EtcdRegistrar: Registrar, Sendable {
     public let client: EtcdClient
     public let prefix: String
@@ -15,13 +19,9 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public let ttl: Duration
     private let ownsClient: Bool
     private let logger: Logger
-
-    private struct State: Sendable {
-        var lease: Int64?
-        var keeper: Task<Void, Never>?
-    }
-
-    private let state = Mutex(State())
+    private let lifecycle = RegistrarLifecycle<Int64>()
+    /// Keeps the lease alive and restores the registration; one while registered.
+    private let keeper = Mutex<Task<Void, Never>?>(nil)
 
     public init(
         client: EtcdClient, prefix: String, instance: Instance, ttl: Duration = .seconds(10),
@@ -51,56 +51,90 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public var key: String { prefix + instance.id! }
 
     /// The current lease, while registered.
-    public var lease: Int64? { state.withLock { $0.lease } }
+    public var lease: Int64? { lifecycle.read { $0.registration } }
 
     public func register() async throws {
-        if state.withLock({ $0.lease != nil }) { return }
-        let lease = try await putWithNewLease()
-        let keeper = Task { [weak self] in
-            guard let self else { return }
-            await self.keepAlive(from: lease)
-        }
-        state.withLock { state in
-            state.lease = lease
-            state.keeper = keeper
+        while true {
+            switch lifecycle.withMachine({ $0.register() }) {
+            case .none:
+                return
+            case .wait:
+                await lifecycle.waitUntilSettled()
+            case .register(let attempt):
+                let lease: Int64
+                do {
+                    lease = try await claimWithNewLease()
+                } catch {
+                    lifecycle.withMachine { $0.registrationFailed(attempt: attempt) }
+                    throw error
+                }
+                // The keeper is in place before the state says registered, so a deregister
+                // (which waits for this) always finds it.
+                let task = Task { [weak self] in
+                    guard let self else { return }
+                    await self.keepAlive(from: lease)
+                }
+                keeper.withLock { $0 = task }
+                _ = lifecycle.withMachine { $0.registered(attempt: attempt, lease) }
+                return
+            }
         }
     }
 
     public func deregister() async throws {
-        let (lease, keeper) = state.withLock { state in
-            defer {
-                state.lease = nil
-                state.keeper = nil
-            }
-            return (state.lease, state.keeper)
-        }
         defer { if ownsClient { client.close() } }
-        guard let lease else {
-            keeper?.cancel()
-            return
+        while true {
+            switch lifecycle.withMachine({ $0.deregister() }) {
+            case .none:
+                keeper.withLock { $0 }?.cancel()
+                return
+            case .wait:
+                await lifecycle.waitUntilSettled()
+            case .remove(let lease, _):
+                defer { lifecycle.withMachine { $0.deregistered() } }
+                // The keeper ends before anything is removed: one that is restoring finds its
+                // work unwanted and undoes it (`restored` says so) before this goes on.
+                let task = keeper.withLock { task in
+                    defer { task = nil }
+                    return task
+                }
+                task?.cancel()
+                await task?.value
+                guard let lease else { return }
+                try await remove(lease: lease)
+                return
+            }
         }
-        // The key first, so that watchers see it go as soon as possible; then the keepalive
-        // (ending its stream costs time), and only then the lease, as the keeper would answer a
-        // revoked lease by registering again.
+    }
+
+    /// The key first, so that watchers see it go as soon as possible, and only while it is
+    /// ours; then the lease.
+    private func remove(lease: Int64) async throws(DiscoveryError) {
+        try await client.delete(Array(key.utf8), ifLease: lease)
         do {
-            try await client.delete(Array(key.utf8))
-        } catch {
-            keeper?.cancel()
-            throw error
-        }
-        keeper?.cancel()
-        // A typed `do` with a guard: `catch where` on a typed error here crashed the 6.3 compiler.
-        do throws(DiscoveryError) {
             try await client.revokeLease(lease)
         } catch {
             guard error.code == .notFound else { throw error }
         }
     }
 
-    private func putWithNewLease() async throws(DiscoveryError) -> Int64 {
+    /// Grants a lease and claims the key under it; a key held by someone else gives the lease
+    /// back and fails with ``DiscoveryError/Code/alreadyExists``.
+    private func claimWithNewLease() async throws(DiscoveryError) -> Int64 {
         let (lease, _) = try await client.grantLease(ttl: ttl)
-        try await client.put(Array(key.utf8), Array(instance.address.utf8), lease: lease)
-        return lease
+        let claim: EtcdClient.Claim
+        do {
+            claim = try await client.claim(Array(key.utf8), Array(instance.address.utf8), lease: lease)
+        } catch {
+            try? await client.revokeLease(lease)
+            throw error
+        }
+        guard case .heldByOther(let holder) = claim else { return lease }
+        try? await client.revokeLease(lease)
+        throw DiscoveryError(
+            .alreadyExists,
+            "id '\(instance.id!)' is already registered under \(prefix) by another registration"
+                + (holder != 0 ? " (lease \(String(holder, radix: 16)))" : ""))
     }
 
     /// Keeps the lease alive; when it is lost, registers again with a new one.
@@ -110,32 +144,20 @@ public final class EtcdRegistrar: Registrar, Sendable {
         // lease runs out; reset whenever a keepalive got through.
         var backoff = Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3))
         let renewed = Atomic<Bool>(false)
+        let logger = self.logger
         while !Task.isCancelled {
             if renewed.exchange(false, ordering: .relaxed) { backoff.reset() }
             do throws(DiscoveryError) {
-                let logger = self.logger
                 try await client.keepAlive(lease: lease, every: ttl / 3) { [lease] in
                     renewed.store(true, ordering: .relaxed)
                     logger.trace("etcd: lease renewed", metadata: ["lease": "\(lease)"])
                 }
                 return  // cancelled
             } catch  where error.code == .notFound {
-                do throws(DiscoveryError) {
-                    lease = try await putWithNewLease()
-                    state.withLock { $0.lease = lease }
-                    logger.notice(
-                        "etcd: lease lost; registration restored under a new lease",
-                        metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                            "key": "\(key)", "lease": "\(lease)",
-                        ]))
-                    backoff.reset()
-                } catch {
-                    let delay = backoff.next()
-                    logger.warning(
-                        "etcd: restoring the registration failed; retrying",
-                        metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
-                    try? await Task.sleep(for: delay)
-                }
+                guard case .restore(let attempt, _) = lifecycle.withMachine({ $0.lost() }) else { return }
+                guard let restored = await restore(attempt: attempt) else { return }
+                lease = restored
+                backoff.reset()
             } catch {
                 if Task.isCancelled { return }
                 if renewed.exchange(false, ordering: .relaxed) { backoff.reset() }
@@ -146,6 +168,41 @@ public final class EtcdRegistrar: Registrar, Sendable {
                 try? await Task.sleep(for: delay)
             }
         }
+    }
+
+    /// Claims the key under a new lease until that works or the registration is not wanted any
+    /// more; returns the new lease, or `nil` when it gave up.
+    private func restore(attempt: Int) async -> Int64? {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3))
+        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
+            do throws(DiscoveryError) {
+                let lease = try await claimWithNewLease()
+                if lifecycle.withMachine({ $0.restored(attempt: attempt, lease) }) == .undo {
+                    // Deregistered meanwhile: remove what was just made, even though this task
+                    // is being cancelled.
+                    let key = Array(key.utf8)
+                    let client = self.client
+                    await Task {
+                        _ = try? await client.delete(key, ifLease: lease)
+                        try? await client.revokeLease(lease)
+                    }.value
+                    return nil
+                }
+                logger.notice(
+                    "etcd: lease lost; registration restored under a new lease",
+                    metadata: DiscoveryLogEvent.registrationRestored.metadata([
+                        "key": "\(key)", "lease": "\(lease)",
+                    ]))
+                return lease
+            } catch {
+                let delay = backoff.next()
+                logger.warning(
+                    "etcd: restoring the registration failed; retrying",
+                    metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        return nil
     }
 }
 

@@ -19,18 +19,22 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     private let ownsClient: Bool
     private let logger: Logger
 
-    private struct State: Sendable {
-        var node: String?
-        var sessionNumber = 0
-        var wanted = false
-        var listener: ZooKeeperClient.ListenerToken?
+    /// A created node and the session it belongs to.
+    private struct Node: Sendable {
+        var path: String
+        var session: Int
     }
 
-    private let state = Mutex(State())
+    private let lifecycle = RegistrarLifecycle<Node>()
+    /// The session listener (installed before the first create, so that no session change
+    /// between the create and the listener goes unheard) and the restorer while one runs.
+    private let listener = Mutex<ZooKeeperClient.ListenerToken?>(nil)
+    private let restorer = Mutex<Task<Void, Never>?>(nil)
 
     public init(
         client: ZooKeeperClient, path: String, instance: Instance, connectTimeout: Duration = .seconds(10),
-        ownsClient: Bool = false, logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
+        ownsClient: Bool = false,
+        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         var instance = instance
@@ -59,55 +63,82 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     /// The instance, with the created node's name as its id once registered.
     public var instance: Instance {
         var instance = base
-        instance.id = state.withLock { $0.node }.map { String($0.split(separator: "/").last!) } ?? name
+        instance.id = nodePath.map { String($0.split(separator: "/").last!) } ?? name
         return instance
     }
 
     /// The full path of the registered node, if registered.
-    public var nodePath: String? { state.withLock { $0.node } }
+    public var nodePath: String? { lifecycle.read { $0.registration?.path } }
 
     public func register() async throws {
-        let already = state.withLock { state -> Bool in
-            defer { state.wanted = true }
-            return state.node != nil
+        while true {
+            switch lifecycle.withMachine({ $0.register() }) {
+            case .none:
+                return
+            case .wait:
+                await lifecycle.waitUntilSettled()
+            case .register(let attempt):
+                listenForSessions()
+                do throws(ZooKeeperError) {
+                    try await client.waitUntilConnected(timeout: connectTimeout)
+                    let node = try await createNode()
+                    _ = lifecycle.withMachine { $0.registered(attempt: attempt, node) }
+                    return
+                } catch {
+                    lifecycle.withMachine { $0.registrationFailed(attempt: attempt) }
+                    throw error.discoveryError
+                }
+            }
         }
-        if already { return }
-        do throws(ZooKeeperError) {
-            try await client.waitUntilConnected(timeout: connectTimeout)
-            try await createNode()
-        } catch {
-            state.withLock { $0.wanted = false }
-            throw error.discoveryError
-        }
-        let token = client.onSessionEvent { [weak self] event in
-            guard case .connected(_, let number) = event else { return }
-            self?.sessionConnected(number: number)
-        }
-        state.withLock { $0.listener = token }
     }
 
     public func deregister() async throws {
-        let (node, listener) = state.withLock { state in
-            defer {
-                state.node = nil
-                state.wanted = false
-                state.listener = nil
-            }
-            return (state.node, state.listener)
-        }
-        listener?.cancel()
         defer { if ownsClient { client.close() } }
-        guard let node else { return }
-        do {
-            try await client.delete(node)
-        } catch  where error.isNoNode {
-            return
-        } catch {
-            throw error.discoveryError
+        while true {
+            switch lifecycle.withMachine({ $0.deregister() }) {
+            case .none:
+                return
+            case .wait:
+                await lifecycle.waitUntilSettled()
+            case .remove(let node, let restoring):
+                defer { lifecycle.withMachine { $0.deregistered() } }
+                listener.withLock { token in
+                    token?.cancel()
+                    token = nil
+                }
+                // A restorer finishing now finds its node unwanted and deletes it itself; wait
+                // for that, so that nothing of ours is left when this returns.
+                let task = restorer.withLock { $0 }
+                task?.cancel()
+                await task?.value
+                // A node of a lost session went with it (and a restorer removed any of its own).
+                guard let node, !restoring else { return }
+                do {
+                    try await client.waitUntilConnected(timeout: connectTimeout)
+                    // A new session since the create: the node went with the old one.
+                    guard client.sessionNumber == node.session else { return }
+                    try await client.delete(node.path)
+                } catch  where error.isNoNode {
+                    return
+                } catch {
+                    throw error.discoveryError
+                }
+                return
+            }
         }
     }
 
-    private func createNode() async throws(ZooKeeperError) {
+    private func listenForSessions() {
+        listener.withLock { token in
+            guard token == nil else { return }
+            token = client.onSessionEvent { [weak self] event in
+                guard case .connected(_, let number) = event else { return }
+                self?.sessionConnected(number: number)
+            }
+        }
+    }
+
+    private func createNode() async throws(ZooKeeperError) -> Node {
         let data = Array(base.address.utf8)
         let created: String
         do {
@@ -128,32 +159,23 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
                     "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
             }
         }
-        let number = currentSessionNumber()
-        state.withLock { state in
-            state.node = created
-            state.sessionNumber = number
-        }
-        logger.debug("zookeeper: registered \(base.address) as \(created)")
-    }
-
-    private func currentSessionNumber() -> Int {
-        client.sessionNumber
+        logger.debug("zookeeper: registered", metadata: ["address": "\(base.address)", "node": "\(created)"])
+        return Node(path: created, session: client.sessionNumber)
     }
 
     /// A connect in a new session (after an expiry) means our ephemeral node is gone.
     private func sessionConnected(number: Int) {
-        let restore = state.withLock { state -> Bool in
-            guard state.wanted, number > state.sessionNumber else { return false }
-            state.sessionNumber = number
-            return true
+        let action = lifecycle.withMachine { machine -> RegistrarStateMachine<Node>.LossAction in
+            guard let node = machine.registration, number > node.session else { return .none }
+            return machine.lost(keeping: node)
         }
-        guard restore else { return }
-        Task { await self.restore() }
+        guard case .restore(let attempt, _) = action else { return }
+        restorer.withLock { $0 = Task { await self.restore(attempt: attempt) } }
     }
 
-    private func restore() async {
+    private func restore(attempt: Int) async {
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
-        while state.withLock({ $0.wanted }) {
+        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) {
             do throws(ZooKeeperError) {
                 // A leftover of ours from the old session goes first (NONODE is fine).
                 let existing = (try? await client.children(path)) ?? []
@@ -162,17 +184,24 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
                         try await client.delete("\(path)/\(stale)")
                     } catch  where error.isNoNode {}
                 }
-                try await createNode()
+                let node = try await createNode()
+                if lifecycle.withMachine({ $0.restored(attempt: attempt, node) }) == .undo {
+                    // Deregistered meanwhile: the node is not wanted.
+                    try? await client.delete(node.path)
+                    return
+                }
                 logger.notice(
                     "zookeeper: session lost; registration restored in a new session",
                     metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                        "address": "\(base.address)", "node": "\(nodePath ?? "?")",
+                        "address": "\(base.address)", "node": "\(node.path)",
                     ]))
                 return
             } catch {
+                let delay = backoff.next()
                 logger.warning(
-                    "zookeeper: restoring the registration failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff.next())
+                    "zookeeper: restoring the registration failed; retrying",
+                    metadata: ["error": "\(error)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
             }
         }
     }

@@ -5,13 +5,7 @@ import Testing
 
 /// Retry delays during an outage: they grow to a cap with jitter and reset on success. Read
 /// from the `delay` the loops log with each retry.
-@Suite("etcd backoff", .serialized)
-struct EtcdBackoffTests {
-    func client(_ servers: EtcdServers) throws -> EtcdClient {
-        let endpoints = try servers.members.map { try HostPort(parsing: $0.endpoint) }
-        return try EtcdClient(.init(endpoints: endpoints))
-    }
-
+extension EtcdTests {
     @Test("an instancer's watch retries back off during an outage instead of retrying every 100 ms")
     func instancerBacksOff() async throws {
         let servers = try await EtcdServers.start()

@@ -9,8 +9,7 @@ import Testing
 /// Ownership of the retains handed to the C client, checked against a real server. The
 /// failures these guard against are use-after-frees: run them under AddressSanitizer too
 /// (Tests/sanitizers.sh).
-@Suite("ZooKeeper memory safety", .serialized)
-struct ZooKeeperMemoryTests {
+extension ZooKeeperTests {
     /// A client whose session the server has refused credentials for (an unknown scheme), so
     /// every request is refused before it is sent.
     func refusedClient(_ servers: ZooKeeperServers) async throws -> ZooKeeperClient {

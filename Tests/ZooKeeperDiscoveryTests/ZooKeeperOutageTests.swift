@@ -6,8 +6,7 @@ import ZooKeeperDiscovery
 
 /// Outages that the C client does not report by itself: a plain disconnection, and a server
 /// rebuilt with empty data, which refuses the old session for ever instead of expiring it.
-@Suite("ZooKeeper outages", .serialized)
-struct ZooKeeperOutageTests {
+extension ZooKeeperTests {
     @Test("a lost connection is an error event well inside the session timeout; reconnecting clears it")
     func disconnectionIsReported() async throws {
         let servers = try await ZooKeeperServers.start()
