@@ -41,7 +41,10 @@ public final class FileInstancer: Instancer, Sendable {
     private static let watchMask: UInt32 = UInt32(
         IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    public init(directory: FileServiceDirectory, logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        directory: FileServiceDirectory,
+        logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.directory = directory
         self.logger = logger
         self.queue = DispatchQueue(label: "sdctl.file-instancer")
@@ -90,11 +93,13 @@ public final class FileInstancer: Instancer, Sendable {
                 state.source = ReadSource(source: source)
                 return true
             }
+            // A source is resumed before it can be released (libdispatch traps on releasing a
+            // suspended one), even when a stop() came first; cancelling it closes the fd.
+            source.resume()
             guard installed else {
-                close(fd)
+                source.cancel()
                 return
             }
-            source.resume()
             try rescan()
             state.withLock { $0.backoff.reset() }
         } catch {
@@ -139,6 +144,7 @@ public final class FileInstancer: Instancer, Sendable {
 
     private func drain(_ fd: Int32) {
         var changed: Set<String> = []
+        var closed: Set<String> = []
         var needRescan = false
         var lost = false
         let capacity = 64 * 1024
@@ -164,7 +170,10 @@ public final class FileInstancer: Instancer, Sendable {
                     let namePointer = buffer.advanced(by: offset + MemoryLayout<inotify_event>.size)
                         .assumingMemoryBound(to: CChar.self)
                     let name = String(cString: namePointer)
-                    if FileServiceDirectory.isEntryName(name) { changed.insert(name) }
+                    if FileServiceDirectory.isEntryName(name) {
+                        changed.insert(name)
+                        if mask & Int32(IN_CLOSE_WRITE) != 0 { closed.insert(name) }
+                    }
                 }
                 offset += MemoryLayout<inotify_event>.size + nameLength
             }
@@ -180,10 +189,34 @@ public final class FileInstancer: Instancer, Sendable {
         guard !changed.isEmpty else { return }
         var updates: [(String, Instance?)] = []
         for name in changed { updates.append((name, readEntry(name))) }
+        apply(updates)
+        // The kernel reports a dead holder's close (IN_CLOSE_WRITE) before it releases the
+        // holder's lock, so an entry closed by its writer can still read as live for a moment.
+        // Its writer only closes it by exiting: look again until the lock is gone.
+        for (name, instance) in updates where instance != nil && closed.contains(name) {
+            recheck(name, after: .microseconds(200), remaining: 12)
+        }
+    }
+
+    private func apply(_ updates: [(String, Instance?)]) {
         let set = state.withLock { state -> [Instance] in
             for (name, instance) in updates { state.entries[name] = instance }
             return Array(state.entries.values)
         }
         cache.update(set)
+    }
+
+    /// Re-reads an entry whose writer closed it, doubling the delay each time (200 us to about
+    /// 0.8 s in all), until it is no longer live.
+    private func recheck(_ name: String, after delay: Duration, remaining: Int) {
+        queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
+            guard let self, !state.withLock({ $0.stopped || $0.entries[name] == nil }) else { return }
+            let instance = readEntry(name)
+            if instance == nil {
+                apply([(name, nil)])
+            } else if remaining > 1 {
+                recheck(name, after: delay * 2, remaining: remaining - 1)
+            }
+        }
     }
 }
