@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.35.0"),
+        // Already in the graph through grpc-swift-nio-transport; sdctl traps signals with its
+        // UnixSignals (Processes/SignalWatcher.swift).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // Thread-local slot numbers for the balancers' striped pick state.
@@ -70,6 +73,7 @@ let package = Package(
                 "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

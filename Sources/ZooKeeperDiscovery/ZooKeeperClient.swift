@@ -333,16 +333,24 @@ public final class ZooKeeperClient: Sendable {
         defer { timer.cancel() }
         // Resumed with whether the session was connected at that moment: re-reading the state
         // afterwards could see a disconnect that came just after.
-        let connected = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let ready = state.withLock { state -> Bool? in
-                if state.connected { return true }
-                if state.closed || state.authenticationFailed { return false }
-                state.waiters[id] = continuation
-                return nil
+        // Cancelling the waiting task ends the wait (a signal during `sdctl register`).
+        let connected = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let ready = state.withLock { state -> Bool? in
+                    if state.connected { return true }
+                    if state.closed || state.authenticationFailed || Task.isCancelled { return false }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
         }
         if connected { return }
+        if Task.isCancelled {
+            throw ZooKeeperError(code: ZCONNECTIONLOSS.rawValue, message: "cancelled while connecting")
+        }
         let (closed, authFailed) = state.withLock { ($0.closed, $0.authenticationFailed) }
         if authFailed { throw ZooKeeperError(code: ZAUTHFAILED.rawValue, message: "authentication failed") }
         if closed { throw ZooKeeperError(code: ZCLOSING.rawValue, message: "the client is closed") }

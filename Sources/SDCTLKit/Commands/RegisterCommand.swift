@@ -1,4 +1,5 @@
 import Discovery
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -19,23 +20,67 @@ enum RegisterCommand {
         if let command = context.invocation.trailing {
             return try await runWrapped(command, registrar: registrar, context)
         }
-        // Catch signals before registering, so an early SIGTERM still deregisters.
-        let latch = SignalLatch([SIGINT, SIGTERM])
+        // Trap signals before registering: one that comes while registering (connecting can
+        // take seconds) ends the registration and removes whatever it made.
+        let latch = await SignalLatch.start([SIGINT, SIGTERM])
         defer { latch.cancel() }
-        try await register(registrar, context)
+        if let number = try await registerUnlessSignalled(registrar, latch, context) {
+            try await deregisterUncancelled(registrar, context)
+            return ExitCode(128 + number)
+        }
         // Ends at a signal, or when this task is cancelled (stdout's reader went away).
         let number = await latch.wait()
         context.logger.info("deregistering", metadata: ["signal": "\(number.map(String.init) ?? "none")"])
-        // A task of its own: deregistering must not inherit a cancellation.
-        let deregistered = await Task { () async -> Result<Void, CLIError> in
+        try await deregisterUncancelled(registrar, context)
+        return .success
+    }
+
+    /// Registers, unless a signal comes first: then the registration is cancelled and the
+    /// signal returned.
+    static func registerUnlessSignalled(
+        _ registrar: any Registrar, _ latch: SignalLatch, _ context: CommandContext
+    )
+        async throws(CLIError) -> Int32?
+    {
+        enum Outcome: Sendable {
+            case registered(Result<Void, CLIError>)
+            case signalled(Int32?)
+        }
+        let outcome = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do throws(CLIError) {
+                    try await register(registrar, context)
+                    return .registered(.success(()))
+                } catch {
+                    return .registered(.failure(error))
+                }
+            }
+            group.addTask { .signalled(await latch.wait()) }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .registered(let result): try result.get()
+        case .signalled(let number?): return number
+        case .signalled(nil): break  // cancelled: not a signal
+        }
+        return nil
+    }
+
+    /// Deregisters in a task of its own, so that a cancellation of the command (its stdout
+    /// went away) does not cut the clean-up short.
+    static func deregisterUncancelled(_ registrar: any Registrar, _ context: CommandContext)
+        async throws(CLIError)
+    {
+        let result = await Task { () async -> Result<Void, CLIError> in
             do throws(CLIError) {
                 return .success(try await deregister(registrar, context))
             } catch {
                 return .failure(error)
             }
         }.value
-        try deregistered.get()
-        return .success
+        try result.get()
     }
 
     static func makeInstance(_ context: CommandContext) throws(CLIError) -> Instance {
@@ -105,24 +150,41 @@ enum RegisterCommand {
     }
 
     /// Starts the child, registers it, forwards signals, and deregisters when it exits.
+    ///
+    /// The child shares sdctl's process group, so a Ctrl-C (or Ctrl-\\) typed at the terminal
+    /// reaches it directly when sdctl is in the terminal's foreground; those two signals are
+    /// forwarded only when it is not, so the child sees each exactly once. Every other signal,
+    /// and every signal while sdctl runs in the background or under a supervisor, is forwarded.
     static func runWrapped(_ command: [String], registrar: any Registrar, _ context: CommandContext)
         async throws(CLIError) -> ExitCode
     {
-        let child = try ChildProcess.spawn(command)
-        let watcher = SignalWatcher(forwarded) { number in child.signal(number) }
+        // Trapped before the child exists, so that no signal in between kills sdctl.
+        let child = Mutex<ChildProcess?>(nil)
+        let watcher = await SignalWatcher.start(forwarded) { number in
+            if (number == SIGINT || number == SIGQUIT) && Self.ownsTerminalForeground() { return }
+            child.withLock { $0 }?.signal(number)
+        }
         defer { watcher.cancel() }
-        async let termination = child.wait()
+        let spawned = try ChildProcess.spawn(command)
+        child.withLock { $0 = spawned }
+        async let termination = spawned.wait()
         do {
             try await register(registrar, context)
         } catch {
             context.output.note("\(error.message); stopping \(command[0])")
-            child.signal(SIGTERM)
+            spawned.signal(SIGTERM)
             _ = await termination
             throw error
         }
         let ended = await termination
-        context.logger.info("\(command[0]) ended (\(ended)); deregistering")
+        context.logger.info("wrapped command ended; deregistering", metadata: ["termination": "\(ended)"])
         try await deregister(registrar, context)
         return ExitCode(ended.exitCode)
+    }
+
+    /// Whether this process's group is the foreground of the terminal on stdin, where the
+    /// terminal's own SIGINT and SIGQUIT reach the whole group.
+    static func ownsTerminalForeground() -> Bool {
+        isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
     }
 }

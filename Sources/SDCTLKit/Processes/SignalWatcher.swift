@@ -1,5 +1,5 @@
-import Dispatch
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -7,51 +7,72 @@ import Synchronization
     import Musl
 #endif
 
-/// Delivers signals to a handler on a queue instead of their default action.
+/// Delivers signals to a handler instead of their default action, through
+/// swift-service-lifecycle's `UnixSignalsSequence`.
 ///
-/// While it is installed, the signals are ignored at the process level (so they no longer
-/// kill us) and observed through Dispatch signal sources.
+/// ``start(_:handler:)`` returns once the signals are trapped, so a signal that comes after it
+/// (say, between spawning a child and waiting for it) is never lost and never kills sdctl.
+/// Several watchers of one signal in one process each see it. A signal once watched stays
+/// trapped for the life of the process: libdispatch installs its handler for a signal once,
+/// and giving the signal its default action back would take that handler away from every
+/// later watcher (measured: a second latch in one process then never fired).
 final class SignalWatcher: Sendable {
-    private struct Sources: @unchecked Sendable {
-        // Dispatch sources are thread-safe; the overlay does not say so.
-        var list: [any DispatchSourceSignal]
+    private let task: Mutex<Task<Void, Never>?>
+
+    private init(task: Task<Void, Never>) {
+        self.task = Mutex(task)
     }
 
-    private let sources: Mutex<Sources?>
-    private let signals: [Int32]
-
-    init(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
-        let queue = DispatchQueue(label: "sdctl.signals")
-        var list: [any DispatchSourceSignal] = []
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { handler(number) }
-            source.resume()
-            list.append(source)
+    static func start(_ signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) async -> SignalWatcher
+    {
+        Dispositions.trap(signals)
+        let sequence = await UnixSignalsSequence(trapping: signals.map(UnixSignal.init))
+        let task = Task {
+            for await signal in sequence { handler(signal.rawValue) }
         }
-        self.signals = signals
-        sources = Mutex(Sources(list: list))
+        return SignalWatcher(task: task)
     }
 
-    /// Restores the default actions. Idempotent.
+    /// Stops watching. Idempotent.
     func cancel() {
-        guard
-            let taken = sources.withLock({ sources -> Sources? in
-                defer { sources = nil }
-                return sources
-            })
-        else { return }
-        for source in taken.list { source.cancel() }
-        for number in signals { signal(number, SIG_DFL) }
+        task.withLock { task in
+            task?.cancel()
+            task = nil
+        }
     }
 
+    /// Signals ignored at the process level before their first dispatch source exists, as
+    /// libdispatch's signal sources expect; never restored (see the type's documentation).
+    private enum Dispositions {
+        static let trapped = Mutex<Set<Int32>>([])
+
+        static func trap(_ signals: [Int32]) {
+            trapped.withLock { trapped in
+                for number in signals where trapped.insert(number).inserted { signal(number, SIG_IGN) }
+            }
+        }
+    }
+}
+
+extension UnixSignal {
+    init(_ number: Int32) {
+        switch number {
+        case SIGINT: self = .sigint
+        case SIGTERM: self = .sigterm
+        case SIGHUP: self = .sighup
+        case SIGQUIT: self = .sigquit
+        case SIGUSR1: self = .sigusr1
+        case SIGUSR2: self = .sigusr2
+        case SIGALRM: self = .sigalrm
+        default: preconditionFailure("signal \(number) is not one sdctl watches")
+        }
+    }
 }
 
 /// Remembers the first of some signals and lets one task wait for it.
 ///
-/// Installed synchronously, so a signal that arrives while the caller is still busy (say,
-/// registering) is not lost.
+/// Started before the work it guards (say, registering), so a signal that arrives meanwhile
+/// is not lost.
 final class SignalLatch: Sendable {
     private struct State: Sendable {
         var received: Int32?
@@ -61,10 +82,14 @@ final class SignalLatch: Sendable {
     private let state = Mutex(State())
     private let watcher = Mutex<SignalWatcher?>(nil)
 
-    init(_ signals: [Int32]) {
-        let installed = SignalWatcher(signals) { [weak self] number in self?.deliver(number) }
-        watcher.withLock { $0 = installed }
+    static func start(_ signals: [Int32]) async -> SignalLatch {
+        let latch = SignalLatch()
+        let watcher = await SignalWatcher.start(signals) { [weak latch] number in latch?.deliver(number) }
+        latch.watcher.withLock { $0 = watcher }
+        return latch
     }
+
+    private init() {}
 
     private func deliver(_ number: Int32) {
         let waiter = state.withLock { state -> CheckedContinuation<Int32?, Never>? in
@@ -97,7 +122,7 @@ final class SignalLatch: Sendable {
         }
     }
 
-    /// Restores the signals' default actions. Idempotent.
+    /// Stops watching. Idempotent.
     func cancel() {
         watcher.withLock { $0 }?.cancel()
     }

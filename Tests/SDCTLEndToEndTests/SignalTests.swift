@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Signals as a person at a terminal and a supervisor send them.
+@Suite("sdctl and signals", .serialized)
+struct SignalTests {
+    let env = ["NO_COLOR": "1"]
+
+    @Test("SIGTERM while register is still connecting ends it at once with 143")
+    func signalDuringConnect() async throws {
+        let port = try FreePorts.take(1)[0]
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl, ["register", "zk://127.0.0.1:\(port)/services/web", "127.0.0.1:8080"],
+            environment: env)
+        // Connecting to a port nobody listens on goes on for 10 s (the default --timeout);
+        // the signal comes well inside that, whenever sdctl has started.
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = ContinuousClock.now
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait(timeout: .seconds(5)) == 143)
+        #expect(ContinuousClock.now - signalled < .seconds(2), "not the 10 s connect timeout")
+        #expect(registrar.lines.isEmpty)
+    }
+
+    @Test("Ctrl-C at a terminal reaches a wrapped command exactly once")
+    func ctrlCOnce() async throws {
+        let home = TemporaryDirectory("sdctl-tty")
+        defer { home.remove() }
+        let counter = home.path + "/interrupts"
+        let ready = home.path + "/ready"
+        // The child counts SIGINTs; `wait` returns at once when one arrives, so two are two.
+        let script = home.path + "/child.sh"
+        try """
+        trap 'echo INT >> \(counter)' INT
+        touch \(ready)
+        i=0
+        while [ $i -lt 40 ]; do sleep 0.05 & wait; i=$((i+1)); done
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let session = "sdctl-\(getpid())"
+        let command =
+            "SDCTL_HOME=\(home.path) \(RunningProcess.sdctl) register web 127.0.0.1:8080 -- sh \(script); "
+            + "echo exit=$? > \(home.path)/status"
+        _ = try runTool(
+            "/usr/bin/tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "20", command])
+        defer { _ = try? runTool("/usr/bin/tmux", ["kill-session", "-t", session]) }
+        try await eventually(.seconds(10), "the wrapped command to start") {
+            FileManager.default.fileExists(atPath: ready)
+        }
+        #expect(try runTool("/usr/bin/tmux", ["send-keys", "-t", session, "C-c"]) == 0)
+        try await eventually(.seconds(15), "sdctl to finish") {
+            FileManager.default.fileExists(atPath: home.path + "/status")
+        }
+        let interrupts = try String(contentsOfFile: counter, encoding: .utf8)
+        #expect(interrupts == "INT\n", "the child saw: \(interrupts.split(separator: "\n").count)")
+        #expect(try String(contentsOfFile: home.path + "/status", encoding: .utf8) == "exit=0\n")
+    }
+
+    /// Runs a tool to its end with default signal dispositions and nothing blocked: the test
+    /// runner blocks most signals in its threads, and a tmux server started with that mask
+    /// would hand it to the terminal's processes, where Ctrl-C would then never arrive.
+    func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, path, nil, &attributes, argv, environ) == 0 else {
+            throw DeadlineExceeded(what: "\(path) to start")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+}
