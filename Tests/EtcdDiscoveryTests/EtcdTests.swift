@@ -93,13 +93,17 @@ struct EtcdTests {
         try await eventually(.seconds(10), "a new lease") {
             registrar.lease != nil && registrar.lease != first
         }
+        #expect(
+            try servers.etcdctl(["get", "/services/web/a", "--print-value-only"]).contains("10.0.0.2:80"))
         let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
         defer { instancer.stop() }
         try await instancer.subscribe().set(["10.0.0.2:80"], within: .seconds(10))
         try await registrar.deregister()
     }
 
-    @Test("the member going away and coming back: watches resume and the registration is back")
+    @Test(
+        "the member going away and coming back: watches resume; a lease lost meanwhile is restored and logged"
+    )
     func memberRestart() async throws {
         let servers = try await EtcdServers.start()
         defer { servers.stop() }
@@ -108,9 +112,10 @@ struct EtcdTests {
         let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
+        let log = RecordingLogHandler.Messages()
         let registrar = try EtcdRegistrar(
             client: etcd, prefix: "/services/web/", instance: Instance(address: "10.0.0.3:80", id: "b"),
-            ttl: .seconds(2))
+            ttl: .seconds(2), logger: RecordingLogHandler.logger(log))
         try await registrar.register()
         try await subscription.set(["10.0.0.3:80"], within: .seconds(10))
         servers.stop(member: "m1")
@@ -121,6 +126,17 @@ struct EtcdTests {
         try await servers.restart(member: "m1")
         try servers.etcdctl(["put", "/services/web/late", "10.0.0.4:80"])
         try await subscription.set(["10.0.0.3:80", "10.0.0.4:80"], within: .seconds(20))
+        // etcd renews leases across a restart, so the registration above may never have been
+        // lost; lose it for certain (revoked behind the registrar's back) and see it restored.
+        let lease = try #require(registrar.lease)
+        try servers.etcdctl(["lease", "revoke", String(lease, radix: 16)])
+        try await eventually(.seconds(10), "the restoration to be logged") {
+            log.all.contains { $0.contains("registration restored") }
+        }
+        #expect(registrar.lease != lease)
+        try await subscription.set(["10.0.0.3:80", "10.0.0.4:80"], within: .seconds(10))
+        #expect(
+            try servers.etcdctl(["get", "/services/web/b", "--print-value-only"]).contains("10.0.0.3:80"))
         try await registrar.deregister()
     }
 

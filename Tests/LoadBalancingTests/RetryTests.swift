@@ -130,10 +130,14 @@ struct RetryTests {
     @Test("with no endpoints it backs off and succeeds once endpoints appear")
     func backsOffWithoutEndpoints() async throws {
         let cache = EndpointCache<String>(factory: { ($0.address, nil) }, logger: Logger(label: "t"))
-        let retry = Retry(RoundRobinBalancer(cache), maxAttempts: 1, timeout: .seconds(5))
+        let probe = SnapshotProbe(cache)
+        let retry = Retry(RoundRobinBalancer(probe), maxAttempts: 1, timeout: .seconds(5))
         let call = Task { try await retry { endpoint in endpoint } }
+        // Endpoints appear only after a pick has found none, so the call must have backed off.
+        try await eventually(.seconds(5), "a pick that found no endpoints") { probe.snapshots >= 1 }
         cache.update(.instances([Instance(address: "late:1")]))
         #expect(try await within(.seconds(5), "the call") { try await call.value } == "late:1")
+        #expect(probe.snapshots >= 2, "the empty set, then the late one")
     }
 
     @Test("with no endpoints until the deadline it reports the deadline and no-endpoints once")
@@ -150,15 +154,19 @@ struct RetryTests {
         }
     }
 
-    @Test("cancelling the calling task ends the call")
+    @Test("cancelling the calling task ends the call, in the middle of an attempt")
     func cancellation() async throws {
         let retry = Retry(RoundRobinBalancer(source), maxAttempts: 100, timeout: .seconds(60))
+        let attempting = Atomic<Bool>(false)
         let call = Task { () async throws(RetryError) -> Int in
             try await retry { (_: String) -> Int in
+                attempting.store(true, ordering: .releasing)
                 try await Task.sleep(for: .seconds(60))
                 return 0
             }
         }
+        // Cancelled only once an attempt is under way: the path this test names.
+        try await eventually(.seconds(5), "an attempt") { attempting.load(ordering: .acquiring) }
         call.cancel()
         let result = try await within(.seconds(5), "the cancelled call") { await call.result }
         guard case .failure(let error) = result else {
@@ -167,4 +175,18 @@ struct RetryTests {
         }
         #expect((error as? RetryError)?.reason == .cancelled)
     }
+}
+
+/// Counts how often a balancer reads its endpointer's snapshot (it does when the generation
+/// moved, and first of all).
+final class SnapshotProbe<Source: Endpointer>: Endpointer, Sendable {
+    let source: Source
+    private let count = Atomic<Int>(0)
+    init(_ source: Source) { self.source = source }
+    var snapshots: Int { count.load(ordering: .acquiring) }
+    func snapshot() -> EndpointSnapshot<Source.Endpoint> {
+        count.add(1, ordering: .releasing)
+        return source.snapshot()
+    }
+    var generation: UInt64 { source.generation }
 }

@@ -6,6 +6,8 @@ public final class RunningProcess: Sendable {
     private let process: Process
     private let stdoutLines = Mutex<[String]>([])
     private let stderrText = Mutex<String>("")
+    /// How many of the two pipes have reached their end.
+    private let drained = Atomic<Int>(0)
 
     /// The directory holding the test binary; `sdctl` is built next to it.
     public static let binDirectory: String = {
@@ -33,17 +35,23 @@ public final class RunningProcess: Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        Self.pump(out.fileHandleForReading) { [self] text in
+        Self.pump(out.fileHandleForReading, done: { [self] in self.drained.add(1, ordering: .releasing) }) {
+            [self] text in
             self.stdoutLines.withLock {
                 $0 += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
                     String.init)
             }
         }
-        Self.pump(err.fileHandleForReading) { [self] text in self.stderrText.withLock { $0 += text } }
+        Self.pump(err.fileHandleForReading, done: { [self] in self.drained.add(1, ordering: .releasing) }) {
+            [self] text in self.stderrText.withLock { $0 += text }
+        }
     }
 
-    /// Reads a pipe to its end on a background thread, passing whole lines on.
-    private static func pump(_ handle: FileHandle, _ sink: @escaping @Sendable (String) -> Void) {
+    /// Reads a pipe to its end on a background thread, passing whole lines on, then calls `done`.
+    private static func pump(
+        _ handle: FileHandle, done: @escaping @Sendable () -> Void,
+        _ sink: @escaping @Sendable (String) -> Void
+    ) {
         Thread.detachNewThread {
             var pending = Data()
             while true {
@@ -56,6 +64,7 @@ public final class RunningProcess: Sendable {
                 }
             }
             if !pending.isEmpty { sink(String(decoding: pending, as: UTF8.self) + "\n") }
+            done()
         }
     }
 
@@ -78,8 +87,11 @@ public final class RunningProcess: Sendable {
             try await Task.sleep(for: .milliseconds(5))
         }
         process.waitUntilExit()
-        // Let the pumps drain what the process wrote before it exited.
-        try? await Task.sleep(for: .milliseconds(20))
+        // Everything it wrote is in once both pipes are at their end (a child it left running
+        // may hold them open: then what arrived within a second is what there is).
+        try? await eventually(.seconds(1), "the output pipes to close") { [self] in
+            self.drained.load(ordering: .acquiring) == 2
+        }
         return process.terminationReason == .uncaughtSignal
             ? 128 + process.terminationStatus : process.terminationStatus
     }
