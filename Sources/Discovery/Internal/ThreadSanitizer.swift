@@ -1,0 +1,6 @@
+#if SDCTL_TSAN
+
+    /// ThreadSanitizer sees through this lock, not through Synchronization.Mutex's futex
+    /// (Discovery's ThreadSanitizerMutex.swift says why); ordinary builds use Mutex.
+    typealias Mutex = ThreadSanitizerMutex
+#endif
