@@ -120,11 +120,12 @@ extension ZooKeeperClient {
     /// Asks for a node's children and arms a one-shot watch, calling `completion` from the C
     /// client's completion thread. For callback-driven state machines that must not hop
     /// threads between a watch firing and the next request; `completion` must not block.
+    /// Without `onChange`, no watch is armed (one armed before is still pending).
     func requestChildren(
-        _ path: String, onChange: @escaping @Sendable () -> Void,
+        _ path: String, onChange: (@Sendable () -> Void)?,
         completion: @escaping @Sendable (Int32, [String]) -> Void
     ) {
-        let watch = makeWatch(onChange)
+        let watch = onChange.flatMap { makeWatch($0) }
         // Weak: a completion must never hold the last reference to the client, whose deinit
         // would then close the handle on the library's own completion thread.
         let box = CompletionBox<[String]> { [weak self] rc, names in
@@ -136,6 +137,9 @@ extension ZooKeeperClient {
         }
         let pointer = box.opaque
         let rc = withHandle { handle in
+            guard onChange != nil else {
+                return zoo_aget_children2(handle, path, 0, Trampolines.children, pointer)
+            }
             guard let (watchBox, _) = watch else { return ZINVALIDSTATE.rawValue }
             return zoo_awget_children2(
                 handle, path, Trampolines.watch, watchBox.retainForLibrary(), Trampolines.children, pointer)

@@ -45,6 +45,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
         var reportedUnconnected = false
         /// Whether a timer is checking the connection (one at a time).
         var checkingConnection = false
+        /// Whether a children watch armed in this session is still pending: a listing retried
+        /// after a failed data read must not arm another (each would fire a listing).
+        var watchArmed = false
     }
 
     /// - Parameters:
@@ -105,7 +108,10 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
                 return state.sessionNumber != number
             }
             if relist {
-                state.withLock { $0.reportedUnconnected = false }
+                state.withLock { state in
+                    state.reportedUnconnected = false
+                    state.watchArmed = false  // a new session has none of the old one's watches
+                }
                 list()
             } else {
                 republishAfterOutage()
@@ -171,22 +177,31 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
 
     /// Starts a listing, or asks for one more if one is under way.
     private func list() {
-        let start = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+        let arm = state.withLock { state -> Bool? in
+            guard !state.stopped else { return nil }
             if state.listing {
                 state.again = true
-                return false
+                return nil
             }
             state.listing = true
-            return true
+            return !state.watchArmed
         }
-        guard start else { return }
+        guard let arm else { return }
+        var onChange: (@Sendable () -> Void)?
+        if arm { onChange = { [weak self] in self?.watchFired() } }
         client.requestChildren(
-            path, onChange: { [weak self] in self?.list() },
-            completion: { [weak self] rc, names in self?.listed(rc, names) })
+            path, onChange: onChange,
+            completion: { [weak self] rc, names in self?.listed(rc, names, armed: arm) })
     }
 
-    private func listed(_ rc: Int32, _ names: [String]) {
+    private func watchFired() {
+        state.withLock { $0.watchArmed = false }
+        list()
+    }
+
+    private func listed(_ rc: Int32, _ names: [String], armed: Bool) {
+        // The library arms a watch only with a successful answer.
+        if armed, rc == ZOK.rawValue { state.withLock { $0.watchArmed = true } }
         guard rc == ZOK.rawValue else {
             if rc == ZNONODE.rawValue {
                 createPathThenList()
@@ -255,6 +270,9 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             state.again = false
             return state.backoff.next()
         }
+        logger.debug(
+            "zookeeper: listing failed; retrying",
+            metadata: ["path": "\(path)", "error": "\(error)", "delay": "\(delay)"])
         queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
             self?.list()
         }

@@ -80,3 +80,24 @@ extension ZooKeeperTests {
         }
     }
 }
+
+extension ZooKeeperTests {
+    @Test("a child whose data cannot be read is retried without arming another watch each time")
+    func unreadableChildArmsOneWatch() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let log = RecordingLogHandler.Messages()
+        let zk = try ZooKeeperClient(.init(connectString: servers.connectString))
+        try await zk.waitUntilConnected(timeout: .seconds(10))
+        try await zk.createParents("/services/web")
+        // Readable by one address only, which is not ours: every data read is refused (NOAUTH).
+        _ = try servers.zkCli(["create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa"])
+        let instancer = ZooKeeperInstancer(
+            client: zk, path: "/services/web", ownsClient: true, logger: RecordingLogHandler.logger(log))
+        defer { instancer.stop() }
+        try await eventually(.seconds(10), "four failed listings") {
+            log.all.filter { $0.contains("listing failed") }.count >= 4
+        }
+        #expect(zk.pendingWatchCount == 1, "one children watch, however many retries")
+    }
+}
