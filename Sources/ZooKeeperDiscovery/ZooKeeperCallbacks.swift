@@ -98,9 +98,9 @@ enum Trampolines {
 
     /// The session watcher given to `zookeeper_init`; its context is a retained
     /// ``ZooKeeperClient/SessionContext``.
-    static let session: watcher_fn = { _, type, state, _, context in
-        guard let context, type == ZOO_SESSION_EVENT else { return }
+    static let session: watcher_fn = { handle, type, state, _, context in
+        guard let handle, let context, type == ZOO_SESSION_EVENT else { return }
         let session = Unmanaged<ZooKeeperClient.SessionContext>.fromOpaque(context).takeUnretainedValue()
-        session.client?.sessionStateChanged(state, handleNumber: session.handleNumber)
+        session.client?.sessionStateChanged(state, handleNumber: session.handleNumber, handle: handle)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -57,13 +58,41 @@ struct ZooKeeperEndToEndTests {
         #expect(wrapped.status == 4)
         #expect(wrapped.lines.contains("127.0.0.1:9000"))
         #expect(try await runSDCTL(["resolve", target], environment: env).status == 3)
+        // The default 10 s bound: "no initial set within 10s" here was a lost connect event
+        // (see concurrentBenches), not a slow server.
         let bench = try await runSDCTL(
-            // A first ZooKeeper session can take over 10 s when the whole suite loads the machine
-            // (seen: "no initial set within 10s"), hence the wider bound.
-            ["bench", "propagation", target, "--rounds", "20", "-o", "json", "--timeout", "30s"],
-            environment: env, timeout: .seconds(60))
+            ["bench", "propagation", target, "--rounds", "20", "-o", "json"], environment: env,
+            timeout: .seconds(60))
         #expect(bench.status == 0, "\(bench.stderr)")
         #expect(bench.lines.first?.hasPrefix(#"{"register":{"p50_ms":"#) == true)
+    }
+
+    @Test("six bench propagation runs at once all get their first set (a connect could be lost under load)")
+    func concurrentBenches() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        // Before the fix about one run in twenty failed with "the watcher saw no initial set"
+        // when the machine was busy: the C client reported the connect before the handle was
+        // installed, and it was dropped. Both cores are kept busy here.
+        let busy = Atomic<Bool>(true)
+        for _ in 0..<2 { Thread { while busy.load(ordering: .relaxed) {} }.start() }
+        defer { busy.store(false, ordering: .relaxed) }
+        for round in 0..<4 {
+            let runs = try (0..<6).map { index in
+                try RunningProcess(
+                    RunningProcess.sdctl,
+                    [
+                        "bench", "propagation", "zk://\(servers.connectString)/services/b\(index)",
+                        "--rounds", "10",
+                        "-o", "json",
+                    ], environment: env)
+            }
+            for (index, run) in runs.enumerated() {
+                #expect(
+                    try await run.wait(timeout: .seconds(60)) == 0,
+                    "round \(round), run \(index): \(run.stderr)")
+            }
+        }
     }
 
     @Test("an unreachable ensemble gives exit 69 within --timeout")
