@@ -21,7 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         // Already in the graph through grpc-swift-nio-transport; named so that EtcdDiscovery can
         // read the errno and TLS reason behind a failed connection, and answer server PINGs
-        // (ServerPingResponder.swift says why).
+        // (Internal/ServerPingResponder.swift says why).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.35.0"),

@@ -11,7 +11,7 @@ for sanitizer in "${@:-address thread}"; do
     for name in $sanitizer; do
         started=$(date +%s)
         # ThreadSanitizer does not see Synchronization.Mutex's futex: swap in a pthread mutex
-        # (Sources/Discovery/ThreadSanitizerMutex.swift).
+        # (Sources/Discovery/Internal/ThreadSanitizerMutex.swift).
         defines=()
         [ "$name" = thread ] && defines=(-Xswiftc -DSDCTL_TSAN)
         swift build --build-tests --sanitize="$name" --scratch-path ".build-$name" "${defines[@]}"

@@ -105,8 +105,11 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 let failure = state.lastFailure
             else { return false }
             logger.warning(
-                "discovery failing for \(invalidateOnError); closing \(state.addresses.count) endpoints",
-                metadata: ["error": "\(failure)"])
+                "discovery failing too long; closing every endpoint",
+                metadata: [
+                    "error": "\(failure)", "invalidateOnError": "\(invalidateOnError)",
+                    "endpoints": "\(state.addresses.count)",
+                ])
             Self.closeAll(&state)
             state.invalidated = true
             publish(EndpointSnapshot(addresses: [], endpoints: [], failure: failure))

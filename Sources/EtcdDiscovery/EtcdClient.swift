@@ -72,7 +72,10 @@ public final class EtcdClient: Sendable {
     private let token = Mutex<String?>(nil)
     private let connections: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    public init(_ configuration: Configuration, logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() }))
+    public init(
+        _ configuration: Configuration,
+        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
         throws(DiscoveryError)
     {
         guard !configuration.endpoints.isEmpty else {
@@ -113,7 +116,7 @@ public final class EtcdClient: Sendable {
                 do {
                     try await grpc.runConnections()
                 } catch {
-                    logger.debug("etcd: connections ended: \(error)")
+                    logger.debug("etcd: connections ended", metadata: ["error": "\(error)"])
                 }
             }
         }
@@ -212,7 +215,9 @@ public final class EtcdClient: Sendable {
             do {
                 return try await body(metadata)
             } catch let error as RPCError where attempt == 0 && Self.isStaleToken(error) {
-                logger.debug("etcd: \(what): \(error.message); authenticating again")
+                logger.debug(
+                    "etcd: token refused; authenticating again",
+                    metadata: ["call": "\(what)", "error": "\(error.message)"])
                 token.withLock { $0 = nil }
                 continue
             } catch {

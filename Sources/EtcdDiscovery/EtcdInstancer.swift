@@ -89,7 +89,9 @@ public final class EtcdInstancer: Instancer, Sendable {
                     case .created:
                         return true
                     case .compacted(let revision):
-                        logger.info("etcd: history compacted at \(revision); reading \(prefix) again")
+                        logger.info(
+                            "etcd: history compacted; reading the prefix again",
+                            metadata: ["revision": "\(revision)", "prefix": "\(prefix)"])
                         progress.state.withLock { $0.needRange = true }
                         return false
                     case .changes(let changes, let revision):
@@ -138,7 +140,9 @@ public final class EtcdInstancer: Instancer, Sendable {
             let address = try HostPort(parsing: text)
             return Instance(address: address.description, id: String(key.dropFirst(prefix.count)))
         } catch {
-            logger.warning("etcd: skipping \(key): its value is not an address (\(error.message))")
+            logger.warning(
+                "etcd: skipping a key whose value is not an address",
+                metadata: ["key": "\(key)", "error": "\(error.message)"])
             return nil
         }
     }

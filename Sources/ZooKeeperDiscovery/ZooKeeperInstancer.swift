@@ -300,7 +300,8 @@ public final class ZooKeeperInstancer: Instancer, Sendable {
             return Instance(address: address.description, id: name)
         } catch {
             logger.warning(
-                "zookeeper: skipping \(path)/\(name): its data is not an address (\(error.message))")
+                "zookeeper: skipping a child whose data is not an address",
+                metadata: ["node": "\(path)/\(name)", "error": "\(error.message)"])
             return nil
         }
     }

@@ -57,7 +57,10 @@ struct EtcdSecurityTests {
         try await Task.sleep(for: .seconds(2))  // the token's 1 s TTL passes unused
         let (values, _) = try await etcd.range(prefix: Array("/services/web/".utf8))
         #expect(values.count == 1)
-        #expect(log.all.contains { $0.contains("invalid auth token; authenticating again") }, "\(log.all)")
+        #expect(
+            log.all.contains {
+                $0.contains("token refused; authenticating again") && $0.contains("invalid auth token")
+            }, "\(log.all)")
         try await registrar.deregister()
         try await instancer.subscribe().set([], within: .seconds(10))
     }

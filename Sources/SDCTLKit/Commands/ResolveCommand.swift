@@ -24,7 +24,7 @@ enum ResolveCommand {
                 case .failure(let error):
                     // Without --wait-for the first answer decides; with it, the backend retries.
                     if waitFor == nil { return .failure(error) }
-                    context.logger.info("backend error while waiting: \(error)")
+                    context.logger.info("backend error while waiting", metadata: ["error": "\(error)"])
                 }
             }
             return nil

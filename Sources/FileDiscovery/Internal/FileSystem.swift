@@ -6,11 +6,6 @@ import Discovery
     import Musl
 #endif
 
-/// An errno, as the cause of a ``DiscoveryError``.
-public struct SystemError: Error, Sendable, Hashable {
-    public let errno: Int32
-}
-
 /// Thin, throwing wrappers over the system calls the file backend uses.
 enum FileSystem {
     static func error(_ what: String, _ path: String, errno code: Int32 = errno) -> DiscoveryError {
