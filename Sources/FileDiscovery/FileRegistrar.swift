@@ -25,7 +25,8 @@ public final class FileRegistrar: Registrar, Sendable {
     ///   - instance: what to register; without an id, one is made from the address and a
     ///     random suffix.
     public init(
-        directory: FileServiceDirectory, instance: Instance, logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
+        directory: FileServiceDirectory, instance: Instance,
+        logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
     )
         throws(DiscoveryError)
     {

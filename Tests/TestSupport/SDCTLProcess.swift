@@ -35,22 +35,24 @@ public final class RunningProcess: Sendable {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        Self.pump(out.fileHandleForReading, done: { [self] in self.drained.add(1, ordering: .releasing) }) {
-            [self] text in
-            self.stdoutLines.withLock {
-                $0 += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
-                    String.init)
-            }
-        }
-        Self.pump(err.fileHandleForReading, done: { [self] in self.drained.add(1, ordering: .releasing) }) {
-            [self] text in self.stderrText.withLock { $0 += text }
-        }
+        Self.pump(
+            out.fileHandleForReading,
+            lines: { [self] text in
+                self.stdoutLines.withLock {
+                    $0 += text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
+                        String.init)
+                }
+            },
+            done: { [self] in self.drained.add(1, ordering: .releasing) })
+        Self.pump(
+            err.fileHandleForReading, lines: { [self] text in self.stderrText.withLock { $0 += text } },
+            done: { [self] in self.drained.add(1, ordering: .releasing) })
     }
 
     /// Reads a pipe to its end on a background thread, passing whole lines on, then calls `done`.
     private static func pump(
-        _ handle: FileHandle, done: @escaping @Sendable () -> Void,
-        _ sink: @escaping @Sendable (String) -> Void
+        _ handle: FileHandle, lines sink: @escaping @Sendable (String) -> Void,
+        done: @escaping @Sendable () -> Void
     ) {
         Thread.detachNewThread {
             var pending = Data()
