@@ -41,15 +41,24 @@ public final class FileInstancer: Instancer, Sendable {
     private static let watchMask: UInt32 = UInt32(
         IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
 
-    public init(
+    public convenience init(
         directory: FileServiceDirectory,
         logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
+        self.init(directory: directory, logger: logger, beforeInstallingWatch: nil)
+    }
+
+    /// `beforeInstallingWatch` runs in every start between making the watch and installing it:
+    /// tests stop the instancer there, the window a stop() could land in.
+    init(directory: FileServiceDirectory, logger: Logger, beforeInstallingWatch: (@Sendable () -> Void)?) {
         self.directory = directory
         self.logger = logger
         self.queue = DispatchQueue(label: "sdctl.file-instancer")
+        self.beforeInstallingWatch = beforeInstallingWatch
         queue.sync { start() }
     }
+
+    private let beforeInstallingWatch: (@Sendable () -> Void)?
 
     deinit {
         stop()
@@ -87,6 +96,7 @@ public final class FileInstancer: Instancer, Sendable {
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             source.setEventHandler { [weak self] in self?.drain(fd) }
             source.setCancelHandler { close(fd) }
+            beforeInstallingWatch?()
             let installed = state.withLock { state in
                 guard !state.stopped else { return false }
                 state.inotify = fd

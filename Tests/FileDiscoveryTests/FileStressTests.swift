@@ -1,9 +1,11 @@
 import Discovery
-import FileDiscovery
 import Foundation
+import Logging
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import FileDiscovery
 
 #if canImport(Glibc)
     import Glibc
@@ -48,17 +50,27 @@ struct FileStressTests {
         print("file stress: \(Self.rounds * 10) registrars killed, slowest gone after \(slowest)")
     }
 
-    @Test("stop() racing a retried start() never releases a suspended dispatch source")
-    func stopRacesRetry() async throws {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<60 {
-            let (directory, temp) = scratchDirectory()
-            defer { temp.remove() }
-            let instancer = FileInstancer(directory: directory)
-            // Losing the directory makes the instancer retry its start after 25-50 ms.
-            _ = try? FileManager.default.removeItem(atPath: directory.path)
-            try await Task.sleep(for: .microseconds(Int.random(in: 20_000...60_000, using: &generator)))
-            instancer.stop()
-        }
+    @Test("stop() landing inside a retried start() never releases a suspended dispatch source")
+    func stopInsideRetry() async throws {
+        let (directory, temp) = scratchDirectory()
+        defer { temp.remove() }
+        let target = Mutex<FileInstancer?>(nil)
+        let starts = Atomic<Int>(0)
+        // The second start is the retry after the directory went: stop() lands between making
+        // its watch and installing it. libdispatch traps when a source is released unresumed.
+        let instancer = FileInstancer(
+            directory: directory, logger: Logger(label: "test"),
+            beforeInstallingWatch: {
+                if starts.add(1, ordering: .relaxed).newValue == 2 { target.withLock { $0 }?.stop() }
+            })
+        target.withLock { $0 = instancer }
+        let subscription = instancer.subscribe()
+        try await subscription.set([])
+        try FileManager.default.removeItem(atPath: directory.path)
+        try await eventually(.seconds(10), "the retried start") { starts.load(ordering: .relaxed) >= 2 }
+        // Stopped: the subscription ends, and nothing more starts.
+        for await _ in subscription {}
+        #expect(starts.load(ordering: .relaxed) == 2)
+        target.withLock { $0 = nil }
     }
 }
