@@ -95,6 +95,40 @@ struct ZooKeeperEndToEndTests {
         }
     }
 
+    @Test("the server lost and rebuilt empty: watch prints the outage, register puts itself back and says so")
+    func serverRebuilt() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let target = "zk://\(servers.connectString)/services/web"
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl, ["register", target, "127.0.0.1:8080", "--id", "web-a", "--ttl", "2s"],
+            environment: env)
+        try await registrar.line(within: .seconds(20)) { $0.hasPrefix("_c_") }
+        let watcher = try RunningProcess(
+            RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
+        try await watcher.line(within: .seconds(20)) {
+            $0.contains(#""instances":[{"address":"127.0.0.1:8080""#)
+        }
+
+        servers.stop(member: 1)
+        try await watcher.line(within: .seconds(5)) {
+            $0.contains(#""error":"zookeeper: lost the connection to ZooKeeper"#)
+        }
+        try await servers.restart(member: 1, wipingData: true)
+        try await eventually(.seconds(20), "the restoration on stderr") {
+            registrar.stderr.contains("restored")
+        }
+        #expect(registrar.stderr.split(separator: "\n").count == 1, "\(registrar.stderr)")
+        #expect(registrar.stderr.hasPrefix("sdctl: zookeeper: session lost; registration restored"))
+        // The watcher's own session went with the old server too; it comes back to the set.
+        let resolved = try await runSDCTL(
+            ["resolve", target, "--wait-for", "1", "--timeout", "20s"], environment: env)
+        #expect(resolved.lines == ["127.0.0.1:8080"])
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait() == 0)
+        watcher.signal(SIGTERM)
+    }
+
     @Test("an unreachable ensemble gives exit 69 within --timeout")
     func unreachable() async throws {
         let ports = try FreePorts.take(2)
