@@ -54,56 +54,32 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public var lease: Int64? { lifecycle.read { $0.registration } }
 
     public func register() async throws {
-        while true {
-            switch lifecycle.withMachine({ $0.register() }) {
-            case .none:
-                return
-            case .wait:
-                await lifecycle.waitUntilSettled()
-            case .register(let attempt):
-                let lease: Int64
-                do {
-                    lease = try await claimWithNewLease()
-                } catch {
-                    lifecycle.withMachine { $0.registrationFailed(attempt: attempt) }
-                    throw error
-                }
-                // The keeper is in place before the state says registered, so a deregister
-                // (which waits for this) always finds it.
-                let task = Task { [weak self] in
-                    guard let self else { return }
-                    await self.keepAlive(from: lease)
-                }
-                keeper.withLock { $0 = task }
-                _ = lifecycle.withMachine { $0.registered(attempt: attempt, lease) }
-                return
+        try await lifecycle.register {
+            let lease = try await claimWithNewLease()
+            // The keeper is in place before the state says registered, so a deregister (which
+            // waits for this) always finds it.
+            let task = Task { [weak self] in
+                guard let self else { return }
+                await self.keepAlive(from: lease)
             }
+            keeper.withLock { $0 = task }
+            return lease
         }
     }
 
     public func deregister() async throws {
         defer { if ownsClient { client.close() } }
-        while true {
-            switch lifecycle.withMachine({ $0.deregister() }) {
-            case .none:
-                keeper.withLock { $0 }?.cancel()
-                return
-            case .wait:
-                await lifecycle.waitUntilSettled()
-            case .remove(let lease, _):
-                defer { lifecycle.withMachine { $0.deregistered() } }
-                // The keeper ends before anything is removed: one that is restoring finds its
-                // work unwanted and undoes it (`restored` says so) before this goes on.
-                let task = keeper.withLock { task in
-                    defer { task = nil }
-                    return task
-                }
-                task?.cancel()
-                await task?.value
-                guard let lease else { return }
-                try await remove(lease: lease)
-                return
+        try await lifecycle.deregister { lease, _ in
+            // The keeper ends before anything is removed: one that is restoring finds its work
+            // unwanted and undoes it (`restored` says so) before this goes on.
+            let task = keeper.withLock { task in
+                defer { task = nil }
+                return task
             }
+            task?.cancel()
+            await task?.value
+            guard let lease else { return }
+            try await remove(lease: lease)
         }
     }
 

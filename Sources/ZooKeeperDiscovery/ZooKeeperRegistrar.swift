@@ -71,59 +71,40 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     public var nodePath: String? { lifecycle.read { $0.registration?.path } }
 
     public func register() async throws {
-        while true {
-            switch lifecycle.withMachine({ $0.register() }) {
-            case .none:
-                return
-            case .wait:
-                await lifecycle.waitUntilSettled()
-            case .register(let attempt):
-                listenForSessions()
-                do throws(ZooKeeperError) {
-                    try await client.waitUntilConnected(timeout: connectTimeout)
-                    let node = try await createNode()
-                    _ = lifecycle.withMachine { $0.registered(attempt: attempt, node) }
-                    return
-                } catch {
-                    lifecycle.withMachine { $0.registrationFailed(attempt: attempt) }
-                    throw error.discoveryError
-                }
+        try await lifecycle.register {
+            listenForSessions()
+            do throws(ZooKeeperError) {
+                try await client.waitUntilConnected(timeout: connectTimeout)
+                return try await createNode()
+            } catch {
+                throw error.discoveryError
             }
         }
     }
 
     public func deregister() async throws {
         defer { if ownsClient { client.close() } }
-        while true {
-            switch lifecycle.withMachine({ $0.deregister() }) {
-            case .none:
+        try await lifecycle.deregister { node, restoring in
+            listener.withLock { token in
+                token?.cancel()
+                token = nil
+            }
+            // A restorer finishing now finds its node unwanted and deletes it itself; wait for
+            // that, so that nothing of ours is left when this returns.
+            let task = restorer.withLock { $0 }
+            task?.cancel()
+            await task?.value
+            // A node of a lost session went with it (and a restorer removed any of its own).
+            guard let node, !restoring else { return }
+            do throws(ZooKeeperError) {
+                try await client.waitUntilConnected(timeout: connectTimeout)
+                // A new session since the create: the node went with the old one.
+                guard client.sessionNumber == node.session else { return }
+                try await client.delete(node.path)
+            } catch  where error.isNoNode {
                 return
-            case .wait:
-                await lifecycle.waitUntilSettled()
-            case .remove(let node, let restoring):
-                defer { lifecycle.withMachine { $0.deregistered() } }
-                listener.withLock { token in
-                    token?.cancel()
-                    token = nil
-                }
-                // A restorer finishing now finds its node unwanted and deletes it itself; wait
-                // for that, so that nothing of ours is left when this returns.
-                let task = restorer.withLock { $0 }
-                task?.cancel()
-                await task?.value
-                // A node of a lost session went with it (and a restorer removed any of its own).
-                guard let node, !restoring else { return }
-                do {
-                    try await client.waitUntilConnected(timeout: connectTimeout)
-                    // A new session since the create: the node went with the old one.
-                    guard client.sessionNumber == node.session else { return }
-                    try await client.delete(node.path)
-                } catch  where error.isNoNode {
-                    return
-                } catch {
-                    throw error.discoveryError
-                }
-                return
+            } catch {
+                throw error.discoveryError
             }
         }
     }
