@@ -48,14 +48,14 @@ public enum SDCTL {
             && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
         let threshold: Logger.Level = invocation.has("verbose") ? .debug : .error
         let logger = Logger(label: "sdctl") { _ in CLILogHandler(threshold: threshold) }
-        // A wrapped command (`register -- CMD`) shares stdout with its child, which hears about a
-        // closed pipe itself; everything else ends when nobody reads its output.
-        let reader = invocation.trailing == nil ? StandardOutputReader() : nil
         var context = CommandContext(
-            invocation: invocation, environment: environment,
-            output: Output(format: format, color: color, reader: reader),
+            invocation: invocation, environment: environment, output: Output(format: format, color: color),
             timeout: nil, logger: logger)
         context.timeout = try context.duration("timeout")
+        // A wrapped command (`register -- CMD`) shares stdout with its child, which hears about a
+        // closed pipe itself; everything else ends when nobody reads its output. Made last: its
+        // thread is stopped only by a run that starts.
+        if invocation.trailing == nil { context.output.reader = StandardOutputReader() }
         return context
     }
 
