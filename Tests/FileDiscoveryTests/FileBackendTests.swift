@@ -255,11 +255,5 @@ func spawnRegisteringChild(_ directory: String, id: String, address: String) -> 
 }
 
 func spawnShell(_ script: String) -> pid_t {
-    var pid: pid_t = 0
-    let words: [String] = ["/bin/sh", "-c", script]
-    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    let status = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
-    precondition(status == 0, "posix_spawn failed")
-    return pid
+    spawnProcess("/bin/sh", ["-c", script])
 }

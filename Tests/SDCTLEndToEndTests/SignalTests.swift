@@ -56,28 +56,8 @@ struct SignalTests {
         #expect(try String(contentsOfFile: home.path + "/status", encoding: .utf8) == "exit=0\n")
     }
 
-    /// Runs a tool to its end with default signal dispositions and nothing blocked: the test
-    /// runner blocks most signals in its threads, and a tmux server started with that mask
-    /// would hand it to the terminal's processes, where Ctrl-C would then never arrive.
+    /// Runs a tool to its end, with clean signal state (see `spawnProcess`).
     func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, path, nil, &attributes, argv, environ) == 0 else {
-            throw DeadlineExceeded(what: "\(path) to start")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xFF
+        waitForExit(spawnProcess(path, arguments))
     }
 }
