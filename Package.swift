@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "FileDiscovery", targets: ["FileDiscovery"]),
         .library(name: "ZooKeeperDiscovery", targets: ["ZooKeeperDiscovery"]),
         .library(name: "EtcdDiscovery", targets: ["EtcdDiscovery"]),
+        .library(name: "DNSDiscovery", targets: ["DNSDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     dependencies: [
@@ -67,10 +68,21 @@ let package = Package(
             ],
             exclude: ["Protos"]
         ),
+        // DNS SRV with its own stub resolver over SwiftNIO.
+        .target(
+            name: "DNSDiscovery",
+            dependencies: [
+                "Discovery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
                 "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
+                "DNSDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -97,6 +109,7 @@ let package = Package(
             dependencies: [
                 "EtcdDiscovery", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
+        .testTarget(name: "DNSDiscoveryTests", dependencies: ["DNSDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

@@ -1,11 +1,13 @@
 import Logging
 
 /// Events a library logs that a program may want to show even when it shows little else,
-/// marked with the metadata key ``key``. `sdctl` shows ``registrationRestored`` on stderr
-/// without `-v`.
+/// marked with the metadata key ``key``. `sdctl` shows these on stderr without `-v`.
 public enum DiscoveryLogEvent: String, Sendable {
     /// A registration vanished behind the registrar's back and was put back.
     case registrationRestored = "registration-restored"
+    /// The backend answered that the service has no instances, and why (a DNS NXDOMAIN, an
+    /// empty answer); logged when the reason changes.
+    case noInstances = "no-instances"
 
     /// The metadata key that carries the event.
     public static let key = "sd.event"

@@ -1,11 +1,20 @@
+import DNSDiscovery
 import Discovery
 
-/// `srv://[server[:port]]/_http._tcp.web.example.com`. Parsed and validated; the backend itself
-/// is planned (#9).
-struct SRVBackend: PlannedBackend, Equatable {
+/// `srv://[server[:port]]/_http._tcp.web.example.com[?resolve=a|aaaa|any&min-interval=1s&max-interval=5m]`:
+/// the SRV records of a name, asked of `server` (port 53 by default) or, without one, of the
+/// servers in resolv.conf (`SDCTL_RESOLV_CONF` names another file; `RES_OPTIONS` and
+/// `LOCALDOMAIN` apply as for the system resolver). Read-only: `register` and `deregister`
+/// are usage errors.
+struct SRVBackend: DiscoveryBackend, Equatable {
     static let schemes = ["srv"]
     let server: HostPort?
     let name: String
+    var resolve: SRVInstancer.AddressResolution = .none
+    var minimumInterval: Duration = .seconds(1)
+    var maximumInterval: Duration = .seconds(300)
+    var resolvConf = "/etc/resolv.conf"
+    var environment: [String: String] = [:]
     var scheme: String { "srv" }
 
     init(server: HostPort?, name: String) {
@@ -14,7 +23,6 @@ struct SRVBackend: PlannedBackend, Equatable {
     }
 
     init(url: TargetURL, environment: [String: String]) throws(CLIError) {
-        try url.requireNoQuery()
         server = url.authority.isEmpty ? nil : try url.host(defaultPort: 53)
         let name = String(url.path.dropFirst())
         let absolute = name.hasSuffix(".")
@@ -26,5 +34,75 @@ struct SRVBackend: PlannedBackend, Equatable {
             throw url.invalid("srv:// needs a record name like _http._tcp.web.example.com")
         }
         self.name = name
+        for (key, value) in url.parameters {
+            switch key {
+            case "resolve":
+                guard let value, let mode = SRVInstancer.AddressResolution(rawValue: value), mode != .none
+                else {
+                    throw url.invalid("resolve= takes a, aaaa or any")
+                }
+                resolve = mode
+            case "min-interval", "max-interval":
+                guard let value, let duration = DurationParser.parse(value), duration >= .milliseconds(10)
+                else {
+                    throw url.invalid("\(key)= takes a duration of at least 10ms such as 1s or 5m")
+                }
+                if key == "min-interval" { minimumInterval = duration } else { maximumInterval = duration }
+            default:
+                throw url.invalid(
+                    "unknown parameter '\(key)' (srv:// takes resolve, min-interval, max-interval)")
+            }
+        }
+        guard minimumInterval <= maximumInterval else {
+            throw url.invalid("min-interval is longer than max-interval")
+        }
+        if let path = environment["SDCTL_RESOLV_CONF"], !path.isEmpty { resolvConf = path }
+        self.environment = environment.filter { $0.key == "RES_OPTIONS" || $0.key == "LOCALDOMAIN" }
+    }
+
+    func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
+        // One refresh (all servers and attempts) must end before --timeout does, so that no
+        // answer is reported as the server's failure (69), not as sdctl's timeout (124).
+        let queryTimeout = (context.timeout ?? ResolveCommand.defaultTimeout) * 8 / 10
+        return SRVInstancer(
+            client: DNSClient(configuration: try resolverConfiguration(), logger: context.logger),
+            configuration: SRVInstancer.Configuration(
+                name: name, resolve: resolve, minimumInterval: minimumInterval,
+                maximumInterval: maximumInterval,
+                queryTimeout: queryTimeout),
+            logger: context.logger)
+    }
+
+    func resolverConfiguration() throws(CLIError) -> DNSResolverConfiguration {
+        if let server {
+            var configuration = DNSResolverConfiguration(servers: [server])
+            // The options still apply to a named server; its search list does not.
+            let options = DNSResolverConfiguration(resolvConf: "", environment: environment)
+            configuration.timeout = options.timeout
+            configuration.attempts = options.attempts
+            return configuration
+        }
+        do {
+            return try DNSResolverConfiguration.system(path: resolvConf, environment: environment)
+        } catch {
+            throw CLIError(error)
+        }
+    }
+
+    private var readOnly: CLIError {
+        CLIError(.usage, "DNS is read-only: srv:// targets can be resolved and watched, not registered")
+    }
+
+    func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
+        -> any Registrar
+    { throw readOnly }
+
+    func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
+        throw readOnly
+    }
+
+    /// No answer in time is the server's failure (69), as SERVFAIL and REFUSED are.
+    func cliError(_ error: DiscoveryError) -> CLIError {
+        error.code == .timedOut ? CLIError(.unavailable, error.message) : CLIError(error)
     }
 }

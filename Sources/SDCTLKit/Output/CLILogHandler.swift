@@ -23,7 +23,9 @@ struct CLILogHandler: LogHandler {
     }
 
     /// The events shown without `-v`.
-    static let alwaysShown: Set<String> = [DiscoveryLogEvent.registrationRestored.rawValue]
+    static let alwaysShown: Set<String> = [
+        DiscoveryLogEvent.registrationRestored.rawValue, DiscoveryLogEvent.noInstances.rawValue,
+    ]
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

@@ -1,0 +1,136 @@
+import Discovery
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A stub resolver: asks the configured servers one question and returns the reply.
+///
+/// Each attempt sends the query over UDP from a fresh socket (a random source port and id),
+/// with EDNS0 advertising a 1232-byte payload; a truncated reply is asked again over TCP. A
+/// server that does not answer within ``DNSResolverConfiguration/timeout``, cannot be reached,
+/// or answers SERVFAIL, REFUSED, NOTIMP or FORMERR, or something that cannot be decoded, is
+/// followed by the next server; ``DNSResolverConfiguration/attempts`` rounds over all servers
+/// are made, within the caller's deadline. NXDOMAIN and empty answers move on to the next name
+/// of the search list and are returned when it ends: they are answers, not failures.
+public final class DNSClient: Sendable {
+    public let configuration: DNSResolverConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    /// Where the next query starts when ``DNSResolverConfiguration/rotate`` is set.
+    private let nextServer = Atomic<Int>(0)
+
+    public init(
+        configuration: DNSResolverConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "sdctl.dns", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Asks for `type` records of `name`, trying the search list as the configuration says.
+    ///
+    /// Throws ``DiscoveryError/Code/unavailable`` when no server gave a usable answer (the
+    /// message names the last failure), ``DiscoveryError/Code/timedOut`` when `deadline` passed
+    /// first, ``DiscoveryError/Code/invalidArgument`` for a name that cannot be sent.
+    public func query(
+        _ name: String, type: DNSRecordType, deadline: ContinuousClock.Instant? = nil
+    ) async throws(DiscoveryError) -> DNSResponse {
+        var negative: DNSResponse?
+        for candidate in configuration.candidates(for: name) {
+            let response = try await query(exactly: candidate, type: type, deadline: deadline)
+            let code = response.message.responseCode
+            if code == .noError,
+                response.message.answers.contains(where: { $0.type == type || $0.type == .cname })
+            {
+                return response
+            }
+            // The first negative answer is the one to report, as glibc reports it for the name
+            // as given when every candidate fails.
+            if negative == nil || (negative!.message.responseCode == .nameError && code == .noError) {
+                negative = response
+            }
+        }
+        return negative!
+    }
+
+    /// Asks for `type` records of exactly `name` (no search list).
+    public func query(
+        exactly name: String, type: DNSRecordType, deadline: ContinuousClock.Instant? = nil
+    ) async throws(DiscoveryError) -> DNSResponse {
+        let question = DNSQuestion(name: DNSName.relative(name), type: type)
+        let servers = configuration.servers
+        guard !servers.isEmpty else { throw DiscoveryError(.invalidArgument, "no DNS server configured") }
+        let first = configuration.rotate ? nextServer.add(1, ordering: .relaxed).oldValue : 0
+        var lastFailure: DiscoveryError?
+        for _ in 0..<max(configuration.attempts, 1) {
+            for offset in 0..<servers.count {
+                let server = servers[(first + offset) % servers.count]
+                var timeout = configuration.timeout
+                if let deadline {
+                    let left = deadline - .now
+                    guard left > .zero else {
+                        let why = lastFailure.map { ": \($0.message)" } ?? ""
+                        throw DiscoveryError(
+                            .timedOut, "no usable answer for \(question.name) in time\(why)",
+                            cause: lastFailure)
+                    }
+                    timeout = min(timeout, left)
+                }
+                do {
+                    let response = try await exchange(question, with: server, timeout: timeout)
+                    switch response.message.responseCode {
+                    case .noError, .nameError:
+                        return response
+                    default:
+                        lastFailure = DiscoveryError(
+                            .unavailable,
+                            "\(server) answered \(response.message.responseCode) for \(question.name) \(type)",
+                            cause: response.message.responseCode)
+                    }
+                } catch {
+                    if Task.isCancelled { throw DiscoveryError(.stopped, "query cancelled", cause: error) }
+                    lastFailure = error
+                }
+                logger.debug(
+                    "DNS server failed; trying the next",
+                    metadata: ["server": "\(server)", "error": "\(lastFailure!.message)"])
+            }
+        }
+        throw lastFailure!
+    }
+
+    /// One query to one server: UDP, then TCP if the UDP reply was truncated.
+    private func exchange(_ question: DNSQuestion, with server: HostPort, timeout: Duration)
+        async throws(DiscoveryError)
+        -> DNSResponse
+    {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.makeAddressResolvingHost(server.host, port: Int(server.port))
+        } catch {
+            throw DiscoveryError(.invalidArgument, "invalid DNS server '\(server)'", cause: error)
+        }
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout.wholeNanoseconds))
+        let id = UInt16.random(in: .min ... .max)
+        let query = try DNSMessage.query(id: id, name: question.name, type: question.type)
+        let udp = try await DNSTransport.exchange(
+            query, id: id, question: question, server: address, overTCP: false, deadline: deadline,
+            group: group)
+        guard udp.isTruncated else {
+            return DNSResponse(message: udp, server: "\(server)", name: question.name, overTCP: false)
+        }
+        logger.debug("UDP reply truncated; asking over TCP", metadata: ["server": "\(server)"])
+        let tcpID = UInt16.random(in: .min ... .max)
+        let tcpQuery = try DNSMessage.query(id: tcpID, name: question.name, type: question.type)
+        let tcp = try await DNSTransport.exchange(
+            tcpQuery, id: tcpID, question: question, server: address, overTCP: true, deadline: deadline,
+            group: group)
+        guard !tcp.isTruncated else {
+            throw DiscoveryError(.invalidResponse, "\(server) sent a truncated reply over TCP")
+        }
+        return DNSResponse(message: tcp, server: "\(server)", name: question.name, overTCP: true)
+    }
+}

@@ -1,0 +1,173 @@
+import Discovery
+import Logging
+
+/// One refresh of an ``SRVInstancer``: the SRV query, the targets' addresses if asked for, and
+/// the instances, TTL and (for an empty set) the reason that come of them.
+struct SRVRecordResolver: Sendable {
+    struct Answer: Sendable {
+        var instances: [Instance]
+        /// How long the answer may be cached.
+        var ttl: Duration
+        /// Why there are no instances, when there are none by the server's answer.
+        var negative: String?
+    }
+
+    let client: DNSClient
+    let configuration: SRVInstancer.Configuration
+    let logger: Logger
+
+    func resolve() async throws(DiscoveryError) -> Answer {
+        let deadline = ContinuousClock.now + configuration.queryTimeout
+        let response = try await client.query(configuration.name, type: .srv, deadline: deadline)
+        let message = response.message
+        let records = response.answers(.srv)
+        guard message.responseCode == .noError, !records.isEmpty else {
+            let why =
+                message.responseCode == .nameError
+                ? "\(response.name) does not exist (NXDOMAIN from \(response.server))"
+                : "\(response.name) has no SRV records (empty answer from \(response.server))"
+            return Answer(instances: [], ttl: Self.negativeTTL(message), negative: why)
+        }
+        var ttl = records.map(\.ttl).min()!
+        if records.count == 1, case .srv(_, _, _, ".") = records[0].data {
+            return Answer(
+                instances: [], ttl: .seconds(ttl),
+                negative: "\(response.name) is decidedly not available (SRV target '.', RFC 2782)")
+        }
+        var services: [(priority: UInt16, weight: UInt16, port: UInt16, target: String)] = []
+        for record in records {
+            guard case .srv(let priority, let weight, let port, let target) = record.data else { continue }
+            guard port != 0, target != "." else {
+                logger.warning(
+                    "skipping SRV record",
+                    metadata: ["name": "\(record.name)", "target": "\(target)", "port": "\(port)"])
+                continue
+            }
+            services.append((priority, weight, port, target))
+        }
+        var addresses: [String: (addresses: [String], ttl: UInt32)] = [:]
+        if configuration.resolve != .none {
+            addresses = try await resolveTargets(
+                Set(services.map(\.target)), response: response, deadline: deadline)
+            ttl = addresses.values.reduce(ttl) { min($0, $1.ttl) }
+        }
+        var instances: [Instance] = []
+        for service in services {
+            let metadata = ["ttl": "\(ttl)", "target": service.target]
+            let hosts =
+                configuration.resolve == .none ? [service.target] : addresses[service.target]?.addresses ?? []
+            if hosts.isEmpty {
+                logger.warning(
+                    "SRV target has no address; skipping", metadata: ["target": "\(service.target)"])
+            }
+            for host in hosts {
+                instances.append(
+                    Instance(
+                        address: HostPort(host: host, port: service.port).description, metadata: metadata,
+                        weight: Int(service.weight), priority: Int(service.priority)))
+            }
+        }
+        return Answer(instances: Self.lowestPriorityPerAddress(instances), ttl: .seconds(ttl))
+    }
+
+    /// The targets' addresses: from the additional section where every target has the records
+    /// asked for there, by A/AAAA queries otherwise.
+    private func resolveTargets(
+        _ targets: Set<String>, response: DNSResponse, deadline: ContinuousClock.Instant
+    ) async throws(DiscoveryError) -> [String: (addresses: [String], ttl: UInt32)] {
+        let types: [DNSRecordType] =
+            switch configuration.resolve {
+            case .a: [.a]
+            case .aaaa: [.aaaa]
+            default: [.a, .aaaa]
+            }
+        var result: [String: (addresses: [String], ttl: UInt32)] = [:]
+        var missing: [(String, DNSRecordType)] = []
+        for target in targets {
+            for type in types {
+                let records = response.message.additionals.filter {
+                    $0.type == type && DNSName.equal($0.name, target)
+                }
+                if records.isEmpty {
+                    missing.append((target, type))
+                } else {
+                    Self.add(records, for: target, to: &result)
+                }
+            }
+        }
+        guard !missing.isEmpty else { return result }
+        let client = self.client
+        let answers = await withTaskGroup(of: (String, Result<DNSResponse, DiscoveryError>).self) { group in
+            for (target, type) in missing {
+                group.addTask {
+                    do throws(DiscoveryError) {
+                        return (
+                            target,
+                            .success(try await client.query(exactly: target, type: type, deadline: deadline))
+                        )
+                    } catch {
+                        return (target, .failure(error))
+                    }
+                }
+            }
+            var collected: [(String, Result<DNSResponse, DiscoveryError>)] = []
+            for await answer in group { collected.append(answer) }
+            return collected
+        }
+        // A target whose addresses cannot be had is skipped (and logged by the caller, as one
+        // without addresses); only when every lookup failed is the refresh a failure.
+        var failure: DiscoveryError?
+        for (target, answer) in answers {
+            switch answer {
+            case .success(let response):
+                Self.add(
+                    response.message.answers.filter { $0.type == .a || $0.type == .aaaa }, for: target,
+                    to: &result)
+            case .failure(let error):
+                logger.warning(
+                    "cannot resolve SRV target", metadata: ["target": "\(target)", "error": "\(error)"])
+                failure = error
+            }
+            if result[target] == nil { result[target] = ([], UInt32.max) }
+        }
+        if let failure, !answers.contains(where: { (try? $0.1.get()) != nil }) { throw failure }
+        return result
+    }
+
+    private static func add(
+        _ records: [DNSResourceRecord], for target: String,
+        to result: inout [String: (addresses: [String], ttl: UInt32)]
+    ) {
+        var entry = result[target] ?? ([], UInt32.max)
+        for record in records {
+            guard let text = record.data.addressText else { continue }
+            entry.addresses.append(text)
+            entry.ttl = min(entry.ttl, record.ttl)
+        }
+        result[target] = entry
+    }
+
+    /// One instance per address (an address is an instance's identity): the one with the
+    /// lowest priority, then the highest weight.
+    private static func lowestPriorityPerAddress(_ instances: [Instance]) -> [Instance] {
+        var best: [String: Instance] = [:]
+        for instance in instances {
+            if let kept = best[instance.address],
+                (kept.priority!, -kept.weight!) <= (instance.priority!, -instance.weight!)
+            {
+                continue
+            }
+            best[instance.address] = instance
+        }
+        return best.values.sorted()
+    }
+
+    /// RFC 2308: a negative answer is cached for the smaller of the SOA's TTL and its MINIMUM;
+    /// without an SOA, for no time (the instancer's minimum interval then applies).
+    private static func negativeTTL(_ message: DNSMessage) -> Duration {
+        for record in message.authorities {
+            if case .soa(_, let minimum) = record.data { return .seconds(min(record.ttl, minimum)) }
+        }
+        return .zero
+    }
+}

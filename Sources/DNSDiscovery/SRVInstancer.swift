@@ -1,0 +1,133 @@
+import Discovery
+import Logging
+import Synchronization
+
+/// Watches the SRV records of one name and publishes them as instances.
+///
+/// An instance is `target:port` (the target without its final dot) with the record's priority
+/// and weight, and its TTL and target as metadata (`ttl`, `target`). With
+/// ``Configuration/resolve`` set, targets become their addresses (`ip:port`), taken from the
+/// reply's additional section when the server sent them there, asked for otherwise.
+///
+/// The records are asked for again when the answer's TTL (the smallest in it) runs out, clamped
+/// to ``Configuration/minimumInterval``...``Configuration/maximumInterval`` and lengthened by up
+/// to ``Configuration/jitter`` of itself, never shortened, so a change is seen only after the
+/// TTL the server gave has passed. NXDOMAIN and an empty answer are an empty set, asked again
+/// after the negative TTL of RFC 2308; so is a lone target of `.`, which RFC 2782 defines as
+/// "decidedly not available here". A record with port 0 is skipped and logged. Failures
+/// (no answer, SERVFAIL, REFUSED, a malformed reply) are failure events with backoff; the last
+/// good set stays.
+public final class SRVInstancer: Instancer, Sendable {
+    /// Whether and how targets are turned into addresses.
+    public enum AddressResolution: String, Sendable, Hashable, CaseIterable {
+        /// Instances are `target:port`.
+        case none
+        /// IPv4 addresses (A records).
+        case a
+        /// IPv6 addresses (AAAA records).
+        case aaaa
+        /// Both.
+        case any
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// The SRV record name, such as `_http._tcp.web.example.com`.
+        public var name: String
+        public var resolve: AddressResolution
+        /// The shortest wait between queries, whatever the TTL (also the first retry delay).
+        public var minimumInterval: Duration
+        /// The longest wait between queries, whatever the TTL (also the longest retry delay).
+        public var maximumInterval: Duration
+        /// Up to this fraction of each wait is added at random, so clients that started
+        /// together do not ask together.
+        public var jitter: Double
+        /// How long one refresh may take, all servers and attempts together.
+        public var queryTimeout: Duration
+
+        public init(
+            name: String, resolve: AddressResolution = .none, minimumInterval: Duration = .seconds(1),
+            maximumInterval: Duration = .seconds(300), jitter: Double = 0.1,
+            queryTimeout: Duration = .seconds(10)
+        ) {
+            self.name = name
+            self.resolve = resolve
+            self.minimumInterval = minimumInterval
+            self.maximumInterval = maximumInterval
+            self.jitter = jitter
+            self.queryTimeout = queryTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    private let client: DNSClient
+    private let cache = InstanceCache()
+    private let logger: Logger
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    public init(
+        client: DNSClient, configuration: Configuration,
+        logger: Logger = Logger(label: "sdctl.dns", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        precondition(
+            configuration.minimumInterval > .zero
+                && configuration.maximumInterval >= configuration.minimumInterval)
+        self.client = client
+        self.configuration = configuration
+        self.logger = logger
+        let started = Task { [cache, logger] in
+            await Self.watch(client: client, configuration: configuration, cache: cache, logger: logger)
+        }
+        task.withLock { $0 = started }
+    }
+
+    deinit {
+        stop()
+    }
+
+    public func subscribe() -> InstanceSubscription { cache.subscribe() }
+
+    /// The last good set (`nil` until the first answer).
+    public var instances: [Instance]? { cache.instances }
+
+    public func stop() {
+        cache.stop()
+        task.withLock { $0 }?.cancel()
+    }
+
+    private static func watch(
+        client: DNSClient, configuration: Configuration, cache: InstanceCache, logger: Logger
+    ) async {
+        var backoff = Backoff(initial: configuration.minimumInterval, maximum: configuration.maximumInterval)
+        var lastNegative: String?
+        let resolver = SRVRecordResolver(client: client, configuration: configuration, logger: logger)
+        while !Task.isCancelled {
+            var delay: Duration
+            do {
+                let answer = try await resolver.resolve()
+                if let negative = answer.negative, negative != lastNegative {
+                    logger.notice(
+                        "no instances: \(negative)", metadata: DiscoveryLogEvent.noInstances.metadata())
+                }
+                lastNegative = answer.negative
+                cache.update(answer.instances)
+                backoff.reset()
+                delay = min(max(answer.ttl, configuration.minimumInterval), configuration.maximumInterval)
+                delay += delay * Double.random(in: 0...max(configuration.jitter, 0))
+                logger.debug(
+                    "SRV answer",
+                    metadata: [
+                        "name": "\(configuration.name)", "instances": "\(answer.instances.count)",
+                        "next": "\(delay)",
+                    ])
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning(
+                    "SRV query failed; retrying",
+                    metadata: ["name": "\(configuration.name)", "error": "\(error)"])
+                cache.fail(error)
+                delay = backoff.next()
+            }
+            try? await Task.sleep(for: delay)
+        }
+    }
+}
