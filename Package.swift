@@ -109,7 +109,9 @@ let package = Package(
             dependencies: [
                 "EtcdDiscovery", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
-        .testTarget(name: "DNSDiscoveryTests", dependencies: ["DNSDiscovery", "TestSupport"]),
+        .testTarget(
+            name: "DNSDiscoveryTests",
+            dependencies: ["DNSDiscovery", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

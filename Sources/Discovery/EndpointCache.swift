@@ -20,6 +20,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         var addresses: [String] = []
         var endpoints: [Endpoint] = []
         var closers: [EndpointCloser?] = []
+        var preferences: [EndpointPreference] = []
         var lastSet: [Instance] = []
         var failed: [Instance] = []
         var failingSince: ContinuousClock.Instant?
@@ -132,6 +133,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         state.addresses = []
         state.endpoints = []
         state.closers = []
+        state.preferences = []
         state.failed = []
     }
 
@@ -146,7 +148,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
         var addresses: [String] = []
         var endpoints: [Endpoint] = []
         var closers: [EndpointCloser?] = []
+        var preferences: [EndpointPreference] = []
         addresses.reserveCapacity(incoming.count)
+        preferences.reserveCapacity(incoming.count)
         endpoints.reserveCapacity(incoming.count)
         closers.reserveCapacity(incoming.count)
         var failed: [Instance] = []
@@ -169,6 +173,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 addresses.append(address)
                 endpoints.append(oldEndpoints[oldIndex])
                 closers.append(oldClosers[oldIndex])
+                preferences.append(EndpointPreference(incoming[index]))
                 oldIndex += 1
                 continue
             }
@@ -179,6 +184,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
                 addresses.append(address)
                 endpoints.append(made.endpoint)
                 closers.append(made.closer)
+                preferences.append(EndpointPreference(incoming[index]))
             } catch {
                 logger.warning(
                     "endpoint factory failed; will retry",
@@ -191,12 +197,15 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             changed = true
             oldIndex += 1
         }
+        // A surviving instance whose priority or weight changed is a change for the balancers.
+        changed = changed || preferences != state.preferences
         state.addresses = addresses
         state.endpoints = endpoints
         state.closers = closers
+        state.preferences = preferences
         state.failed = failed
         guard changed || forcePublish || generationCounter.load(ordering: .relaxed) == 0 else { return }
-        publish(EndpointSnapshot(addresses: addresses, endpoints: endpoints))
+        publish(EndpointSnapshot(addresses: addresses, endpoints: endpoints, preferences: preferences))
     }
 
     private func publish(_ snapshot: EndpointSnapshot<Endpoint>) {

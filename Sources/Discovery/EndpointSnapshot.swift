@@ -10,11 +10,19 @@ public struct EndpointSnapshot<Endpoint: Sendable>: Sendable {
     /// Set when the endpoints were invalidated after a discovery failure; the endpoints are
     /// then empty and this says why.
     public let failure: DiscoveryError?
+    /// The priority and weight of each endpoint's instance, parallel to ``endpoints``; empty
+    /// when the snapshot was made without them (every endpoint then ranks the same).
+    public let preferences: [EndpointPreference]
 
-    public init(addresses: [String], endpoints: [Endpoint], failure: DiscoveryError? = nil) {
+    public init(
+        addresses: [String], endpoints: [Endpoint], preferences: [EndpointPreference] = [],
+        failure: DiscoveryError? = nil
+    ) {
         precondition(addresses.count == endpoints.count)
+        precondition(preferences.isEmpty || preferences.count == endpoints.count)
         self.addresses = addresses
         self.endpoints = endpoints
+        self.preferences = preferences
         self.failure = failure
     }
 

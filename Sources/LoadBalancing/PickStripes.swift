@@ -27,6 +27,10 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         @usableFromInline var generation: UInt64 = .max
         @usableFromInline var endpoints: [Source.Endpoint] = []
         @usableFromInline var addresses: [String] = []
+        @usableFromInline var preferences: [EndpointPreference] = []
+        /// What a balancer derives from the endpoints when they change (``SRVBalancer``'s
+        /// priority groups); rebuilt by the balancer on a refreshed pick.
+        @usableFromInline var plan = PickPlan()
         @usableFromInline var failure: DiscoveryError?
         /// Round robin's next position, or random's generator state.
         @usableFromInline var counter: UInt64
@@ -57,7 +61,8 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     @usableFromInline let stride: Int
     @usableFromInline let mask: Int
 
-    init(source: Source) {
+    /// `seed` fixes every stripe's random numbers (stripe `i` starts from `seed + i`), for tests.
+    init(source: Source, seed: UInt64? = nil) {
         self.source = source
         var count = 4
         while count < min(64, 2 * Self.processorCount) { count *= 2 }
@@ -68,7 +73,7 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         for index in 0...mask {
             (stripes + index * stride).bindMemory(to: Atomic<Bool>.self, capacity: 1).initialize(
                 to: Atomic(false))
-            let seed = generator.next()
+            let seed = seed.map { $0 &+ UInt64(index) } ?? generator.next()
             (stripes + index * stride + stateOffset).bindMemory(to: State.self, capacity: 1)
                 .initialize(to: State(counter: seed, seed: seed))
         }
@@ -140,6 +145,7 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         let snapshot = source.snapshot()
         state.endpoints = snapshot.endpoints
         state.addresses = snapshot.addresses
+        state.preferences = snapshot.preferences
         state.failure = snapshot.failure
         state.generation = generation
     }

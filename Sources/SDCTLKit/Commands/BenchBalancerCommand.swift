@@ -23,10 +23,9 @@ enum BenchBalancerCommand {
         guard instances <= 1_000_000 else { throw context.usage("--instances must be at most 1000000") }
         let names: [String]
         switch context.invocation.value("balancer") {
-        case nil: names = ["round-robin", "random"]
-        case "round-robin": names = ["round-robin"]
-        case "random": names = ["random"]
-        case let other?: throw context.usage("--balancer takes round-robin or random, not '\(other)'")
+        case nil: names = ["round-robin", "random", "srv"]
+        case let name? where ["round-robin", "random", "srv"].contains(name): names = [name]
+        case let other?: throw context.usage("--balancer takes round-robin, random or srv, not '\(other)'")
         }
         let endpointer = FixedEndpointer(
             addressed: (0..<instances).map {
@@ -36,10 +35,13 @@ enum BenchBalancerCommand {
         for name in names {
             for threadCount in Set([1, threads]).sorted() {
                 let measurement: Measurement
-                if name == "round-robin" {
+                switch name {
+                case "round-robin":
                     measurement = measure(name, RoundRobinBalancer(endpointer), instances, threadCount, picks)
-                } else {
+                case "random":
                     measurement = measure(name, RandomBalancer(endpointer), instances, threadCount, picks)
+                default:
+                    measurement = measure(name, SRVBalancer(endpointer), instances, threadCount, picks)
                 }
                 results.append(measurement)
             }

@@ -90,7 +90,8 @@ public enum CommandTable {
             .value("instances", "N", "instances to balance over (default 3)"),
             .value("threads", "T", "threads for the parallel run (default 2)"),
             .value(
-                "balancer", "NAME", completion: .choices(["round-robin", "random"]), "only this balancer"),
+                "balancer", "NAME", completion: .choices(["round-robin", "random", "srv"]),
+                "only this balancer (srv: RFC 2782 priority and weight)"),
             .value("picks", "N", "picks per measurement (default 10000000)"),
         ],
         examples: ["sdctl bench balancer --instances 1000 --threads 2"]

@@ -1,0 +1,118 @@
+import DNSDiscovery
+import Discovery
+import TestSupport
+import Testing
+
+/// The client against a real Knot DNS server (Debian's `knot`), and against peers that
+/// misbehave on purpose.
+@Suite("DNS client against Knot DNS", .serialized)
+struct DNSClientTests {
+    func client(_ servers: [String], timeout: Duration = .seconds(2), attempts: Int = 1) throws -> DNSClient {
+        DNSClient(
+            configuration: DNSResolverConfiguration(
+                servers: try servers.map { try HostPort(parsing: $0) }, timeout: timeout, attempts: attempts))
+    }
+
+    @Test("an SRV answer decodes with priority, weight, port and target, over IPv4 and IPv6")
+    func answer() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            for server in [knot.address, "[::1]:\(knot.port)"] {
+                let response = try await client([server]).query("_x._tcp.example.test", type: .srv)
+                #expect(response.message.responseCode == .noError)
+                #expect(!response.overTCP)
+                let records = Set(response.answers(.srv).map(\.data))
+                #expect(
+                    records == [
+                        .srv(priority: 10, weight: 60, port: 8080, target: "a.example.test"),
+                        .srv(priority: 10, weight: 20, port: 8081, target: "b.example.test"),
+                        .srv(priority: 20, weight: 0, port: 8082, target: "c.other.test"),
+                    ])
+                #expect(response.answers(.srv).allSatisfy { $0.ttl == 60 })
+                #expect(response.message.ednsPayloadSize != nil)
+            }
+        }
+    }
+
+    @Test("an answer too large for UDP is truncated, asked again over TCP, and arrives whole")
+    func truncatedToTCP() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let response = try await client([knot.address]).query("_big._tcp.example.test", type: .srv)
+            #expect(response.overTCP)
+            #expect(response.answers(.srv).count == TestZones.bigCount)
+        }
+    }
+
+    @Test("NXDOMAIN is an answer, with the SOA for negative caching")
+    func nxdomain() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let response = try await client([knot.address]).query("_nope._tcp.example.test", type: .srv)
+            #expect(response.message.responseCode == .nameError)
+            #expect(response.message.authorities.contains { $0.type == .soa })
+        }
+    }
+
+    @Test("SERVFAIL and REFUSED are failures that name the server and the code")
+    func serverFailures() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            for (name, code) in [("_x._tcp.broken.test", "SERVFAIL"), ("_x._tcp.elsewhere.test", "REFUSED")] {
+                let error = await #expect(throws: DiscoveryError.self) {
+                    try await client([knot.address]).query(name, type: .srv)
+                }
+                #expect(error?.code == .unavailable)
+                #expect(error?.message.contains("\(knot.address) answered \(code)") == true)
+            }
+        }
+    }
+
+    @Test("a dead first server is failed over to the next")
+    func failover() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let dead = "127.0.0.1:\(try FreePorts.take(1)[0])"
+            let response = try await client([dead, knot.address]).query("_x._tcp.example.test", type: .srv)
+            #expect(response.server == knot.address)
+        }
+    }
+
+    @Test("replies with a wrong id or from a wrong source port are ignored")
+    func spoofedReplies() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let spoofer = MisbehavingDNSServer(behaviour: .spoofOnly, upstream: UInt16(knot.port))
+            defer { spoofer.stop() }
+            let started = ContinuousClock.now
+            let error = await #expect(throws: DiscoveryError.self) {
+                try await client(["127.0.0.1:\(spoofer.port)"], timeout: .milliseconds(500))
+                    .query("_x._tcp.example.test", type: .srv)
+            }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("no answer") == true)
+            #expect(ContinuousClock.now - started >= .milliseconds(500))
+            #expect(spoofer.queries.load(ordering: .relaxed) == 1)
+
+            let honest = MisbehavingDNSServer(behaviour: .spoofThenAnswer, upstream: UInt16(knot.port))
+            defer { honest.stop() }
+            let response = try await client(["127.0.0.1:\(honest.port)"]).query("_x._tcp.example.test", type: .srv)
+            #expect(response.answers(.srv).count == 3)
+        }
+    }
+
+    @Test("a malformed reply is an error for that query; a silent server times out within the deadline")
+    func malformedAndSilent() async throws {
+        let malformed = MisbehavingDNSServer(behaviour: .malformed)
+        defer { malformed.stop() }
+        let error = await #expect(throws: DiscoveryError.self) {
+            try await client(["127.0.0.1:\(malformed.port)"]).query("_x._tcp.example.test", type: .srv)
+        }
+        #expect(error?.code == .invalidResponse)
+
+        let silent = MisbehavingDNSServer(behaviour: .silent)
+        defer { silent.stop() }
+        let started = ContinuousClock.now
+        let timedOut = await #expect(throws: DiscoveryError.self) {
+            try await client(["127.0.0.1:\(silent.port)"], timeout: .seconds(5), attempts: 3)
+                .query("_x._tcp.example.test", type: .srv, deadline: .now + .milliseconds(700))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(timedOut?.code == .timedOut || timedOut?.code == .unavailable)
+        #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3))
+    }
+}
