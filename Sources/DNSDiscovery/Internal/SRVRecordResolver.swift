@@ -70,8 +70,8 @@ struct SRVRecordResolver: Sendable {
         return Answer(instances: Self.lowestPriorityPerAddress(instances), ttl: .seconds(ttl))
     }
 
-    /// The targets' addresses: from the additional section where every target has the records
-    /// asked for there, by A/AAAA queries otherwise.
+    /// The targets' addresses: from the additional section where the server sent them there, by
+    /// A/AAAA queries otherwise.
     private func resolveTargets(
         _ targets: Set<String>, response: DNSResponse, deadline: ContinuousClock.Instant
     ) async throws(DiscoveryError) -> [String: (addresses: [String], ttl: UInt32)] {
@@ -83,19 +83,22 @@ struct SRVRecordResolver: Sendable {
             }
         var result: [String: (addresses: [String], ttl: UInt32)] = [:]
         var missing: [(String, DNSRecordType)] = []
+        // A server that puts a target's addresses in the additional section puts all it has
+        // (RFC 2782's "Additional Data"), so any there is taken as complete.
         for target in targets {
-            for type in types {
-                let records = response.message.additionals.filter {
-                    $0.type == type && DNSName.equal($0.name, target)
-                }
-                if records.isEmpty {
-                    missing.append((target, type))
-                } else {
-                    Self.add(records, for: target, to: &result)
-                }
+            let records = response.message.additionals.filter {
+                types.contains($0.type) && DNSName.equal($0.name, target)
+            }
+            if records.isEmpty {
+                missing += types.map { (target, $0) }
+            } else {
+                Self.add(records, for: target, to: &result)
             }
         }
         guard !missing.isEmpty else { return result }
+        for (target, type) in missing {
+            logger.debug("asking for an SRV target's addresses", metadata: ["target": "\(target)", "type": "\(type)"])
+        }
         let client = self.client
         let answers = await withTaskGroup(of: (String, Result<DNSResponse, DiscoveryError>).self) { group in
             for (target, type) in missing {
@@ -115,7 +118,7 @@ struct SRVRecordResolver: Sendable {
             return collected
         }
         // A target whose addresses cannot be had is skipped (and logged by the caller, as one
-        // without addresses); only when every lookup failed is the refresh a failure.
+        // without addresses); only when no target has an address is the refresh a failure.
         var failure: DiscoveryError?
         for (target, answer) in answers {
             switch answer {
@@ -130,7 +133,7 @@ struct SRVRecordResolver: Sendable {
             }
             if result[target] == nil { result[target] = ([], UInt32.max) }
         }
-        if let failure, !answers.contains(where: { (try? $0.1.get()) != nil }) { throw failure }
+        if let failure, !result.values.contains(where: { !$0.addresses.isEmpty }) { throw failure }
         return result
     }
 
