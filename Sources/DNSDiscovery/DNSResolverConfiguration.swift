@@ -4,7 +4,7 @@ import Discovery
 /// resolv.conf(5).
 ///
 /// ``init(resolvConf:environment:)`` reads the file as glibc's resolver does: up to three
-/// `nameserver` lines in order, the last `search` or `domain` line, and `options` `timeout:n`
+/// `nameserver` lines in order (also OpenBSD's `nameserver [address]:port`), the last `search` or `domain` line, and `options` `timeout:n`
 /// (seconds, at most 30), `attempts:n` (at most 5), `ndots:n` (at most 15) and `rotate`, then
 /// `RES_OPTIONS` and `LOCALDOMAIN` from the environment over them. With no `nameserver`, the
 /// server is 127.0.0.1, as glibc uses.
@@ -93,12 +93,25 @@ public struct DNSResolverConfiguration: Sendable, Hashable {
         }
     }
 
-    /// A `nameserver` address: an IPv4 or IPv6 literal, an IPv6 one possibly with `%zone`.
+    /// A `nameserver` address: an IPv4 or IPv6 literal (an IPv6 one possibly with `%zone`), or
+    /// OpenBSD's `[address]:port` for a server on another port, which glibc skips.
     private static func server(_ text: String) -> HostPort? {
-        let isIPv4 = text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }
-        let isIPv6 = text.contains(":") && text.utf8.allSatisfy { $0 < 0x80 }
+        var host = Substring(text)
+        var port: UInt16 = 53
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let number = UInt16(rest.dropFirst()), number > 0 else { return nil }
+            port = number
+        }
+        let isIPv4 =
+            host.split(separator: ".", omittingEmptySubsequences: false).count == 4
+            && host.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { UInt8($0) != nil }
+        let isIPv6 =
+            host.contains(":")
+            && host.utf8.allSatisfy { $0.isHexDigitOrSeparator }
         guard isIPv4 || isIPv6 else { return nil }
-        return HostPort(host: text, port: 53)
+        return HostPort(host: String(host), port: port)
     }
 
     /// The names to try for `name`, in order (resolv.conf(5) on `ndots` and `search`).
@@ -107,5 +120,13 @@ public struct DNSResolverConfiguration: Sendable, Hashable {
         let searched = search.filter { $0 != "." }.map { "\(name).\($0)" }
         let dots = name.utf8.count { $0 == UInt8(ascii: ".") }
         return dots >= ndots ? [name] + searched : searched + [name]
+    }
+}
+
+extension UInt8 {
+    /// Hex digits, `:`, `.` (an embedded IPv4 address) and `%` (a zone) with its name's letters.
+    fileprivate var isHexDigitOrSeparator: Bool {
+        (self >= 0x30 && self <= 0x3A) || (self >= 0x41 && self <= 0x5A) || (self >= 0x61 && self <= 0x7A)
+            || self == 0x2E || self == 0x25
     }
 }

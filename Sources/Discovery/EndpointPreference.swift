@@ -14,6 +14,7 @@ public struct EndpointPreference: Sendable, Hashable {
 
     public init(_ instance: Instance) {
         // Clamped so that a group's running sum cannot overflow, whatever a backend reports.
-        self.init(priority: instance.priority ?? 0, weight: min(max(instance.weight ?? 1, 0), Int(UInt32.max)))
+        self.init(
+            priority: instance.priority ?? 0, weight: min(max(instance.weight ?? 1, 0), Int(UInt32.max)))
     }
 }

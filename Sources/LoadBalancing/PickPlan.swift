@@ -22,7 +22,8 @@ struct PickPlan: Sendable {
     /// The plan for `count` endpoints with `preferences` (empty: one group of weight 1 each).
     @usableFromInline @inline(never)
     init(count: Int, preferences: [EndpointPreference]) {
-        let ranks = preferences.isEmpty
+        let ranks =
+            preferences.isEmpty
             ? Array(repeating: EndpointPreference(priority: 0, weight: 1), count: count) : preferences
         order = (0..<count).sorted { lhs, rhs in
             let left = ranks[lhs]

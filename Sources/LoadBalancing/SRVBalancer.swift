@@ -31,16 +31,22 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
     @inlinable
     public func pick() throws(DiscoveryError) -> Endpoint {
         try stripes.withCurrentEndpoints { state, refreshed in
-            if refreshed { state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences) }
+            if refreshed {
+                state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences)
+            }
             let index = Self.choose(in: 0, excluding: -1, state: &state)
             return state.endpoints[index]
         }
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentEndpoints { state, refreshed in
-            if refreshed { state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences) }
+            if refreshed {
+                state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences)
+            }
             var group = 0
             var excluded = -1
             if let address {
@@ -71,7 +77,8 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
     /// An endpoint index from priority group `group`, by weight, never the one at plan
     /// position `excluded` (-1: none).
     @inlinable @inline(__always)
-    static func choose(in group: Int, excluding excluded: Int, state: inout PickStripes<Source>.State) -> Int {
+    static func choose(in group: Int, excluding excluded: Int, state: inout PickStripes<Source>.State) -> Int
+    {
         let plan = state.plan
         let start = group == 0 ? 0 : plan.groupEnds[group - 1]
         let zeroEnd = plan.zeroEnds[group]
@@ -84,7 +91,8 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
                 zeros -= 1
             } else {
                 excludedWeight =
-                    plan.runningWeights[excluded] - (excluded > zeroEnd ? plan.runningWeights[excluded - 1] : 0)
+                    plan.runningWeights[excluded]
+                    - (excluded > zeroEnd ? plan.runningWeights[excluded - 1] : 0)
                 total -= excludedWeight
             }
         }
@@ -99,7 +107,8 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
             // Every weight is 0: uniform.
             return uniform(from: start, below: end - start - (excluded >= 0 ? 1 : 0), state: &state)
         }
-        let drawn = UInt64(RandomBalancer<Source>.draw(&state.counter, below: Int(total) + (zeros > 0 ? 1 : 0)))
+        let drawn = UInt64(
+            RandomBalancer<Source>.draw(&state.counter, below: Int(total) + (zeros > 0 ? 1 : 0)))
         if drawn == total { return uniform(from: start, below: zeros, state: &state) }
         // The first positive-weight position whose running sum (less the excluded endpoint's
         // weight from it on) exceeds the number drawn.

@@ -90,7 +90,8 @@ struct DNSClientTests {
 
             let honest = MisbehavingDNSServer(behaviour: .spoofThenAnswer, upstream: UInt16(knot.port))
             defer { honest.stop() }
-            let response = try await client(["127.0.0.1:\(honest.port)"]).query("_x._tcp.example.test", type: .srv)
+            let response = try await client(["127.0.0.1:\(honest.port)"]).query(
+                "_x._tcp.example.test", type: .srv)
             #expect(response.answers(.srv).count == 3)
         }
     }

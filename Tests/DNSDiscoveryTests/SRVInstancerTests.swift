@@ -54,7 +54,9 @@ struct SRVInstancerTests {
         }
     }
 
-    @Test("a record with port 0 is skipped and logged; a lone '.' target and NXDOMAIN are empty sets with a reason")
+    @Test(
+        "a record with port 0 is skipped and logged; a lone '.' target and NXDOMAIN are empty sets with a reason"
+    )
     func skippedAndNegative() async throws {
         try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
             let messages = RecordingLogHandler.Messages()

@@ -28,10 +28,14 @@ struct SRVBalancerTests {
     }
 
     /// `count` is within 5 standard deviations of `picks * probability`.
-    func expectWithinBound(_ count: Int, picks: Int, probability: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectWithinBound(
+        _ count: Int, picks: Int, probability: Double, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let expected = Double(picks) * probability
         let bound = 5 * (Double(picks) * probability * (1 - probability)).squareRoot()
-        #expect(abs(Double(count) - expected) <= bound, "\(count) picks, expected \(expected) ± \(bound)", sourceLocation: sourceLocation)
+        #expect(
+            abs(Double(count) - expected) <= bound, "\(count) picks, expected \(expected) ± \(bound)",
+            sourceLocation: sourceLocation)
     }
 
     @Test("a higher priority is never chosen while a lower one has endpoints; weights split the lower one")
@@ -69,7 +73,8 @@ struct SRVBalancerTests {
     @Test("weight 0 is chosen rarely: the weight-0 endpoints share 1/(total+1)")
     func weightZero() throws {
         let source = endpointer([
-            srv("a:1", priority: 1, weight: 0), srv("b:1", priority: 1, weight: 18), srv("z:1", priority: 1, weight: 0),
+            srv("a:1", priority: 1, weight: 0), srv("b:1", priority: 1, weight: 18),
+            srv("z:1", priority: 1, weight: 0),
         ])
         let picks = 100_000
         let counts = try counts(SRVBalancer(source, seed: 3), picks: picks)
@@ -98,7 +103,8 @@ struct SRVBalancerTests {
     @Test("avoiding an address stays in its priority by weight, and moves on only when it is alone there")
     func avoiding() throws {
         let source = endpointer([
-            srv("a:1", priority: 1, weight: 30), srv("b:1", priority: 1, weight: 10), srv("c:1", priority: 1, weight: 0),
+            srv("a:1", priority: 1, weight: 30), srv("b:1", priority: 1, weight: 10),
+            srv("c:1", priority: 1, weight: 0),
             srv("d:1", priority: 2, weight: 1),
         ])
         let balancer = SRVBalancer(source, seed: 9)
@@ -119,7 +125,8 @@ struct SRVBalancerTests {
         #expect(avoidingB["b:1"] == nil)
         expectWithinBound(avoidingB["a:1"] ?? 0, picks: picks, probability: 30.0 / 31)
 
-        let lone = SRVBalancer(endpointer([srv("a:1", priority: 1, weight: 3), srv("d:1", priority: 2, weight: 1)]), seed: 1)
+        let lone = SRVBalancer(
+            endpointer([srv("a:1", priority: 1, weight: 3), srv("d:1", priority: 2, weight: 1)]), seed: 1)
         #expect(try lone.pick(avoiding: "a:1").address == "d:1")
         let single = SRVBalancer(endpointer([srv("a:1", priority: 1, weight: 3)]), seed: 1)
         #expect(try single.pick(avoiding: "a:1").address == "a:1")

@@ -25,15 +25,20 @@ public final class KnotServer: Sendable {
         return try await body(server)
     }
 
-    public static func start(zones: [String: String], timeout: Duration = .seconds(30)) async throws -> KnotServer {
-        for tool in ["/usr/sbin/knotd", "/usr/sbin/knotc"] where !FileManager.default.isExecutableFile(atPath: tool) {
-            throw ServerProcesses.Unavailable("Knot DNS is not installed: apt-get install knot (needed by this test)")
+    public static func start(zones: [String: String], timeout: Duration = .seconds(30)) async throws
+        -> KnotServer
+    {
+        for tool in ["/usr/sbin/knotd", "/usr/sbin/knotc"]
+        where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw ServerProcesses.Unavailable(
+                "Knot DNS is not installed: apt-get install knot (needed by this test)")
         }
         let server = KnotServer(port: try FreePorts.take(1)[0], directory: TemporaryDirectory("sdctl-knot"))
         do {
             try server.writeConfiguration(zones: zones)
             try server.processes.launch(
-                "knotd", "/usr/sbin/knotd", ["-c", server.configuration], log: "\(server.directory.path)/knotd.log")
+                "knotd", "/usr/sbin/knotd", ["-c", server.configuration],
+                log: "\(server.directory.path)/knotd.log")
             try await server.waitUntilLoaded(Array(zones.keys), timeout: timeout)
         } catch {
             server.stop()
@@ -78,7 +83,8 @@ public final class KnotServer: Sendable {
             """
         for origin in zones.keys.sorted() { text += "  - domain: \(origin)\n" }
         try text.write(toFile: configuration, atomically: true, encoding: .utf8)
-        try "this is not a zone file\n".write(toFile: "\(path)/broken.test.zone", atomically: true, encoding: .utf8)
+        try "this is not a zone file\n".write(
+            toFile: "\(path)/broken.test.zone", atomically: true, encoding: .utf8)
         for (origin, zone) in zones {
             try zone.write(toFile: "\(path)/\(origin).zone", atomically: true, encoding: .utf8)
         }
@@ -89,8 +95,10 @@ public final class KnotServer: Sendable {
         for origin in origins {
             while (try? knotc(["zone-read", origin]))?.isEmpty != false {
                 guard ContinuousClock.now < deadline else {
-                    let log = (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
-                    throw ServerProcesses.Unavailable("knotd did not load \(origin) within \(timeout): \(log)")
+                    let log =
+                        (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
+                    throw ServerProcesses.Unavailable(
+                        "knotd did not load \(origin) within \(timeout): \(log)")
                 }
                 try await Task.sleep(for: .milliseconds(20))
             }

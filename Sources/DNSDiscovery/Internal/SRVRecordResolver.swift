@@ -97,7 +97,8 @@ struct SRVRecordResolver: Sendable {
         }
         guard !missing.isEmpty else { return result }
         for (target, type) in missing {
-            logger.debug("asking for an SRV target's addresses", metadata: ["target": "\(target)", "type": "\(type)"])
+            logger.debug(
+                "asking for an SRV target's addresses", metadata: ["target": "\(target)", "type": "\(type)"])
         }
         let client = self.client
         let answers = await withTaskGroup(of: (String, Result<DNSResponse, DiscoveryError>).self) { group in
