@@ -12,7 +12,8 @@ import Synchronization
 /// or answers SERVFAIL, REFUSED, NOTIMP or FORMERR, or something that cannot be decoded, is
 /// followed by the next server; ``DNSResolverConfiguration/attempts`` rounds over all servers
 /// are made, within the caller's deadline. NXDOMAIN and empty answers move on to the next name
-/// of the search list and are returned when it ends: they are answers, not failures.
+/// of the search list and are returned when it ends: they are answers, not failures. As in
+/// glibc, SERVFAIL from every server also moves on; any other failure ends the search.
 public final class DNSClient: Sendable {
     public let configuration: DNSResolverConfiguration
     private let group: any EventLoopGroup
@@ -39,8 +40,17 @@ public final class DNSClient: Sendable {
         _ name: String, type: DNSRecordType, deadline: ContinuousClock.Instant? = nil
     ) async throws(DiscoveryError) -> DNSResponse {
         var negative: DNSResponse?
+        var serverFailure: DiscoveryError?
         for candidate in configuration.candidates(for: name) {
-            let response = try await query(exactly: candidate, type: type, deadline: deadline)
+            let response: DNSResponse
+            do {
+                response = try await query(exactly: candidate, type: type, deadline: deadline)
+            } catch  where (error.cause as? DNSResponseCode) == .serverFailure {
+                // As glibc's res_search: SERVFAIL for one candidate moves on to the next; any
+                // other failure ends the search.
+                serverFailure = error
+                continue
+            }
             let code = response.message.responseCode
             if code == .noError,
                 response.message.answers.contains(where: { $0.type == type || $0.type == .cname })
@@ -53,7 +63,8 @@ public final class DNSClient: Sendable {
                 negative = response
             }
         }
-        return negative!
+        guard let negative else { throw serverFailure! }
+        return negative
     }
 
     /// Asks for `type` records of exactly `name` (no search list).
