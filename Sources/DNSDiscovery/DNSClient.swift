@@ -16,7 +16,7 @@ import Synchronization
 /// glibc, SERVFAIL from every server also moves on; any other failure ends the search.
 public final class DNSClient: Sendable {
     public let configuration: DNSResolverConfiguration
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     private let logger: Logger
     /// Where the next query starts when ``DNSResolverConfiguration/rotate`` is set.
     private let nextServer = Atomic<Int>(0)

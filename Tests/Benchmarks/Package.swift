@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Discovery", package: "sdctl"),
                 .product(name: "LoadBalancing", package: "sdctl"),
+                .product(name: "DNSDiscovery", package: "sdctl"),
             ],
             path: "Benchmarks/DiscoveryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

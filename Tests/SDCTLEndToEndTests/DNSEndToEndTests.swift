@@ -163,3 +163,22 @@ final class SilentUDPPort: Sendable {
 
     func close() { _ = Glibc.close(fd) }
 }
+
+extension DNSEndToEndTests {
+    @Test("bench propagation on srv:// changes records by RFC 2136 update and times what a watcher sees")
+    func benchPropagation() async throws {
+        try await withKnot { knot in
+            let result = try await runSDCTL(
+                [
+                    "bench", "propagation", "srv://\(knot.address)/_bench._tcp.example.test?min-interval=50ms",
+                    "--rounds", "5", "--timeout", "10s",
+                ], environment: environment, timeout: .seconds(60))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.contains { $0.hasPrefix("register") }, "\(result.lines)")
+            // Every round removed what it added.
+            let left = try await runSDCTL(
+                ["resolve", "srv://\(knot.address)/_bench._tcp.example.test"], environment: environment)
+            #expect(left.status == 3)
+        }
+    }
+}

@@ -4,7 +4,7 @@ import Foundation
 /// port (127.0.0.1 and ::1) in a temporary directory, serving the zones a test gives it.
 /// Records change through `knotc` zone transactions, which Knot applies at once.
 ///
-/// Besides the test's zones it serves `broken.test`, whose zone file does not parse: Knot
+/// Its zones accept RFC 2136 updates from loopback. Besides the test's zones it serves `broken.test`, whose zone file does not parse: Knot
 /// answers SERVFAIL for it. For names outside every zone it answers REFUSED.
 public final class KnotServer: Sendable {
     public let port: Int
@@ -70,8 +70,13 @@ public final class KnotServer: Sendable {
             log:
               - target: stderr
                 any: warning
+            acl:
+              - id: local-update
+                address: [ 127.0.0.1, ::1 ]
+                action: update
             template:
               - id: default
+                acl: local-update
                 storage: "\(path)"
                 file: "%s.zone"
                 zonefile-sync: -1

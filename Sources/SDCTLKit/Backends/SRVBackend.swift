@@ -4,8 +4,9 @@ import Discovery
 /// `srv://[server[:port]]/_http._tcp.web.example.com[?resolve=a|aaaa|any&min-interval=1s&max-interval=5m]`:
 /// the SRV records of a name, asked of `server` (port 53 by default) or, without one, of the
 /// servers in resolv.conf (`SDCTL_RESOLV_CONF` names another file; `RES_OPTIONS` and
-/// `LOCALDOMAIN` apply as for the system resolver). Read-only: `register` and `deregister`
-/// are usage errors.
+/// `LOCALDOMAIN` apply as for the system resolver). Read-only for `register` and
+/// `deregister`, which are usage errors; `bench propagation` changes records by RFC 2136
+/// dynamic update, which the server must allow from this host.
 struct SRVBackend: DiscoveryBackend, Equatable {
     static let schemes = ["srv"]
     let server: HostPort?
@@ -87,6 +88,18 @@ struct SRVBackend: DiscoveryBackend, Equatable {
         } catch {
             throw CLIError(error)
         }
+    }
+
+    /// For `bench propagation`: instances become SRV records of the name by RFC 2136 update
+    /// (TTL 0, so a watcher sees them after its min-interval), through one client.
+    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+        let client = DNSClient(configuration: try resolverConfiguration(), logger: context.logger)
+        let name = name
+        return RegistrarFactory(
+            make: { instance throws(CLIError) in
+                try mapping { try DNSUpdateRegistrar(client: client, name: name, instance: instance) }
+            },
+            close: {})
     }
 
     private var readOnly: CLIError {

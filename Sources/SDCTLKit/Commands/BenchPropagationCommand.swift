@@ -28,7 +28,10 @@ enum BenchPropagationCommand {
         if context.invocation.has("separate-watcher") {
             stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], presence)
         } else {
-            let instancer = try target.backend.makeInstancer(context)
+            // The watcher's expected churn (DNS: "no instances" between rounds) is not news.
+            var watching = context
+            watching.logger[metadataKey: CLILogHandler.hidesEventsKey] = "true"
+            let instancer = try target.backend.makeInstancer(watching)
             let subscription = instancer.subscribe()
             let task = Task {
                 for await event in subscription {

@@ -32,10 +32,17 @@ struct CLILogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Metadata on a logger whose records must not show events without `-v` (a benchmark's
+    /// watcher, whose expected churn would fill the terminal); never printed.
+    static let hidesEventsKey = "sdctl.hides-events"
+
     func log(event: LogEvent) {
         var fields = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let marker = fields.removeValue(forKey: DiscoveryLogEvent.key).map { "\($0)" }
-        guard event.level >= threshold || marker.map(Self.alwaysShown.contains) == true else { return }
+        let showsEvents = fields.removeValue(forKey: Self.hidesEventsKey) == nil
+        guard event.level >= threshold || (showsEvents && marker.map(Self.alwaysShown.contains) == true) else {
+            return
+        }
         let rendered = fields.keys.sorted().map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
         let prefix = event.level >= threshold && threshold <= .debug ? "\(event.level): " : ""
         let line = "sdctl: \(prefix)\(event.message)\(rendered.isEmpty ? "" : " (\(rendered))")\n"

@@ -1,4 +1,5 @@
 import Benchmark
+import DNSDiscovery
 import Discovery
 import LoadBalancing
 import Logging
@@ -49,6 +50,23 @@ func updates(_ count: Int) -> (InstancerEvent, InstancerEvent) {
     return (.instances(a.sorted()), .instances(b.sorted()))
 }
 
+/// A reply to `_x._tcp.example.test SRV` with `records` answers, each owner a pointer to the
+/// question and each target `instance-N` plus a pointer to `example.test`, and an OPT record.
+func srvReply(records: Int) -> [UInt8] {
+    var bytes: [UInt8] = [0x12, 0x34, 0x84, 0x00, 0, 1, UInt8(records >> 8), UInt8(records & 0xFF), 0, 0, 0, 1]
+    for label in ["_x", "_tcp", "example", "test"] { bytes += [UInt8(label.utf8.count)] + Array(label.utf8) }
+    bytes += [0, 0, 33, 0, 1]
+    let exampleTest: UInt8 = 12 + 3 + 5  // where "example.test" starts
+    for index in 0..<records {
+        let label = Array("instance-\(index)".utf8)
+        let target = [UInt8(label.count)] + label + [0xC0, exampleTest]
+        bytes += [0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 60, 0, UInt8(6 + target.count)]
+        bytes += [0, 10, 0, 5, UInt8((8000 + index) >> 8), UInt8((8000 + index) & 0xFF)] + target
+    }
+    bytes += [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]
+    return bytes
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(maxDuration: .seconds(3))
 
@@ -66,6 +84,30 @@ let benchmarks: @Sendable () -> Void = {
         let balancer = RoundRobinBalancer(endpointer(1000))
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
+    }
+
+    // RFC 2782: two priorities, weights in the lower one.
+    Benchmark("SRV3", configuration: picks) { benchmark in
+        let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
+        cache.update(
+            .instances([
+                Instance(address: "10.0.0.1:8080", weight: 60, priority: 10),
+                Instance(address: "10.0.0.2:8080", weight: 20, priority: 10),
+                Instance(address: "10.0.0.3:8080", weight: 100, priority: 20),
+            ]))
+        let balancer = SRVBalancer(cache)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
+    }
+
+    // Decoding a reply of 60 SRV records with compressed names, as Knot DNS sends them.
+    Benchmark(
+        "DNSDecode60",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 100_000)
+    ) { benchmark in
+        let reply = srvReply(records: 60)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try DNSMessage(decoding: reply)) }
     }
 
     Benchmark("Random3", configuration: picks) { benchmark in

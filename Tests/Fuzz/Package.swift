@@ -1,0 +1,17 @@
+// swift-tools-version: 6.0
+// libFuzzer targets for the parsers of untrusted bytes, kept in their own package so that
+// their sanitizer flags never touch the main build. Built and run by Tests/fuzz.sh.
+import PackageDescription
+
+let package = Package(
+    name: "sdctl-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "sdctl", path: "../..")],
+    targets: [
+        // The DNS reply decoder (DNSDiscovery's DNSMessage(decoding:)).
+        .executableTarget(
+            name: "DNSReplyFuzzer",
+            dependencies: [.product(name: "DNSDiscovery", package: "sdctl")]
+        )
+    ]
+)

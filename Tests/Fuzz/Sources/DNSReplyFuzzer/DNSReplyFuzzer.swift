@@ -1,0 +1,17 @@
+import DNSDiscovery
+
+/// One input: decode it as a DNS reply. Decoding must either succeed or throw; a crash, a
+/// hang (libFuzzer's -timeout) or an oversized allocation (-rss_limit_mb, -malloc_limit_mb)
+/// is a finding. A decoded message is read through, so that every string it holds is touched.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzDNSReply(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: start, count: count)
+    guard let message = try? DNSMessage(decoding: bytes) else { return 0 }
+    var total = message.questions.reduce(0) { $0 + $1.name.utf8.count }
+    for record in message.answers + message.authorities + message.additionals {
+        total &+= record.name.utf8.count
+        if case .srv(_, _, _, let target) = record.data { total &+= target.utf8.count }
+    }
+    precondition(total >= 0)
+    return 0
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fuzzes the DNS reply decoder with libFuzzer (in the Swift toolchain) and AddressSanitizer.
+#   Tests/fuzz.sh                 # 1,000,000 inputs
+#   Tests/fuzz.sh --runs N        # N inputs
+#   Tests/fuzz.sh --seconds S     # for S seconds (what CI runs: a short pass)
+# Prints the number of inputs run and of crashes; exits non-zero on a crash, leaving the input
+# that crashed in Tests/Fuzz/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/Fuzz"
+
+limit=(-runs=1000000)
+case "${1:-}" in
+    --runs) limit=(-runs="$2") ;;
+    --seconds) limit=(-max_total_time="$2") ;;
+    "") ;;
+    *) echo "usage: Tests/fuzz.sh [--runs N | --seconds S]" >&2; exit 2 ;;
+esac
+
+# As swift-protobuf's FuzzTesting builds: the fuzzer's main comes from libFuzzer.
+swift build -c release --scratch-path .build-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+fuzzer=$(swift build -c release --scratch-path .build-fuzz --show-bin-path)/DNSReplyFuzzer
+
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+mkdir -p findings
+status=0
+"$fuzzer" "${limit[@]}" -max_len=65535 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
+    -artifact_prefix=findings/ -print_final_stats=1 "$corpus" seeds 2>"$corpus.log" || status=$?
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$corpus.log")
+crashes=$(find findings -type f | wc -l)
+echo "DNS reply decoder: ${runs:-0} inputs, $crashes crash(es), libFuzzer exit $status"
+if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    tail -40 "$corpus.log" >&2
+    exit 1
+fi
+rm -f "$corpus.log"
