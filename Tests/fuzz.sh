@@ -16,13 +16,20 @@ case "${1:-}" in
     *) echo "usage: Tests/fuzz.sh [--runs N | --seconds S]" >&2; exit 2 ;;
 esac
 
-# As swift-protobuf's FuzzTesting builds: the fuzzer's main comes from libFuzzer.
-swift build -c release --scratch-path .build-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
-fuzzer=$(swift build -c release --scratch-path .build-fuzz --show-bin-path)/DNSReplyFuzzer
+# The program calls libFuzzer's driver from its own main (Sources/DNSReplyFuzzer/main.swift),
+# since SwiftPM links an executable's main under its own name. Linked with the toolchain's
+# lld: gold stops with an internal error on this link.
+lld="$(dirname "$(command -v swift)")/ld.lld"
+[ -x "$lld" ] || { echo "Tests/fuzz.sh: no ld.lld next to swift ($lld)" >&2; exit 1; }
+toolset=$(mktemp)
+printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$lld" > "$toolset"
+build=(swift build -c release --scratch-path .build-fuzz --toolset "$toolset" -Xswiftc -sanitize=fuzzer,address)
+"${build[@]}" >&2
+fuzzer=$("${build[@]}" --show-bin-path)/DNSReplyFuzzer
+rm -f "$toolset"
 
 corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
+trap 'rm -rf "$corpus" "$corpus.log"' EXIT
 mkdir -p findings
 status=0
 "$fuzzer" "${limit[@]}" -max_len=65535 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
@@ -34,4 +41,3 @@ if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
     tail -40 "$corpus.log" >&2
     exit 1
 fi
-rm -f "$corpus.log"

@@ -8,10 +8,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "sdctl", path: "../..")],
     targets: [
+        .target(name: "CLibFuzzer"),
         // The DNS reply decoder (DNSDiscovery's DNSMessage(decoding:)).
         .executableTarget(
             name: "DNSReplyFuzzer",
-            dependencies: [.product(name: "DNSDiscovery", package: "sdctl")]
-        )
+            dependencies: ["CLibFuzzer", .product(name: "DNSDiscovery", package: "sdctl")]
+        ),
     ]
 )

@@ -1,10 +1,14 @@
+import CLibFuzzer
 import DNSDiscovery
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One input: decode it as a DNS reply. Decoding must either succeed or throw; a crash, a
 /// hang (libFuzzer's -timeout) or an oversized allocation (-rss_limit_mb, -malloc_limit_mb)
 /// is a finding. A decoded message is read through, so that every string it holds is touched.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzDNSReply(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+func fuzzDNSReply(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: start, count: count)
     guard let message = try? DNSMessage(decoding: bytes) else { return 0 }
     var total = message.questions.reduce(0) { $0 + $1.name.utf8.count }
@@ -15,3 +19,9 @@ public func fuzzDNSReply(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     precondition(total >= 0)
     return 0
 }
+
+// SwiftPM links an executable's main under its own name, so libFuzzer's main is not used:
+// the program starts libFuzzer's driver itself.
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzDNSReply(data, size) })
