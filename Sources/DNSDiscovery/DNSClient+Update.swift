@@ -4,11 +4,14 @@ import NIOCore
 extension DNSClient {
     /// The zone `name` belongs to: the owner of the SOA record that an SOA query for it
     /// returns, in the answer (a zone apex) or the authority section.
-    public func zone(of name: String, deadline: ContinuousClock.Instant? = nil) async throws(DiscoveryError) -> String {
+    public func zone(of name: String, deadline: ContinuousClock.Instant? = nil) async throws(DiscoveryError)
+        -> String
+    {
         let response = try await query(exactly: name, type: .soa, deadline: deadline)
         let soa = (response.message.answers + response.message.authorities).first { $0.type == .soa }
         guard let soa else {
-            throw DiscoveryError(.notFound, "no zone found for \(name): \(response.server) sent no SOA record")
+            throw DiscoveryError(
+                .notFound, "no zone found for \(name): \(response.server) sent no SOA record")
         }
         return soa.name
     }
@@ -17,7 +20,8 @@ extension DNSClient {
     /// to the first server that answers, over UDP; a refusal is
     /// ``DiscoveryError/Code/permissionDenied``, any other error code ``DiscoveryError/Code/unavailable``.
     public func sendUpdate(
-        zone: String, name: String, ttl: UInt32?, priority: UInt16, weight: UInt16, port: UInt16, target: String,
+        zone: String, name: String, ttl: UInt32?, priority: UInt16, weight: UInt16, port: UInt16,
+        target: String,
         timeout: Duration = .seconds(5)
     ) async throws(DiscoveryError) {
         var lastFailure = DiscoveryError(.invalidArgument, "no DNS server configured")
@@ -28,10 +32,12 @@ extension DNSClient {
                 target: target)
             let reply: DNSMessage
             do {
-                let address = try SocketAddress.makeAddressResolvingHost(server.host, port: Int(server.port))
+                let address = try SocketAddress.dnsServer(server)
                 reply = try await DNSTransport.exchange(
-                    update, id: id, question: DNSQuestion(name: DNSName.relative(zone), type: .soa), server: address,
-                    overTCP: false, deadline: .now() + .nanoseconds(Int64(timeout.wholeNanoseconds)), group: group)
+                    update, id: id, question: DNSQuestion(name: DNSName.relative(zone), type: .soa),
+                    server: address,
+                    overTCP: false, deadline: .now() + .nanoseconds(Int64(timeout.wholeNanoseconds)),
+                    group: group)
             } catch let error as DiscoveryError {
                 lastFailure = error
                 continue

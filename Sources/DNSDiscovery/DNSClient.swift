@@ -120,7 +120,7 @@ public final class DNSClient: Sendable {
     {
         let address: SocketAddress
         do {
-            address = try SocketAddress.makeAddressResolvingHost(server.host, port: Int(server.port))
+            address = try SocketAddress.dnsServer(server)
         } catch {
             throw DiscoveryError(.invalidArgument, "invalid DNS server '\(server)'", cause: error)
         }

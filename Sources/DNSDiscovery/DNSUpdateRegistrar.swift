@@ -20,14 +20,16 @@ public final class DNSUpdateRegistrar: Registrar {
     public init(client: DNSClient, name: String, instance: Instance, ttl: UInt32 = 0) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         guard !address.host.contains(":") else {
-            throw DiscoveryError(.invalidArgument, "an SRV target is a name, not the IPv6 address \(address.host)")
+            throw DiscoveryError(
+                .invalidArgument, "an SRV target is a name, not the IPv6 address \(address.host)")
         }
         self.client = client
         self.name = DNSName.relative(name)
         self.instance = instance
         self.ttl = ttl
         record = (
-            UInt16(clamping: instance.priority ?? 0), UInt16(clamping: instance.weight ?? 1), address.port, address.host
+            UInt16(clamping: instance.priority ?? 0), UInt16(clamping: instance.weight ?? 1), address.port,
+            address.host
         )
     }
 
@@ -49,7 +51,8 @@ public final class DNSUpdateRegistrar: Registrar {
 
     private func send(zone: String, ttl: UInt32?) async throws(DiscoveryError) {
         try await client.sendUpdate(
-            zone: zone, name: name, ttl: ttl, priority: record.priority, weight: record.weight, port: record.port,
+            zone: zone, name: name, ttl: ttl, priority: record.priority, weight: record.weight,
+            port: record.port,
             target: record.target)
     }
 }

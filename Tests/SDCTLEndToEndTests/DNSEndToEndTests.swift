@@ -170,7 +170,8 @@ extension DNSEndToEndTests {
         try await withKnot { knot in
             let result = try await runSDCTL(
                 [
-                    "bench", "propagation", "srv://\(knot.address)/_bench._tcp.example.test?min-interval=50ms",
+                    "bench", "propagation",
+                    "srv://\(knot.address)/_bench._tcp.example.test?min-interval=50ms",
                     "--rounds", "5", "--timeout", "10s",
                 ], environment: environment, timeout: .seconds(60))
             #expect(result.status == 0, "\(result.stderr)")

@@ -40,7 +40,8 @@ struct CLILogHandler: LogHandler {
         var fields = metadata.merging(event.metadata ?? [:]) { _, new in new }
         let marker = fields.removeValue(forKey: DiscoveryLogEvent.key).map { "\($0)" }
         let showsEvents = fields.removeValue(forKey: Self.hidesEventsKey) == nil
-        guard event.level >= threshold || (showsEvents && marker.map(Self.alwaysShown.contains) == true) else {
+        guard event.level >= threshold || (showsEvents && marker.map(Self.alwaysShown.contains) == true)
+        else {
             return
         }
         let rendered = fields.keys.sorted().map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
