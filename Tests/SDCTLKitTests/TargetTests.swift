@@ -57,6 +57,23 @@ struct TargetTests {
                     server: HostPort(host: "127.0.0.1", port: 5353), name: "_http._tcp.web.example.com."))
     }
 
+    @Test("srv:// query parameters: resolve, min-interval, max-interval; SDCTL_RESOLV_CONF")
+    func srvParameters() throws {
+        var expected = SRVBackend(server: HostPort(host: "::1", port: 5353), name: "_x._tcp.example.test")
+        expected.resolve = .any
+        expected.minimumInterval = .milliseconds(250)
+        expected.maximumInterval = .seconds(600)
+        #expect(
+            try parse("srv://[::1]:5353/_x._tcp.example.test?resolve=any&min-interval=250ms&max-interval=10m")
+                .backend as? SRVBackend == expected)
+        let configured = try Target(
+            parsing: "srv:///_x._tcp.example.test",
+            environment: ["SDCTL_RESOLV_CONF": "/tmp/resolv.conf", "RES_OPTIONS": "ndots:2", "HOME": "/root"])
+        let backend = try #require(configured.backend as? SRVBackend)
+        #expect(backend.resolvConf == "/tmp/resolv.conf")
+        #expect(backend.environment == ["RES_OPTIONS": "ndots:2"])
+    }
+
     @Test(
         "bad targets are usage errors",
         arguments: [
@@ -66,7 +83,10 @@ struct TargetTests {
             "consul://h/a/b",
             "consul://h/web?bogus=1", "consul://h/web?passing=maybe", "consul://a,b/web",
             "eureka://h/eureka/WEB",
-            "srv://h/web.example.com", "srv:///_http.example", "zk://[::1/x", "zk://h/x#frag",
+            "srv://h/web.example.com", "srv:///_http.example", "srv://h/_x._tcp.a?resolve=mx",
+            "srv://h/_x._tcp.a?resolve", "srv://h/_x._tcp.a?min-interval=0s", "srv://h/_x._tcp.a?bogus=1",
+            "srv://h/_x._tcp.a?min-interval=10s&max-interval=1s", "srv://a,b/_x._tcp.a",
+            "zk://[::1/x", "zk://h/x#frag",
         ])
     func invalid(text: String) {
         do {

@@ -9,6 +9,11 @@ import Discovery
 struct DNSMessageReader {
     private let bytes: UnsafeRawBufferPointer
     private var offset = 0
+    /// Names decoded whole from where they start, by that offset, so that a name that is only
+    /// a compression pointer (every owner in a typical answer) shares the string already made
+    /// instead of decoding and allocating it again. A few entries: the names pointed at whole
+    /// are almost always the question's.
+    private var decodedNames: [(offset: Int, name: String)] = []
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -117,6 +122,27 @@ struct DNSMessageReader {
 
     /// A name at ``offset``, following compression pointers; ``offset`` moves past its inline part.
     private mutating func readName() throws(DiscoveryError) -> String {
+        let start = offset
+        if start + 1 < bytes.count, bytes[start] & 0xC0 == 0xC0 {
+            let target = Int(bytes[start] & 0x3F) << 8 | Int(bytes[start + 1])
+            if target < start, let known = decodedNames.first(where: { $0.offset == target }) {
+                offset = start + 2
+                return known.name
+            }
+        }
+        let name = try decodeName()
+        if decodedNames.count < 8 {
+            if bytes[start] & 0xC0 == 0 {
+                decodedNames.append((start, name))
+            } else if bytes[start] & 0xC0 == 0xC0 {
+                // The whole name is the one at the pointer's target.
+                decodedNames.append((Int(bytes[start] & 0x3F) << 8 | Int(bytes[start + 1]), name))
+            }
+        }
+        return name
+    }
+
+    private mutating func decodeName() throws(DiscoveryError) -> String {
         // The text form is at most 4 bytes per wire byte (`\DDD`), so 1024 bytes always suffice.
         let outcome = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) {
             text -> Result<String, DiscoveryError> in
