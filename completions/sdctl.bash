@@ -30,7 +30,7 @@ _sdctl() {
         --ttl) return 0 ;;
         --instances) return 0 ;;
         --threads) return 0 ;;
-        --balancer) COMPREPLY=($(compgen -W "round-robin random" -- "$cur")); return 0 ;;
+        --balancer) COMPREPLY=($(compgen -W "round-robin random srv" -- "$cur")); return 0 ;;
         --picks) return 0 ;;
         --rounds) return 0 ;;
     esac

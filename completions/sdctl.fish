@@ -23,7 +23,7 @@ complete -c sdctl -n '__fish_seen_subcommand_from bench; and not __fish_seen_sub
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from balancer propagation' -a propagation -d 'measure register->seen and deregister->seen latency through a backend'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l instances -r -d 'instances to balance over (default 3)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l threads -r -d 'threads for the parallel run (default 2)'
-complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l balancer -r -a 'round-robin random' -d 'only this balancer'
+complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l balancer -r -a 'round-robin random srv' -d 'only this balancer (srv: RFC 2782 priority and weight)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l picks -r -d 'picks per measurement (default 10000000)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l rounds -r -d 'register/deregister rounds (default 200)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l separate-watcher -d 'watch from a separate sdctl watch process'
