@@ -45,7 +45,7 @@ public final class DNSClient: Sendable {
             let response: DNSResponse
             do {
                 response = try await query(exactly: candidate, type: type, deadline: deadline)
-            } catch  where (error.cause as? DNSResponseCode) == .serverFailure {
+            } catch where (error.cause as? DNSResponseCode) == .serverFailure {
                 // As glibc's res_search: SERVFAIL for one candidate moves on to the next; any
                 // other failure ends the search.
                 serverFailure = error
@@ -57,8 +57,8 @@ public final class DNSClient: Sendable {
             {
                 return response
             }
-            // The first negative answer is the one to report, as glibc reports it for the name
-            // as given when every candidate fails.
+            // When every candidate fails, an empty answer for any of them is reported over
+            // NXDOMAIN (glibc's got_nodata); otherwise the first NXDOMAIN.
             if negative == nil || (negative!.message.responseCode == .nameError && code == .noError) {
                 negative = response
             }

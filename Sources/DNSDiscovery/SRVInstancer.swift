@@ -30,6 +30,8 @@ public final class SRVInstancer: Instancer, Sendable {
         case any
     }
 
+    /// What to watch and how often; ``minimumInterval`` must be positive and at most
+    /// ``maximumInterval`` (a precondition).
     public struct Configuration: Sendable, Hashable {
         /// The SRV record name, such as `_http._tcp.web.example.com`.
         public var name: String

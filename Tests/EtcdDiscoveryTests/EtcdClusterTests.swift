@@ -19,9 +19,9 @@ struct EtcdClusterTests {
         try servers.etcdctl(["put", "/services/web/\(change)", "\(change):80"])
         addresses.append("\(change):80")
         for watcher in watchers { try await watcher.subscribe().set(addresses, within: .seconds(20)) }
-        // Past the 2 s lease TTL: the loss must not cost the registration its lease, and no
+        // Past the 4 s lease TTL: the loss must not cost the registration its lease, and no
         // watcher may see it go.
-        try await staysRegistered("10.0.0.1:80", watchers, for: .seconds(3))
+        try await staysRegistered("10.0.0.1:80", watchers, for: .seconds(5))
         #expect(registrar.lease == lease)
         #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
         try await servers.restart(member: member)
@@ -60,7 +60,7 @@ struct EtcdClusterTests {
         defer { for instancer in instancers { instancer.stop() } }
         let registrar = try EtcdRegistrar(
             client: first, prefix: "/services/web/", instance: Instance(address: "10.0.0.1:80", id: "web-1"),
-            ttl: .seconds(2))
+            ttl: .seconds(4))
         try await registrar.register()
         var addresses = ["10.0.0.1:80"]
         for watcher in instancers { try await watcher.subscribe().set(addresses, within: .seconds(10)) }
