@@ -45,7 +45,7 @@ public final class DNSClient: Sendable {
             let response: DNSResponse
             do {
                 response = try await query(exactly: candidate, type: type, deadline: deadline)
-            } catch where (error.cause as? DNSResponseCode) == .serverFailure {
+            } catch let error where (error.cause as? DNSResponseCode) == .serverFailure {
                 // As glibc's res_search: SERVFAIL for one candidate moves on to the next; any
                 // other failure ends the search.
                 serverFailure = error
