@@ -5,7 +5,9 @@ import Synchronization
 /// Watches the SRV records of one name and publishes them as instances.
 ///
 /// An instance is `target:port` (the target without its final dot) with the record's priority
-/// and weight, and its TTL and target as metadata (`ttl`, `target`). With
+/// and weight, and its TTL and target as metadata (`ttl`, `target`). The `ttl` is that of the
+/// answer that last changed the set: an answer that differs only in TTL (a caching resolver
+/// counts them down) is not published as a change. With
 /// ``Configuration/resolve`` set, targets become their addresses (`ip:port`), taken from the
 /// reply's additional section when the server sent them there, asked for otherwise.
 ///
@@ -101,6 +103,9 @@ public final class SRVInstancer: Instancer, Sendable {
     ) async {
         var backoff = Backoff(initial: configuration.minimumInterval, maximum: configuration.maximumInterval)
         var lastNegative: String?
+        // The set as last published: a later answer that differs only in its TTL (a caching
+        // resolver counts TTLs down) is not a change, and is not published again.
+        var published: [Instance]?
         let resolver = SRVRecordResolver(client: client, configuration: configuration, logger: logger)
         while !Task.isCancelled {
             var delay: Duration
@@ -111,7 +116,10 @@ public final class SRVInstancer: Instancer, Sendable {
                         "no instances: \(negative)", metadata: DiscoveryLogEvent.noInstances.metadata())
                 }
                 lastNegative = answer.negative
-                cache.update(answer.instances)
+                if published.map({ Self.sameButTTL($0, answer.instances) }) != true {
+                    published = answer.instances
+                    cache.update(answer.instances)
+                }
                 backoff.reset()
                 delay = min(max(answer.ttl, configuration.minimumInterval), configuration.maximumInterval)
                 delay += delay * Double.random(in: 0...max(configuration.jitter, 0))
@@ -127,9 +135,22 @@ public final class SRVInstancer: Instancer, Sendable {
                     "SRV query failed; retrying",
                     metadata: ["name": "\(configuration.name)", "error": "\(error)"])
                 cache.fail(error)
+                published = nil  // the same set again after a failure is news: the recovery
                 delay = backoff.next()
             }
             try? await Task.sleep(for: delay)
         }
+    }
+
+    /// Whether two sets are the same but for their `ttl` metadata.
+    static func sameButTTL(_ lhs: [Instance], _ rhs: [Instance]) -> Bool {
+        func withoutTTL(_ set: [Instance]) -> [Instance] {
+            set.map { instance in
+                var copy = instance
+                copy.metadata["ttl"] = nil
+                return copy
+            }
+        }
+        return lhs.count == rhs.count && withoutTTL(lhs) == withoutTTL(rhs)
     }
 }
