@@ -116,4 +116,17 @@ struct DNSClientTests {
         #expect(timedOut?.code == .timedOut || timedOut?.code == .unavailable)
         #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3))
     }
+
+    @Test("in the search list, SERVFAIL moves on to the next name, as glibc's res_search does")
+    func servfailMovesOnInSearch() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let client = DNSClient(
+                configuration: DNSResolverConfiguration(
+                    servers: [try HostPort(parsing: knot.address)], search: ["broken.test", "example.test"],
+                    ndots: 5, timeout: .seconds(2), attempts: 1))
+            let response = try await client.query("_x._tcp", type: .srv)
+            #expect(response.name == "_x._tcp.example.test")
+            #expect(response.answers(.srv).count == 3)
+        }
+    }
 }

@@ -44,8 +44,8 @@ struct DNSEndToEndTests {
     func unavailable() async throws {
         try await withKnot { knot in
             let closed = try FreePorts.take(1)[0]
-            let silent = SilentUDPPort()
-            defer { silent.close() }
+            let silent = MisbehavingDNSServer(behaviour: .silent)
+            defer { silent.stop() }
             for (target, why) in [
                 ("srv://\(knot.address)/_x._tcp.broken.test", "answered SERVFAIL"),
                 ("srv://\(knot.address)/_x._tcp.elsewhere.test", "answered REFUSED"),
@@ -138,30 +138,6 @@ struct DNSEndToEndTests {
             )
         }
     }
-}
-
-/// A loopback UDP port that receives and never answers.
-final class SilentUDPPort: Sendable {
-    let port: Int
-    private let fd: Int32
-
-    init() {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, length)
-                return getsockname(fd, $0, &length)
-            }
-        }
-        self.port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    func close() { _ = Glibc.close(fd) }
 }
 
 extension DNSEndToEndTests {

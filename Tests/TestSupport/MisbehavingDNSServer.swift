@@ -7,8 +7,8 @@ import Synchronization
 /// A UDP peer on a free loopback port that answers the way an attacker or a broken server
 /// would, for the client's defences. For the replies it spoils it relays each query to a real
 /// server (`upstream`, a Knot port) and alters what comes back.
-final class MisbehavingDNSServer: Sendable {
-    enum Behaviour: Sendable {
+public final class MisbehavingDNSServer: Sendable {
+    public enum Behaviour: Sendable {
         /// The real reply with another id, and the real reply from another source port; never
         /// the real reply itself.
         case spoofOnly
@@ -20,7 +20,7 @@ final class MisbehavingDNSServer: Sendable {
         case silent
     }
 
-    let port: UInt16
+    public let port: UInt16
     private let socket: Int32
     private let decoy: Int32
     private let upstream: UInt16
@@ -28,9 +28,9 @@ final class MisbehavingDNSServer: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let finished = Mutex<Bool>(false)
     /// Queries received.
-    let queries = Atomic<Int>(0)
+    public let queries = Atomic<Int>(0)
 
-    init(behaviour: Behaviour, upstream: UInt16 = 0) {
+    public init(behaviour: Behaviour, upstream: UInt16 = 0) {
         self.behaviour = behaviour
         self.upstream = upstream
         socket = Self.udpSocket()
@@ -49,7 +49,7 @@ final class MisbehavingDNSServer: Sendable {
     }
 
     /// Stops serving and closes the sockets.
-    func stop() {
+    public func stop() {
         stopped.store(true, ordering: .relaxed)
         // The serving thread polls every 50 ms; it closes the sockets when it sees the flag.
         while !finished.withLock({ $0 }) { usleep(5000) }
