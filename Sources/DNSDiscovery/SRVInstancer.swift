@@ -1,6 +1,5 @@
 import Discovery
 import Logging
-import Synchronization
 
 /// Watches the SRV records of one name and publishes them as instances.
 ///
@@ -66,7 +65,7 @@ public final class SRVInstancer: Instancer, Sendable {
     private let client: DNSClient
     private let cache = InstanceCache()
     private let logger: Logger
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let task: Task<Void, Never>
 
     public init(
         client: DNSClient, configuration: Configuration,
@@ -78,10 +77,9 @@ public final class SRVInstancer: Instancer, Sendable {
         self.client = client
         self.configuration = configuration
         self.logger = logger
-        let started = Task { [cache, logger] in
+        task = Task { [cache] in
             await Self.watch(client: client, configuration: configuration, cache: cache, logger: logger)
         }
-        task.withLock { $0 = started }
     }
 
     deinit {
@@ -95,7 +93,7 @@ public final class SRVInstancer: Instancer, Sendable {
 
     public func stop() {
         cache.stop()
-        task.withLock { $0 }?.cancel()
+        task.cancel()
     }
 
     private static func watch(
