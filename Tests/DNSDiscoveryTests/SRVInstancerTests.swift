@@ -114,12 +114,12 @@ extension SRVInstancerTests {
             let first = try await subscription.set(["a.example.test:6000"])
             #expect(first[0].metadata["ttl"] == "3")
             // TTL 3 -> 1, same record: asked again after 3 s and then every second, never published.
-            try knot.replace(
+            try await knot.replace(
                 zone: "example.test", owner: "_w._tcp", type: "SRV", ttl: 1, records: ["1 1 6000 a"])
             await #expect(throws: DeadlineExceeded.self) {
                 try await subscription.first(within: .seconds(5), "a TTL-only change") { _ in true }
             }
-            try knot.replace(
+            try await knot.replace(
                 zone: "example.test", owner: "_w._tcp", type: "SRV", ttl: 1, records: ["1 1 6001 a"])
             // A timed-out wait ends its subscription: a new one starts from the current set.
             let changed = try await instancer.subscribe().set(["a.example.test:6001"], within: .seconds(5))

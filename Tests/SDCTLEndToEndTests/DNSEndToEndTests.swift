@@ -89,7 +89,7 @@ struct DNSEndToEndTests {
                 environment: environment)
             try await watcher.line { $0.contains(#""address":"a.example.test:6000""#) }
             let firstSeen = ContinuousClock.now
-            try knot.replace(
+            try await knot.replace(
                 zone: "example.test", owner: "_w._tcp", type: "SRV", ttl: 3, records: ["1 1 6001 a"])
             try await watcher.line(within: .seconds(10)) {
                 $0.contains(#""added":[{"address":"a.example.test:6001""#)

@@ -98,7 +98,7 @@ public final class KnotServer: Sendable {
     private func waitUntilLoaded(_ origins: [String], timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         for origin in origins {
-            while (try? knotc(["zone-read", origin]))?.isEmpty != false {
+            while (try? await knotcOffPool(["zone-read", origin]))?.isEmpty != false {
                 guard ContinuousClock.now < deadline else {
                     let log =
                         (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
@@ -110,7 +110,20 @@ public final class KnotServer: Sendable {
         }
     }
 
-    /// Runs knotc against this server; throws when it fails.
+    /// Runs knotc on a thread of its own: knotc blocks (up to its 5 s timeout while knotd
+    /// starts), and a blocked thread of the 2-thread cooperative pool stalls every other test
+    /// running in parallel (seen: a Retry deadline overrun and an etcd lease lost).
+    @discardableResult
+    private func knotcOffPool(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                continuation.resume(with: Result { try knotc(arguments) })
+            }
+        }
+    }
+
+    /// Runs knotc against this server; throws when it fails. Blocks the calling thread: from
+    /// async code, use ``replace(zone:owner:type:ttl:records:)``, which does not.
     @discardableResult
     public func knotc(_ arguments: [String]) throws -> String {
         let (status, output) = try ServerProcesses.run(
@@ -123,14 +136,16 @@ public final class KnotServer: Sendable {
 
     /// Replaces the `type` records of `owner` (relative to `zone`, or `@`) with `records`
     /// (their data as in a zone file), with `ttl`, in one transaction.
-    public func replace(zone: String, owner: String, type: String, ttl: Int, records: [String]) throws {
-        try knotc(["zone-begin", zone])
+    public func replace(zone: String, owner: String, type: String, ttl: Int, records: [String]) async throws {
+        try await knotcOffPool(["zone-begin", zone])
         do {
-            _ = try? knotc(["zone-unset", zone, owner, type])
-            for record in records { try knotc(["zone-set", zone, owner, String(ttl), type, record]) }
-            try knotc(["zone-commit", zone])
+            _ = try? await knotcOffPool(["zone-unset", zone, owner, type])
+            for record in records {
+                try await knotcOffPool(["zone-set", zone, owner, String(ttl), type, record])
+            }
+            try await knotcOffPool(["zone-commit", zone])
         } catch {
-            _ = try? knotc(["zone-abort", zone])
+            _ = try? await knotcOffPool(["zone-abort", zone])
             throw error
         }
     }

@@ -26,7 +26,6 @@ public final class MisbehavingDNSServer: Sendable {
     private let upstream: UInt16
     private let behaviour: Behaviour
     private let stopped = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
     /// Queries received.
     public let queries = Atomic<Int>(0)
 
@@ -48,11 +47,11 @@ public final class MisbehavingDNSServer: Sendable {
         pthread_detach(thread)
     }
 
-    /// Stops serving and closes the sockets.
+    /// Stops serving; the serving thread, which polls every 50 ms, closes the sockets when it
+    /// sees this. Does not wait for it: a blocked thread of the cooperative pool would stall
+    /// every other test running in parallel.
     public func stop() {
         stopped.store(true, ordering: .relaxed)
-        // The serving thread polls every 50 ms; it closes the sockets when it sees the flag.
-        while !finished.withLock({ $0 }) { usleep(5000) }
     }
 
     private func serve() {
@@ -90,7 +89,6 @@ public final class MisbehavingDNSServer: Sendable {
         }
         close(socket)
         close(decoy)
-        finished.withLock { $0 = true }
     }
 
     /// The upstream server's reply to `query`.
