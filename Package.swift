@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ZooKeeperDiscovery", targets: ["ZooKeeperDiscovery"]),
         .library(name: "EtcdDiscovery", targets: ["EtcdDiscovery"]),
         .library(name: "DNSDiscovery", targets: ["DNSDiscovery"]),
+        .library(name: "ConsulDiscovery", targets: ["ConsulDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     dependencies: [
@@ -29,6 +30,8 @@ let package = Package(
         // Already in the graph through grpc-swift-nio-transport; sdctl traps signals with its
         // UnixSignals (Processes/SignalWatcher.swift).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // Consul's HTTP API (ConsulDiscovery), and the tests' control of the Consul emulator.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Thread-local slot numbers for the balancers' striped pick state.
@@ -78,11 +81,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Consul's HTTP API (health blocking queries, agent registration) over async-http-client.
+        .target(
+            name: "ConsulDiscovery",
+            dependencies: [
+                "Discovery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
                 "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
-                "DNSDiscovery",
+                "DNSDiscovery", "ConsulDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -96,7 +112,10 @@ let package = Package(
             ]),
         .target(
             name: "TestSupport",
-            dependencies: ["Discovery", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Discovery", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),
         .testTarget(name: "LoadBalancingTests", dependencies: ["LoadBalancing", "TestSupport"]),
@@ -112,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "DNSDiscoveryTests",
             dependencies: ["DNSDiscovery", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "ConsulDiscoveryTests",
+            dependencies: [
+                "ConsulDiscovery", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

@@ -1,0 +1,46 @@
+import Discovery
+
+extension ConsulClient {
+    /// A health answer and the index to block on next.
+    public struct HealthAnswer: Sendable, Hashable {
+        public var entries: [ConsulServiceEntry]
+        /// `X-Consul-Index`, as sent (0 when a server sent none or 0).
+        public var index: UInt64
+    }
+
+    /// `GET /v1/health/service/<name>`: at once without `index`, otherwise a blocking query that
+    /// the agent answers when its index passes `index` or `wait` (plus up to wait/16 of the
+    /// agent's jitter) runs out. The request's own deadline allows for both.
+    ///
+    /// Entries failing the query's tags or passing filter are dropped here too, for servers that
+    /// ignore them.
+    public func health(_ query: ConsulHealthQuery, index: UInt64? = nil, wait: Duration? = nil)
+        async throws(DiscoveryError) -> HealthAnswer
+    {
+        var parameters: [(String, String?)] = []
+        if let index {
+            parameters.append(("index", String(index)))
+            if let wait { parameters.append(("wait", GoSyntax.duration(wait))) }
+        }
+        if query.passingOnly { parameters.append(("passing", nil)) }
+        for tag in query.tags { parameters.append(("tag", tag)) }
+        if let datacenter = query.datacenter { parameters.append(("dc", datacenter)) }
+        if query.stale { parameters.append(("stale", nil)) }
+        if let near = query.near { parameters.append(("near", near)) }
+        var deadline = configuration.requestTimeout
+        if index != nil {
+            let blocking = wait ?? .seconds(300)
+            deadline += blocking + blocking / 16
+        }
+        let response = try await send(
+            .GET, "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
+            timeout: deadline, what: "health of '\(query.service)'")
+        var entries =
+            try decode([ConsulServiceEntry]?.self, response.body, what: "health of '\(query.service)'") ?? []
+        entries.removeAll { entry in
+            !query.tags.allSatisfy(entry.tags.contains) || (query.passingOnly && !entry.isPassing)
+        }
+        let index = response.headers.first(name: "X-Consul-Index").flatMap { UInt64($0) } ?? 0
+        return HealthAnswer(entries: entries, index: index)
+    }
+}

@@ -1,0 +1,225 @@
+import Discovery
+import Logging
+import Synchronization
+
+/// Registers one instance as a service with the local Consul agent, with a check, and keeps it
+/// there.
+///
+/// With a TTL check (the default) the registration starts passing and the registrar passes the
+/// check every third of the TTL; with an HTTP or TCP check the agent judges health itself and
+/// the registrar looks the service up at the same pace. When the agent has forgotten the service
+/// (a pass or a lookup answers 404: it restarted without its state), the registrar registers it
+/// again and logs that (``DiscoveryLogEvent/registrationRestored``). Deregistering removes
+/// exactly this service id. Concurrent calls are settled by a ``RegistrarStateMachine``.
+public final class ConsulRegistrar: Registrar, Sendable {
+    public struct Configuration: Sendable {
+        /// How the agent judges health; `ttl` checks are passed by the registrar.
+        public var check: ConsulServiceRegistration.Check?
+        /// The agent removes the service once its check has been critical this long (a process
+        /// that vanished without deregistering); `nil` keeps it, critical, until deregistered.
+        public var deregisterCriticalServiceAfter: Duration?
+        /// How often the registrar makes sure an HTTP- or TCP-checked service is still known.
+        public var lookupInterval: Duration
+
+        public init(
+            check: ConsulServiceRegistration.Check? = .ttl(.seconds(10)),
+            deregisterCriticalServiceAfter: Duration? = .seconds(60), lookupInterval: Duration = .seconds(10)
+        ) {
+            self.check = check
+            self.deregisterCriticalServiceAfter = deregisterCriticalServiceAfter
+            self.lookupInterval = lookupInterval
+        }
+    }
+
+    public let client: ConsulClient
+    /// The instance, its id filled in (`<service>-<host>-<port>` unless given).
+    public let instance: Instance
+    /// What is sent to the agent.
+    public let registration: ConsulServiceRegistration
+    private let ownsClient: Bool
+    private let logger: Logger
+    private let lifecycle = RegistrarLifecycle<String>()
+    /// Passes the check or looks the service up, and restores it; one while registered.
+    private let keeper = Mutex<Task<Void, Never>?>(nil)
+
+    /// Checks the instance now: its address, metadata keys (ASCII letters, digits, `-`, `_`, as
+    /// the agent demands) and id.
+    public init(
+        client: ConsulClient, service: String, instance: Instance,
+        configuration: Configuration = Configuration(),
+        ownsClient: Bool = false, logger: Logger = ConsulClient.noOpLogger
+    ) throws(DiscoveryError) {
+        let address = try HostPort(parsing: instance.address)
+        guard !service.isEmpty else { throw DiscoveryError(.invalidArgument, "consul: empty service name") }
+        for key in instance.metadata.keys {
+            let valid =
+                !key.isEmpty && key.utf8.count <= 128
+                && key.utf8.allSatisfy { byte in
+                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                        || (byte >= 0x61 && byte <= 0x7A)
+                        || byte == 0x2D || byte == 0x5F
+                }
+            guard valid else {
+                throw DiscoveryError(
+                    .invalidArgument,
+                    "consul: invalid meta key '\(key)': Consul takes ASCII letters, digits, '-' and '_' only")
+            }
+        }
+        var instance = instance
+        instance.address = address.description
+        if instance.id == nil {
+            let host = String(address.host.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "-" })
+            instance.id = "\(service)-\(host)-\(address.port)"
+        }
+        guard let id = instance.id, !id.isEmpty, !id.contains("/") else {
+            throw DiscoveryError(.invalidArgument, "consul: invalid service id '\(instance.id ?? "")'")
+        }
+        var check = configuration.check
+        if case .ttl(let ttl) = check { check = .ttl(max(ttl, .seconds(1))) }
+        self.client = client
+        self.instance = instance
+        self.registration = ConsulServiceRegistration(
+            id: id, name: service, address: address.host, port: Int(address.port), tags: instance.tags,
+            meta: instance.metadata, weight: instance.weight, check: check,
+            // A TTL check starts passing: this process is alive and about to pass it.
+            initialStatus: check.map { if case .ttl = $0 { "passing" } else { nil } } ?? nil,
+            deregisterCriticalServiceAfter: check == nil ? nil : configuration.deregisterCriticalServiceAfter)
+        self.ownsClient = ownsClient
+        self.logger = logger
+        self.lookupInterval = configuration.lookupInterval
+    }
+
+    private let lookupInterval: Duration
+
+    /// How often the keeper passes the check or looks the service up.
+    var keepInterval: Duration {
+        if case .ttl(let ttl) = registration.check { return ttl / 3 }
+        return lookupInterval
+    }
+
+    public func register() async throws {
+        try await lifecycle.register {
+            try await client.register(registration)
+            // The keeper is in place before the state says registered, so a deregister (which
+            // waits for this) always finds it.
+            let task = Task { [weak self] in
+                guard let self else { return }
+                await self.keep()
+            }
+            keeper.withLock { $0 = task }
+            return registration.id
+        }
+    }
+
+    public func deregister() async throws {
+        defer { if ownsClient { client.close() } }
+        try await lifecycle.deregister { id, _ in
+            // The keeper ends first: one that is restoring finds its work unwanted and undoes it.
+            let task = keeper.withLock { task in
+                defer { task = nil }
+                return task
+            }
+            task?.cancel()
+            await task?.value
+            try await removeFromAgent()
+        }
+    }
+
+    /// Deregisters the service id; one the agent does not know is gone already (the agent
+    /// forgot it, or someone removed it).
+    private func removeFromAgent() async throws(DiscoveryError) {
+        do {
+            try await client.deregister(serviceID: registration.id)
+        } catch {
+            guard error.code == .notFound else { throw error }
+        }
+    }
+
+    /// Passes the TTL check (or looks the service up) every ``keepInterval``; registers again
+    /// when the agent has forgotten the service.
+    private func keep() async {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: max(keepInterval, .milliseconds(100)))
+        var delay = keepInterval
+        let id: Logger.MetadataValue = "\(registration.id)"
+        while !Task.isCancelled {
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return }
+            do throws(DiscoveryError) {
+                if case .ttl = registration.check {
+                    try await client.passCheck(registration.checkID)
+                } else if try await client.agentService(id: registration.id) == nil {
+                    throw DiscoveryError(.notFound, "consul: the agent does not know '\(registration.id)'")
+                }
+                backoff.reset()
+                delay = keepInterval
+            } catch  where error.code == .notFound {
+                guard case .restore(let attempt, _) = lifecycle.withMachine({ $0.lost() }) else { return }
+                guard await restore(attempt: attempt) else { return }
+                backoff.reset()
+                delay = keepInterval
+            } catch {
+                if Task.isCancelled { return }
+                delay = backoff.next()
+                logger.info(
+                    "consul: keeping the registration failed; retrying",
+                    metadata: ["id": id, "error": "\(error)", "delay": "\(delay)"])
+            }
+        }
+    }
+
+    /// Registers again until that works or the registration is not wanted any more.
+    private func restore(attempt: Int) async -> Bool {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
+        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
+            do throws(DiscoveryError) {
+                try await client.register(registration)
+                if lifecycle.withMachine({ $0.restored(attempt: attempt, registration.id) }) == .undo {
+                    // Deregistered meanwhile: remove what was just made, even though this task
+                    // is being cancelled.
+                    let client = self.client
+                    let id = registration.id
+                    await Task { try? await client.deregister(serviceID: id) }.value
+                    return false
+                }
+                logger.notice(
+                    "consul: the agent had forgotten the service; registered again",
+                    metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(registration.id)"]))
+                return true
+            } catch {
+                let delay = backoff.next()
+                logger.warning(
+                    "consul: registering again failed; retrying",
+                    metadata: ["id": "\(registration.id)", "error": "\(error)", "delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        return false
+    }
+}
+
+/// Operations on registrations made by others, for tools such as `sdctl deregister`.
+public enum ConsulMaintenance {
+    /// Deregisters from the agent every service of `service` whose id is `idOrAddress` or whose
+    /// address (its own, or `host:port` with the agent's node address when it has none) is that;
+    /// returns the ids removed. Only this agent's services can be removed this way.
+    public static func remove(idOrAddress: String, service: String, client: ConsulClient)
+        async throws(DiscoveryError) -> [String]
+    {
+        let services = try await client.agentServices()
+        var removed: [String] = []
+        for (id, entry) in services.sorted(by: { $0.key < $1.key }) where entry.service == service {
+            let host = entry.address.contains(":") ? "[\(entry.address)]" : entry.address
+            guard id == idOrAddress || (!entry.address.isEmpty && "\(host):\(entry.port)" == idOrAddress)
+            else {
+                continue
+            }
+            do {
+                try await client.deregister(serviceID: id)
+                removed.append(id)
+            } catch  where error.code == .notFound {
+                // Removed by someone else meanwhile.
+            }
+        }
+        return removed
+    }
+}

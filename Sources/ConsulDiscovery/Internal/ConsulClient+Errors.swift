@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Discovery
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+extension ConsulClient {
+    /// Maps an answer that is not 2xx, quoting the agent's reason (its body, one line).
+    static func map(status: HTTPResponseStatus, body: [UInt8], what: String) -> DiscoveryError {
+        let reason = oneLine(body)
+        let message = "consul: \(what): \(status.code) \(reason.isEmpty ? status.reasonPhrase : reason)"
+        switch status.code {
+        case 400: return DiscoveryError(.invalidArgument, message)
+        case 401, 403: return DiscoveryError(.permissionDenied, message)
+        case 404: return DiscoveryError(.notFound, message)
+        case 429, 500..<600: return DiscoveryError(.unavailable, message)
+        default: return DiscoveryError(.invalidResponse, message)
+        }
+    }
+
+    /// Maps a failure to get any answer: the agent unreachable, TLS refused, the deadline passed.
+    static func map(
+        transport error: any Error, what: String, agent: Configuration.Address, deadline: Duration
+    ) -> DiscoveryError {
+        if let error = error as? DiscoveryError { return error }
+        if error is CancellationError {
+            return DiscoveryError(.stopped, "consul: \(what): cancelled", cause: error)
+        }
+        let prefix = "consul: \(what): agent \(agent)"
+        if let failure = error as? HTTPClientError {
+            switch failure {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return DiscoveryError(
+                    .timedOut, "\(prefix) gave no answer within \(GoSyntax.duration(deadline))", cause: error)
+            case .connectTimeout:
+                return DiscoveryError(.unavailable, "\(prefix): connect timed out", cause: error)
+            case .cancelled:
+                return DiscoveryError(.stopped, "consul: \(what): cancelled", cause: error)
+            case .alreadyShutdown:
+                return DiscoveryError(.stopped, "consul: \(what): the client is closed", cause: error)
+            case .remoteConnectionClosed:
+                return DiscoveryError(.unavailable, "\(prefix) closed the connection", cause: error)
+            default:
+                return DiscoveryError(.unavailable, "\(prefix): \(failure)", cause: error)
+            }
+        }
+        return DiscoveryError(.unavailable, "\(prefix): \(describe(error))", cause: error)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case let failure as IOError:
+            return String(cString: strerror(failure.errnoCode))
+        case let failure as NIOConnectionError:
+            if let first = failure.connectionErrors.first { return describe(first.error) }
+            return "cannot connect"
+        case let failure as NIOSSLError:
+            if case .handshakeFailed(let reason) = failure { return "TLS handshake failed: \(reason)" }
+            return "TLS: \(failure)"
+        case let failure as NIOSSLExtraError:
+            return "TLS: \(failure)"
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The first line of a body, printable characters only, at most 200 of them.
+    static func oneLine(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(400), as: UTF8.self)
+        let line = text.prefix { $0 != "\n" && $0 != "\r" }
+        return String(
+            line.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(200).map(
+                Character.init))
+    }
+}

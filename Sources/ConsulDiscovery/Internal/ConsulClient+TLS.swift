@@ -1,0 +1,56 @@
+import Discovery
+import NIOSSL
+
+extension ConsulClient {
+    /// The client TLS configuration for `tls`, with every file read now.
+    static func tlsConfiguration(_ tls: Configuration.TLS) throws(DiscoveryError) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = tls.verify ? .fullVerification : .none
+        var roots: [NIOSSLCertificate] = []
+        if let file = tls.caFile {
+            roots += try certificates(in: file, variable: "CONSUL_CACERT")
+        }
+        if let directory = tls.caDirectory {
+            let files: [String]
+            do {
+                files = try TextFile.files(in: directory, endingIn: [".pem", ".crt"])
+            } catch {
+                throw DiscoveryError(.invalidArgument, "CONSUL_CAPATH: cannot read directory '\(directory)'")
+            }
+            for file in files { roots += try certificates(in: file, variable: "CONSUL_CAPATH") }
+        }
+        if tls.caFile != nil || tls.caDirectory != nil {
+            configuration.trustRoots = .certificates(roots)
+        }
+        if let certificateFile = tls.certificateFile, let keyFile = tls.keyFile {
+            configuration.certificateChain = try certificates(
+                in: certificateFile, variable: "CONSUL_CLIENT_CERT"
+            )
+            .map { .certificate($0) }
+            do {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            } catch {
+                throw DiscoveryError(
+                    .invalidArgument, "CONSUL_CLIENT_KEY: cannot load a PEM private key from '\(keyFile)'",
+                    cause: error)
+            }
+        }
+        return configuration
+    }
+
+    private static func certificates(in file: String, variable: String) throws(DiscoveryError)
+        -> [NIOSSLCertificate]
+    {
+        let loaded: [NIOSSLCertificate]
+        do {
+            loaded = try NIOSSLCertificate.fromPEMFile(file)
+        } catch {
+            throw DiscoveryError(
+                .invalidArgument, "\(variable): cannot load PEM certificates from '\(file)'", cause: error)
+        }
+        guard !loaded.isEmpty else {
+            throw DiscoveryError(.invalidArgument, "\(variable): no PEM certificate in '\(file)'")
+        }
+        return loaded
+    }
+}
