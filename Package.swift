@@ -115,6 +115,10 @@ let package = Package(
             dependencies: [
                 "Discovery", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport"),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),

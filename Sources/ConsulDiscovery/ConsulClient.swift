@@ -34,6 +34,10 @@ public final class ConsulClient: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanoseconds)),
             decompression: .disabled)
+        // A refused or failed connect fails the request at once: the instancer and registrar
+        // retry with their own backoff and report each failure, where the pool's own retries
+        // would hold every request until its deadline (10 s of silence with the agent down).
+        settings.connectionPool.retryConnectionEstablishment = false
         switch configuration.address {
         case .http(let agent):
             base = "http://\(agent)"

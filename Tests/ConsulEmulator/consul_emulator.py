@@ -149,7 +149,9 @@ class State:
         self.service_index: dict[str, int] = {}
         self.node_check = {"Status": "passing", "modify_index": 5}
         self.requests: dict[str, int] = {}
-        self.faults = {"fail_status": 0, "fail_count": 0, "delay": 0.0, "constant_index": False, "refuse": False}
+        self.server_names: list[str] = []  # SNI of each TLS handshake
+        self.faults = {"fail_status": 0, "fail_count": 0, "delay": 0.0, "constant_index": False, "refuse": False,
+                       "first_tag_only": False}
 
     # -- changes (called with the lock held) -------------------------------------------------
 
@@ -482,7 +484,8 @@ class Handler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             if state.faults["constant_index"]:
-                return self.answer(view(), state.faults["constant_index"] is True and 42 or state.faults["constant_index"])
+                constant = state.faults["constant_index"]
+                return self.answer(view(), 42 if constant is True else int(constant))
             if index > 0:
                 deadline = time.monotonic() + wait + random.uniform(0, wait / 16)
                 while state.index_of(name) <= index:
@@ -501,7 +504,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, body, headers)
 
     def query_tags(self) -> list[str]:
-        return self.query.get("tag", [])
+        tags = self.query.get("tag", [])
+        # Servers before 1.3 filtered by the first tag only.
+        return tags[:1] if self.state.faults["first_tag_only"] else tags
 
     def health_service(self, name: str):
         passing = False
@@ -703,7 +708,9 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(raw or b"{}")
         with state.lock:
             if path == "/_emulator/stats" and method == "GET":
-                return self.send(200, {"requests": dict(state.requests), "index": state.index})
+                return self.send(
+                    200, {"requests": dict(state.requests), "index": state.index, "server_names": state.server_names}
+                )
             if path == "/_emulator/stats/reset" and method == "POST":
                 state.requests.clear()
             elif path == "/_emulator/faults" and method == "POST":
@@ -769,6 +776,12 @@ def main():
         if options.tls_client_ca:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(options.tls_client_ca)
+
+        def remember_server_name(connection, name, context):
+            with state.lock:
+                state.server_names.append(name or "")
+
+        context.sni_callback = remember_server_name
         server.socket = context.wrap_socket(server.socket, server_side=True)
     Checker(state).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -171,6 +171,12 @@ class BlockingQueryTests(EmulatorTestCase):
         self.assertEqual([e["Service"]["ID"] for e in self.health("?tag=prod&tag=eu").json], ["a"])
         self.assertEqual(self.health("?tag=us").json, [])
 
+    def test_an_old_server_filters_by_the_first_tag_only(self):
+        self.emulator.register({"Name": "web", "ID": "a", "Port": 1, "Tags": ["prod", "eu"]})
+        self.emulator.register({"Name": "web", "ID": "b", "Port": 2, "Tags": ["prod"]})
+        self.emulator.request("POST", "/_emulator/faults", {"first_tag_only": True})
+        self.assertEqual([e["Service"]["ID"] for e in self.health("?tag=prod&tag=eu").json], ["a", "b"])
+
     def test_an_unknown_datacenter_is_500(self):
         reply = self.health("?dc=elsewhere")
         self.assertEqual((reply.status, reply.body), (500, b"No path to datacenter"))

@@ -10,12 +10,12 @@ enum GoSyntax {
     }
 
     /// A duration as `time.ParseDuration` reads it, in whole milliseconds where it has them
-    /// (`10s`, `1500ms`, `5m`), never with a fraction Go would read differently.
+    /// (`10s`, `1500ms`, `5m`; at least `1ms`).
     static func duration(_ duration: Duration) -> String {
-        let milliseconds =
-            duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        if milliseconds % 60_000 == 0, milliseconds > 0 { return "\(milliseconds / 60_000)m" }
+        let milliseconds = max(
+            duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000, 1)
+        if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
-        return "\(max(milliseconds, 1))ms"
+        return "\(milliseconds)ms"
     }
 }
