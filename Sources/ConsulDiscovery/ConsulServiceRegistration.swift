@@ -57,51 +57,28 @@ public struct ConsulServiceRegistration: Sendable, Hashable {
 
     /// The JSON body, in the agent's own field names.
     func body() -> [UInt8] {
-        struct Weights: Encodable {
-            var Passing: Int
-            var Warning: Int
-        }
-        struct CheckBody: Encodable {
-            var TTL: String?
-            var HTTP: String?
-            var TCP: String?
-            var Interval: String?
-            var Timeout: String?
-            var Status: String?
-            var DeregisterCriticalServiceAfter: String?
-        }
-        struct Body: Encodable {
-            var ID: String
-            var Name: String
-            var Address: String
-            var Port: Int
-            var Tags: [String]
-            var Meta: [String: String]
-            var Weights: Weights?
-            var Check: CheckBody?
-        }
-        var check: CheckBody?
+        var check: RegistrationBody.Check?
         if let kind = self.check {
-            var body = CheckBody(
-                Status: initialStatus,
-                DeregisterCriticalServiceAfter: deregisterCriticalServiceAfter.map(GoSyntax.duration))
+            var body = RegistrationBody.Check(
+                status: initialStatus,
+                deregisterCriticalServiceAfter: deregisterCriticalServiceAfter.map(GoSyntax.duration))
             switch kind {
             case .ttl(let ttl):
-                body.TTL = GoSyntax.duration(ttl)
+                body.ttl = GoSyntax.duration(ttl)
             case .http(let url, let interval, let timeout):
-                body.HTTP = url
-                body.Interval = GoSyntax.duration(interval)
-                body.Timeout = timeout.map(GoSyntax.duration)
+                body.http = url
+                body.interval = GoSyntax.duration(interval)
+                body.timeout = timeout.map(GoSyntax.duration)
             case .tcp(let address, let interval, let timeout):
-                body.TCP = address
-                body.Interval = GoSyntax.duration(interval)
-                body.Timeout = timeout.map(GoSyntax.duration)
+                body.tcp = address
+                body.interval = GoSyntax.duration(interval)
+                body.timeout = timeout.map(GoSyntax.duration)
             }
             check = body
         }
-        let body = Body(
-            ID: id, Name: name, Address: address, Port: port, Tags: tags, Meta: meta,
-            Weights: weight.map { Weights(Passing: $0, Warning: 1) }, Check: check)
+        let body = RegistrationBody(
+            id: id, name: name, address: address, port: port, tags: tags, meta: meta,
+            weights: weight.map { RegistrationBody.Weights(passing: $0, warning: 1) }, check: check)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         // Encoding these plain strings and numbers cannot fail.

@@ -193,8 +193,11 @@ public final class ConsulEmulator: Sendable {
     /// The server name (SNI) of each TLS handshake, empty when the client sent none.
     public func serverNames() async throws -> [String] {
         let (_, body) = try await request(.GET, "/_emulator/stats")
-        struct Stats: Decodable { var server_names: [String] }
-        return try JSONDecoder().decode(Stats.self, from: Data(body.utf8)).server_names
+        struct Stats: Decodable {
+            var serverNames: [String]
+            enum CodingKeys: String, CodingKey { case serverNames = "server_names" }
+        }
+        return try JSONDecoder().decode(Stats.self, from: Data(body.utf8)).serverNames
     }
 
     public func resetRequestCounts() async throws { try await control("/_emulator/stats/reset") }
