@@ -140,7 +140,7 @@ let package = Package(
             dependencies: [
                 "ConsulDiscovery", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
-        .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "TestSupport"]),
+        .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "ConsulDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
 )

@@ -56,8 +56,15 @@ public final class ConsulClient: Sendable {
         http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: settings)
     }
 
-    /// Ends the connections; requests in flight fail. Idempotent.
+    /// Ends the connections; requests in flight fail. Idempotent. Dropping the last reference
+    /// closes the client too.
     public func close() {
+        http.shutdown { _ in }
+    }
+
+    deinit {
+        // The HTTP client keeps itself alive until its shutdown completes; one closed already
+        // answers `alreadyShutdown`, which is fine.
         http.shutdown { _ in }
     }
 

@@ -182,7 +182,7 @@ struct EndToEndTests {
     func unavailableBackend() async throws {
         try await withHome { env in
             let result = try await runSDCTL(
-                ["resolve", "consul://127.0.0.1:8500/web"], environment: env)
+                ["resolve", "eureka://127.0.0.1:8761/eureka/apps/web"], environment: env)
             #expect(result.status == 1)
             #expect(result.stderr.contains("not available in this build"))
             #expect(result.stderr.split(separator: "\n").count == 1)

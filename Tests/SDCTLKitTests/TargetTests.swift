@@ -1,3 +1,4 @@
+import ConsulDiscovery
 import Discovery
 import FileDiscovery
 import Testing
@@ -40,9 +41,9 @@ struct TargetTests {
         #expect(
             try parse("consul://127.0.0.1/web?tag=prod&tag=eu&passing&dc=dc1").backend as? ConsulBackend
                 == ConsulBackend(
-                    agent: HostPort(host: "127.0.0.1", port: 8500), service: "web", tags: ["prod", "eu"],
-                    passingOnly: true,
-                    datacenter: "dc1", tls: false))
+                    agent: HostPort(host: "127.0.0.1", port: 8500),
+                    query: ConsulHealthQuery(service: "web", tags: ["prod", "eu"], datacenter: "dc1"),
+                    tls: false))
         #expect(
             try parse("eureka://h:8761/eureka/apps/web").backend as? EurekaBackend
                 == EurekaBackend(
