@@ -176,7 +176,7 @@ struct ConsulEmulatorTests {
     func tls() async throws {
         let directory = TemporaryDirectory("sdctl-consul-tls")
         defer { directory.remove() }
-        let certificates = try TestCertificates(in: directory.path)
+        let certificates = try await TestCertificates.make(in: directory.path)
         let options = ConsulEmulator.Options(
             tls: .init(
                 certificate: certificates.serverCertificate, key: certificates.serverKey,

@@ -114,10 +114,10 @@ struct EtcdSecurityTests {
     }
 
     @Test("certificate files that are missing or not PEM are named before any connection")
-    func badFiles() throws {
+    func badFiles() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let certificates = try TestCertificates(in: directory.path)
+        let certificates = try await TestCertificates.make(in: directory.path)
         let endpoints = [HostPort(host: "127.0.0.1", port: 2379)]
         let cases: [(EtcdClient.TLS, String)] = [
             (.init(caFile: "\(directory.path)/absent.pem"), "cannot read '\(directory.path)/absent.pem'"),

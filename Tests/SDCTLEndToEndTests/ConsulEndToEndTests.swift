@@ -186,7 +186,7 @@ struct ConsulEndToEndTests {
     func tls() async throws {
         let directory = TemporaryDirectory("sdctl-consul-e2e-tls")
         defer { directory.remove() }
-        let certificates = try TestCertificates(in: directory.path)
+        let certificates = try await TestCertificates.make(in: directory.path)
         let options = ConsulEmulator.Options(
             tls: .init(certificate: certificates.serverCertificate, key: certificates.serverKey))
         try await ConsulEmulator.with(options) { emulator in

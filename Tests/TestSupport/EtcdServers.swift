@@ -39,7 +39,7 @@ public final class EtcdServers: Sendable {
         let directory = TemporaryDirectory("sdctl-etcd")
         let certificates: TestCertificates?
         do {
-            certificates = tls ? try TestCertificates(in: directory.path) : nil
+            certificates = tls ? try await TestCertificates.make(in: directory.path) : nil
         } catch {
             directory.remove()
             throw error

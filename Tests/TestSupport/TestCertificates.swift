@@ -12,6 +12,17 @@ public struct TestCertificates: Sendable {
     /// A second CA that signed nothing here: trusting it must fail verification.
     public let otherCAFile: String
 
+    /// Makes them on a thread of its own: openssl runs eight times, and a blocked thread of the
+    /// 2-thread cooperative pool stalls every test running in parallel.
+    public static func make(in directory: String) async throws -> TestCertificates {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try TestCertificates(in: directory) })
+            }
+        }
+    }
+
+    /// Blocks the calling thread: from async code use ``make(in:)``.
     public init(in directory: String) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
             throw ServerProcesses.Unavailable(
