@@ -125,7 +125,7 @@ struct ConsulEmulatorTests {
             let log = RecordingLogHandler.Messages()
             let registrar = try ConsulRegistrar(
                 client: client, service: "web", instance: Instance(address: "127.0.0.1:7000"),
-                configuration: .init(check: .ttl(.seconds(1))), logger: RecordingLogHandler.logger(log))
+                configuration: .init(check: .ttl(.seconds(2))), logger: RecordingLogHandler.logger(log))
             let instancer = ConsulInstancer(client: client, query: ConsulHealthQuery(service: "web"))
             defer { instancer.stop() }
             let subscription = instancer.subscribe()
@@ -135,8 +135,8 @@ struct ConsulEmulatorTests {
             try await subscription.set([])
             try await subscription.set(["127.0.0.1:7000"], within: .seconds(10))
             #expect(log.all.contains { $0.contains("sd.event=registration-restored") })
-            // Passed since: still passing after several TTLs.
-            try await Task.sleep(for: .seconds(2))
+            // Passed since: still passing after more than a TTL.
+            try await Task.sleep(for: .seconds(3))
             let answer = try await client.health(ConsulHealthQuery(service: "web"))
             #expect(answer.entries.map(\.serviceID) == ["web-127.0.0.1-7000"])
             try await registrar.deregister()

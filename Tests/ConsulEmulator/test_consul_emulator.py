@@ -5,6 +5,7 @@ Run by .ci/run with the pinned py-consul installed:  python -m unittest discover
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import json
 import os
@@ -231,6 +232,18 @@ class AgentTests(EmulatorTestCase):
         eventually(lambda: self.health().json == [], timeout=5)
         self.assertEqual(self.emulator.request("GET", "/v1/agent/checks").json, {})
 
+    def test_checks_can_warn_fail_and_be_updated(self):
+        self.emulator.register({"Name": "web", "ID": "t", "Port": 1, "Check": {"TTL": "30s"}})
+        status = lambda: self.health().json[0]["Checks"][1]["Status"]
+        self.assertEqual(self.emulator.request("PUT", "/v1/agent/check/warn/service:t").status, 200)
+        self.assertEqual(status(), "warning")
+        self.assertEqual(self.emulator.request("PUT", "/v1/agent/check/fail/service:t").status, 200)
+        self.assertEqual(status(), "critical")
+        reply = self.emulator.request("PUT", "/v1/agent/check/update/service:t", {"Status": "passing", "Output": "ok"})
+        self.assertEqual(reply.status, 200)
+        self.assertEqual((status(), self.health().json[0]["Checks"][1]["Output"]), ("passing", "ok"))
+        self.assertEqual(self.emulator.request("PUT", "/v1/agent/check/update/service:t", {"Status": "bad"}).status, 400)
+
     def test_deregister_and_check_updates_of_unknown_ids_are_404(self):
         reply = self.emulator.request("PUT", "/v1/agent/service/deregister/nope")
         self.assertEqual(reply.status, 404)
@@ -279,6 +292,7 @@ class ACLTests(EmulatorTestCase):
         self.assertEqual(self.health().json, [])  # anonymous: filtered, not refused
         self.assertEqual(len(self.health(headers=reader).json), 1)
         self.assertEqual(len(self.health(headers={"Authorization": "Bearer root-secret"}).json), 1)
+        self.assertEqual(len(self.health("?token=reader").json), 1)
         unknown = self.health(headers={"X-Consul-Token": "wrong"})
         self.assertEqual((unknown.status, unknown.body), (403, b"ACL not found"))
 
@@ -314,6 +328,13 @@ class FaultTests(EmulatorTestCase):
         self.emulator.request("POST", "/_emulator/restart")
         self.assertEqual(self.health().json, [])
         self.assertEqual(self.emulator.request("PUT", "/v1/agent/check/pass/service:a").status, 404)
+
+    def test_refused_connections(self):
+        self.emulator.request("POST", "/_emulator/faults", {"refuse": True})
+        with self.assertRaises((ConnectionError, urllib.error.URLError, http.client.RemoteDisconnected)):
+            self.health()
+        self.emulator.request("POST", "/_emulator/faults", {"refuse": False})
+        self.assertEqual(self.health().status, 200)
 
     def test_request_counts(self):
         self.health()
