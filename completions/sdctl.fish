@@ -18,7 +18,7 @@ complete -c sdctl -n '__fish_seen_subcommand_from watch' -l count -r -d 'exit af
 complete -c sdctl -n '__fish_seen_subcommand_from register' -l id -r -d 'the registration id (default: made from the address)'
 complete -c sdctl -n '__fish_seen_subcommand_from register' -l tag -r -d 'a tag (repeatable)'
 complete -c sdctl -n '__fish_seen_subcommand_from register' -l meta -r -d 'metadata (repeatable)'
-complete -c sdctl -n '__fish_seen_subcommand_from register' -l ttl -r -d 'how long a registration outlives its registrar: the ZooKeeper session timeout or etcd lease TTL (default 10s); the file backend ties liveness to the process'
+complete -c sdctl -n '__fish_seen_subcommand_from register' -l ttl -r -d 'how long a registration outlives its registrar: the ZooKeeper session timeout, etcd lease TTL or Consul TTL check (default 10s); the file backend ties liveness to the process'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from balancer propagation' -a balancer -d 'measure balancer picks at 1 and T threads'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and not __fish_seen_subcommand_from balancer propagation' -a propagation -d 'measure register->seen and deregister->seen latency through a backend'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l instances -r -d 'instances to balance over (default 3)'

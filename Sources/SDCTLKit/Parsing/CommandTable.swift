@@ -63,7 +63,7 @@ public enum CommandTable {
             .value("meta", "KEY=VALUE", repeatable: true, "metadata (repeatable)"),
             .value(
                 "ttl", "DURATION",
-                "how long a registration outlives its registrar: the ZooKeeper session timeout or etcd lease TTL (default 10s); the file backend ties liveness to the process"
+                "how long a registration outlives its registrar: the ZooKeeper session timeout, etcd lease TTL or Consul TTL check (default 10s); the file backend ties liveness to the process"
             ),
         ],
         takesTrailingCommand: true,
