@@ -188,7 +188,11 @@ struct ConsulEmulatorTests {
                 "CONSUL_CLIENT_CERT": certificates.clientCertificate,
                 "CONSUL_CLIENT_KEY": certificates.clientKey,
             ]
-            for environment in [base, base.merging(["CONSUL_TLS_SERVER_NAME": "localhost"]) { $1 }] {
+            let variants = [
+                base, base.merging(["CONSUL_TLS_SERVER_NAME": "localhost"]) { $1 },
+                base.merging(["CONSUL_CACERT": "", "CONSUL_CAPATH": directory.path]) { $1 },
+            ]
+            for environment in variants {
                 let client = try ConsulClient(ConsulClient.Configuration(environment: environment))
                 defer { client.close() }
                 try await Self.register(client, "a", port: 1)
@@ -205,6 +209,29 @@ struct ConsulEmulatorTests {
             // CONSUL_TLS_SERVER_NAME is what the client asked for (and verified: NIOSSL also accepts
             // a certificate whose IP SAN is the connected address, as this test's is).
             #expect(try await emulator.serverNames().contains("localhost"))
+        }
+    }
+
+    @Test("a TCP-checked registration is judged by the agent: passing while the port listens")
+    func tcpCheck() async throws {
+        let listener = try TCPListener()
+        defer { listener.close() }
+        try await ConsulEmulator.with { emulator in
+            let client = try Self.client(emulator)
+            defer { client.close() }
+            let address = "127.0.0.1:\(listener.port)"
+            let registrar = try ConsulRegistrar(
+                client: client, service: "web", instance: Instance(address: address),
+                configuration: .init(check: .tcp(address: address, interval: .seconds(1))))
+            let instancer = ConsulInstancer(client: client, query: ConsulHealthQuery(service: "web"))
+            defer { instancer.stop() }
+            let subscription = instancer.subscribe()
+            try await registrar.register()
+            // Critical until the agent's first probe, as in Consul; then passing.
+            try await subscription.set([address], within: .seconds(10))
+            listener.close()
+            try await subscription.set([], within: .seconds(10))
+            try await registrar.deregister()
         }
     }
 
