@@ -200,7 +200,7 @@ public final class ConsulRegistrar: Registrar, Sendable {
 /// Operations on registrations made by others, for tools such as `sdctl deregister`.
 public enum ConsulMaintenance {
     /// Deregisters from the agent every service of `service` whose id is `idOrAddress` or whose
-    /// address (its own, or `host:port` with the agent's node address when it has none) is that;
+    /// own `address:port` is that (one registered without an address is found by id only);
     /// returns the ids removed. Only this agent's services can be removed this way.
     public static func remove(idOrAddress: String, service: String, client: ConsulClient)
         async throws(DiscoveryError) -> [String]
