@@ -26,7 +26,7 @@ extension EtcdTests {
         let delays = log.delays(of: "watch failed")
         #expect(delays.allSatisfy { $0 <= 10 })
         try await servers.restart(member: "m1")
-        try servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
+        try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
         try await subscription.set(["10.0.0.1:80"], within: .seconds(30))
     }
 
@@ -55,7 +55,8 @@ extension EtcdTests {
             try await servers.restart(member: "m1")
             // The registration is there again (restored if the lease ran out) and kept alive.
             let deadline = ContinuousClock.now + .seconds(20)
-            while try servers.etcdctl(["get", "/services/web/a", "--print-value-only"]).trimmingWhitespace()
+            while try await servers.etcdctl(["get", "/services/web/a", "--print-value-only"])
+                .trimmingWhitespace()
                 != "10.0.0.2:80"
             {
                 guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "the key back") }

@@ -16,14 +16,14 @@ struct EtcdClusterTests {
         let lease = registrar.lease
         servers.stop(member: member)
         _ = try await servers.leader()  // etcdctl would time out a put made during the election
-        try servers.etcdctl(["put", "/services/web/\(change)", "\(change):80"])
+        try await servers.etcdctl(["put", "/services/web/\(change)", "\(change):80"])
         addresses.append("\(change):80")
         for watcher in watchers { try await watcher.subscribe().set(addresses, within: .seconds(20)) }
         // Past the 4 s lease TTL: the loss must not cost the registration its lease, and no
         // watcher may see it go.
         try await staysRegistered("10.0.0.1:80", watchers, for: .seconds(5))
         #expect(registrar.lease == lease)
-        #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
+        #expect(try await servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
         try await servers.restart(member: member)
     }
 

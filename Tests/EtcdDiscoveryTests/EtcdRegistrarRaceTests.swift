@@ -5,8 +5,8 @@ import Testing
 
 /// Registrations that meet: the same id twice, concurrent calls, a deregister during a restore.
 extension EtcdTests {
-    func leases(_ servers: EtcdServers) throws -> [Substring] {
-        try servers.etcdctl(["lease", "list"]).split(separator: "\n").filter { !$0.contains("found") }
+    func leases(_ servers: EtcdServers) async throws -> [Substring] {
+        try await servers.etcdctl(["lease", "list"]).split(separator: "\n").filter { !$0.contains("found") }
     }
 
     @Test("an id held by another live registration is refused, and its holder's key survives")
@@ -28,17 +28,19 @@ extension EtcdTests {
         }
         try await second.deregister()  // nothing of its own to remove
         #expect(
-            try servers.etcdctl(["get", "/services/web/web-1", "--print-value-only"]).contains("10.0.0.1:80"))
-        #expect(try leases(servers).count == 1, "the refused registration gave its lease back")
+            try await servers.etcdctl(["get", "/services/web/web-1", "--print-value-only"]).contains(
+                "10.0.0.1:80"))
+        #expect(try await leases(servers).count == 1, "the refused registration gave its lease back")
         // A key put by hand (no lease) is someone else's too.
-        try servers.etcdctl(["put", "/services/web/manual", "10.0.0.3:80"])
+        try await servers.etcdctl(["put", "/services/web/manual", "10.0.0.3:80"])
         let third = try EtcdRegistrar(
             client: etcd, prefix: "/services/web/", instance: Instance(address: "10.0.0.4:80", id: "manual"))
         await #expect(throws: DiscoveryError.self) { try await third.register() }
         try await first.deregister()
-        #expect(try leases(servers).isEmpty)
+        #expect(try await leases(servers).isEmpty)
         #expect(
-            try servers.etcdctl(["get", "/services/web/manual", "--print-value-only"]).contains("10.0.0.3:80")
+            try await servers.etcdctl(["get", "/services/web/manual", "--print-value-only"]).contains(
+                "10.0.0.3:80")
         )
     }
 
@@ -54,9 +56,9 @@ extension EtcdTests {
             for _ in 0..<8 { group.addTask { try await registrar.register() } }
             try await group.waitForAll()
         }
-        #expect(try leases(servers).count == 1)
+        #expect(try await leases(servers).count == 1)
         try await registrar.deregister()
-        #expect(try leases(servers).isEmpty)
+        #expect(try await leases(servers).isEmpty)
     }
 
     @Test("a deregister racing a restoration leaves nothing behind")
@@ -72,10 +74,10 @@ extension EtcdTests {
                 ttl: .seconds(3))
             try await registrar.register()
             let lease = try #require(registrar.lease)
-            try servers.etcdctl(["lease", "revoke", String(lease, radix: 16)])
+            try await servers.etcdctl(["lease", "revoke", String(lease, radix: 16)])
             try await registrar.deregister()
-            #expect(try servers.etcdctl(["get", "/services/web/r\(round)"]).isEmpty)
-            #expect(try leases(servers).isEmpty, "round \(round)")
+            #expect(try await servers.etcdctl(["get", "/services/web/r\(round)"]).isEmpty)
+            #expect(try await leases(servers).isEmpty, "round \(round)")
         }
     }
 }

@@ -37,7 +37,7 @@ struct EtcdSecurityTests {
         // Tokens live 1 s without use, so the registrar's and instancer's calls outlive them.
         let servers = try await EtcdServers.start(tls: true, authTokenTTL: 1)
         defer { servers.stop() }
-        try servers.enableAuthentication(password: Self.password)
+        try await servers.enableAuthentication(password: Self.password)
         let log = RecordingLogHandler.Messages()
         let endpoints = try servers.members.map { try HostPort(parsing: $0.endpoint) }
         let etcd = try EtcdClient(
@@ -52,7 +52,7 @@ struct EtcdSecurityTests {
             ttl: .seconds(3))
         try await registrar.register()
         try await instancer.subscribe().set(["10.0.0.1:80"], within: .seconds(10))
-        #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
+        #expect(try await servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
 
         try await Task.sleep(for: .seconds(2))  // the token's 1 s TTL passes unused
         let (values, _) = try await etcd.range(prefix: Array("/services/web/".utf8))
@@ -69,7 +69,7 @@ struct EtcdSecurityTests {
     func wrongPassword() async throws {
         let servers = try await EtcdServers.start(tls: true)
         defer { servers.stop() }
-        try servers.enableAuthentication(password: Self.password)
+        try await servers.enableAuthentication(password: Self.password)
         let etcd = try client(servers, tls: trusted(servers), password: "wrong")
         defer { etcd.close() }
         let event = try await firstEvent(etcd)

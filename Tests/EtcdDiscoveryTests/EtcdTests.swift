@@ -29,18 +29,19 @@ struct EtcdTests {
         try await registrar.register()
         let seen = try await subscription.set(["10.0.0.1:80"])
         #expect(seen[0].id == "web-1")
-        #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
-        try servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
+        #expect(try await servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.1:80"))
+        try await servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
         try await subscription.set(["10.0.0.1:80", "10.0.0.9:80"])
-        try servers.etcdctl(["put", "/services/web/bad", "not an address"])
-        try servers.etcdctl(["del", "/services/web/x"])
+        try await servers.etcdctl(["put", "/services/web/bad", "not an address"])
+        try await servers.etcdctl(["del", "/services/web/x"])
         try await subscription.set(["10.0.0.1:80"])
         let lease = try #require(registrar.lease)
         try await registrar.deregister()
         try await registrar.deregister()
         try await subscription.set([])
         #expect(
-            try servers.etcdctl(["lease", "timetolive", String(lease, radix: 16)]).contains("already expired")
+            try await servers.etcdctl(["lease", "timetolive", String(lease, radix: 16)]).contains(
+                "already expired")
         )
     }
 
@@ -89,12 +90,13 @@ struct EtcdTests {
             ttl: .seconds(3))
         try await registrar.register()
         let first = try #require(registrar.lease)
-        try servers.etcdctl(["lease", "revoke", String(first, radix: 16)])
+        try await servers.etcdctl(["lease", "revoke", String(first, radix: 16)])
         try await eventually(.seconds(10), "a new lease") {
             registrar.lease != nil && registrar.lease != first
         }
         #expect(
-            try servers.etcdctl(["get", "/services/web/a", "--print-value-only"]).contains("10.0.0.2:80"))
+            try await servers.etcdctl(["get", "/services/web/a", "--print-value-only"]).contains(
+                "10.0.0.2:80"))
         let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
         defer { instancer.stop() }
         try await instancer.subscribe().set(["10.0.0.2:80"], within: .seconds(10))
@@ -124,19 +126,20 @@ struct EtcdTests {
         }
         try await Task.sleep(for: .seconds(3))  // longer than the lease TTL, as the issue asks
         try await servers.restart(member: "m1")
-        try servers.etcdctl(["put", "/services/web/late", "10.0.0.4:80"])
+        try await servers.etcdctl(["put", "/services/web/late", "10.0.0.4:80"])
         try await subscription.set(["10.0.0.3:80", "10.0.0.4:80"], within: .seconds(20))
         // etcd renews leases across a restart, so the registration above may never have been
         // lost; lose it for certain (revoked behind the registrar's back) and see it restored.
         let lease = try #require(registrar.lease)
-        try servers.etcdctl(["lease", "revoke", String(lease, radix: 16)])
+        try await servers.etcdctl(["lease", "revoke", String(lease, radix: 16)])
         try await eventually(.seconds(10), "the restoration to be logged") {
             log.all.contains { $0.contains("registration restored") }
         }
         #expect(registrar.lease != lease)
         try await subscription.set(["10.0.0.3:80", "10.0.0.4:80"], within: .seconds(10))
         #expect(
-            try servers.etcdctl(["get", "/services/web/b", "--print-value-only"]).contains("10.0.0.3:80"))
+            try await servers.etcdctl(["get", "/services/web/b", "--print-value-only"]).contains(
+                "10.0.0.3:80"))
         try await registrar.deregister()
     }
 

@@ -15,14 +15,14 @@ struct EtcdEndToEndTests {
         let watcher = try RunningProcess(
             RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
         try await watcher.line(within: .seconds(20)) { $0.contains(#""instances":[]"#) }
-        try servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
+        try await servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
         try await watcher.line { $0.contains(#""added":[{"address":"10.0.0.9:80","id":"x""#) }
         let registrar = try RunningProcess(
             RunningProcess.sdctl, ["register", target, "127.0.0.1:8080", "--id", "web-a", "--ttl", "3s"],
             environment: env)
         try await registrar.line(within: .seconds(20)) { $0 == "web-a" }
         #expect(
-            try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains(
+            try await servers.etcdctl(["get", "--prefix", "/services/web/"]).contains(
                 "/services/web/web-a\n127.0.0.1:8080"))
         try await watcher.line { $0.contains(#""added":[{"address":"127.0.0.1:8080","id":"web-a""#) }
         let resolved = try await runSDCTL(["resolve", target], environment: env)
@@ -44,9 +44,9 @@ struct EtcdEndToEndTests {
             environment: env)
         try await registrar.line(within: .seconds(20)) { $0 == "web-r" }
         #expect(registrar.stderr.isEmpty)
-        let leases = try servers.etcdctl(["lease", "list"])
+        let leases = try await servers.etcdctl(["lease", "list"])
         let lease = try #require(leases.split(separator: "\n").last { !$0.contains("found") })
-        try servers.etcdctl(["lease", "revoke", lease.trimmingCharacters(in: .whitespacesAndNewlines)])
+        try await servers.etcdctl(["lease", "revoke", lease.trimmingCharacters(in: .whitespacesAndNewlines)])
         try await eventually(.seconds(10), "the restoration on stderr") {
             registrar.stderr.contains("restored")
         }
@@ -54,7 +54,7 @@ struct EtcdEndToEndTests {
         #expect(lines.count == 1, "\(lines)")
         #expect(lines.first?.hasPrefix("sdctl: etcd: lease lost; registration restored") == true)
         #expect(
-            try servers.etcdctl(["get", "/services/web/web-r", "--print-value-only"]).contains(
+            try await servers.etcdctl(["get", "/services/web/web-r", "--print-value-only"]).contains(
                 "127.0.0.1:8081"))
         registrar.signal(SIGTERM)
         #expect(try await registrar.wait() == 0)
@@ -100,7 +100,7 @@ struct EtcdEndToEndTests {
     func credentials() async throws {
         let servers = try await EtcdServers.start(tls: true)
         defer { servers.stop() }
-        try servers.enableAuthentication(password: "s3cret")
+        try await servers.enableAuthentication(password: "s3cret")
         let certificates = try #require(servers.certificates)
         var env = self.env
         env["ETCDCTL_CACERT"] = certificates.caFile
@@ -111,7 +111,7 @@ struct EtcdEndToEndTests {
         let registered = try await runSDCTL(
             ["register", target, "10.0.0.5:80", "--id", "web-5", "--", "true"], environment: env)
         #expect(registered.status == 0, "\(registered.stderr)")
-        try servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
+        try await servers.etcdctl(["put", "/services/web/x", "10.0.0.9:80"])
         #expect(try await runSDCTL(["resolve", target], environment: env).lines == ["10.0.0.9:80"])
 
         env["ETCDCTL_USER"] = "root"
@@ -129,7 +129,7 @@ struct EtcdEndToEndTests {
                     "sdctl: etcd: authenticate: etcdserver: authentication failed, invalid user ID or password"
                 ])
         }
-        #expect(try servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.9:80"))
+        #expect(try await servers.etcdctl(["get", "--prefix", "/services/web/"]).contains("10.0.0.9:80"))
     }
 
     @Test("a missing or unreadable CA: one line naming the cause; exit 69 and 2, within --timeout")

@@ -17,7 +17,7 @@ struct ZooKeeperEndToEndTests {
             RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
         try await watcher.line(within: .seconds(20)) { $0.contains(#""instances":[]"#) }
         // go-kit's layout: a sequential child whose data is the address.
-        let created = try servers.zkCli(["create", "-s", "/services/web/gokit-", "10.0.0.9:80"])
+        let created = try await servers.zkCli(["create", "-s", "/services/web/gokit-", "10.0.0.9:80"])
         #expect(created.contains("Created /services/web/gokit-"))
         try await watcher.line(within: .seconds(10)) {
             $0.contains(#""added":[{"address":"10.0.0.9:80","id":"gokit-"#)
@@ -27,9 +27,9 @@ struct ZooKeeperEndToEndTests {
             RunningProcess.sdctl, ["register", target, "127.0.0.1:8080", "--id", "web-a"], environment: env)
         let id = try await registrar.line(within: .seconds(20)) { $0.hasPrefix("_c_") }
         #expect(id.contains("-web-a"))
-        let listing = try servers.zkCli(["ls", "/services/web"])
+        let listing = try await servers.zkCli(["ls", "/services/web"])
         #expect(listing.contains(id))
-        let data = try servers.zkCli(["get", "/services/web/\(id)"])
+        let data = try await servers.zkCli(["get", "/services/web/\(id)"])
         #expect(data.contains("127.0.0.1:8080"))
         try await watcher.line { $0.contains(#""added":[{"address":"127.0.0.1:8080""#) }
 

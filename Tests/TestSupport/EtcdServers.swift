@@ -101,7 +101,7 @@ public final class EtcdServers: Sendable {
         let deadline = ContinuousClock.now + timeout
         let running = processes.names
         for member in members where running.contains(member.name) {
-            while (try? etcdctl(["endpoint", "health", "--endpoints", member.endpoint]))?.contains(
+            while (try? await etcdctl(["endpoint", "health", "--endpoints", member.endpoint]))?.contains(
                 "is healthy") != true
             {
                 guard ContinuousClock.now < deadline else {
@@ -124,10 +124,10 @@ public final class EtcdServers: Sendable {
         try await waitUntilHealthy()
     }
 
-    /// Runs etcdctl (API v3) against the running members and returns stdout and stderr; throws
-    /// when it fails.
+    /// Runs etcdctl (API v3) against the running members, off the cooperative pool, and
+    /// returns stdout and stderr; throws when it fails.
     @discardableResult
-    public func etcdctl(_ arguments: [String]) throws -> String {
+    public func etcdctl(_ arguments: [String]) async throws -> String {
         // The running members only: etcdctl 3.4 stays on a dead first endpoint until its
         // deadline rather than moving on.
         let running = processes.names
@@ -140,10 +140,11 @@ public final class EtcdServers: Sendable {
             ]
         }
         if let user = credentials.withLock({ $0 }) { options += ["--user", user] }
-        var environment = ProcessInfo.processInfo.environment
-        environment["ETCDCTL_API"] = "3"
-        let (status, output) = try ServerProcesses.run(
-            "/usr/bin/etcdctl", options + arguments, environment: environment)
+        let environment = ProcessInfo.processInfo.environment.merging(["ETCDCTL_API": "3"]) { $1 }
+        let command = options + arguments
+        let (status, output) = try await offPool {
+            try ServerProcesses.run("/usr/bin/etcdctl", command, environment: environment)
+        }
         guard status == 0 else {
             throw ServerProcesses.Unavailable("etcdctl \(arguments.joined(separator: " ")) failed: \(output)")
         }
@@ -151,9 +152,9 @@ public final class EtcdServers: Sendable {
     }
 
     /// Adds `root` with `password` and turns authentication on; etcdctl calls from here on log in.
-    public func enableAuthentication(password: String) throws {
+    public func enableAuthentication(password: String) async throws {
         for step in [["user", "add", "root:\(password)"], ["auth", "enable"]] {
-            let output = try etcdctl(step)
+            let output = try await etcdctl(step)
             guard output.contains("created") || output.contains("Enabled") else {
                 throw ServerProcesses.Unavailable("etcdctl \(step.joined(separator: " ")): \(output)")
             }
@@ -167,10 +168,14 @@ public final class EtcdServers: Sendable {
         while true {
             // `endpoint status` prints: endpoint, id, version, db size, is leader, is learner, ...
             let running = processes.names
-            let leaders = members.filter { running.contains($0.name) }.filter { member in
-                let status = (try? etcdctl(["endpoint", "status", "--endpoints", member.endpoint])) ?? ""
+            var leaders: [Member] = []
+            for member in members where running.contains(member.name) {
+                let status =
+                    (try? await etcdctl(["endpoint", "status", "--endpoints", member.endpoint])) ?? ""
                 let fields = status.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                return fields.count > 4 && fields[0] == member.endpoint && fields[4] == "true"
+                if fields.count > 4 && fields[0] == member.endpoint && fields[4] == "true" {
+                    leaders.append(member)
+                }
             }
             if leaders.count == 1 { return leaders[0].name }
             guard ContinuousClock.now < deadline else {

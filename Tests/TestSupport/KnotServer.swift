@@ -110,16 +110,10 @@ public final class KnotServer: Sendable {
         }
     }
 
-    /// Runs knotc on a thread of its own: knotc blocks (up to its 5 s timeout while knotd
-    /// starts), and a blocked thread of the 2-thread cooperative pool stalls every other test
-    /// running in parallel (seen: a Retry deadline overrun and an etcd lease lost).
+    /// Runs knotc off the cooperative pool: it blocks up to its 5 s timeout while knotd starts.
     @discardableResult
     private func knotcOffPool(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { [self] in
-                continuation.resume(with: Result { try knotc(arguments) })
-            }
-        }
+        try await offPool { [self] in try knotc(arguments) }
     }
 
     /// Runs knotc against this server; throws when it fails. Blocks the calling thread: from

@@ -29,12 +29,8 @@ public enum PythonClients {
                 "py-consul is not installed at \(python): run bash .ci/run, or python3 -m venv .build-python && .build-python/bin/pip install -r Tests/ConsulEmulator/requirements.txt"
             )
         }
-        let (status, output) = try await withCheckedThrowingContinuation {
-            (continuation: CheckedContinuation<(status: Int32, output: String), any Error>) in
-            Thread.detachNewThread {
-                continuation.resume(
-                    with: Result { try ServerProcesses.run(python, ["-c", script] + arguments) })
-            }
+        let (status, output) = try await offPool {
+            try ServerProcesses.run(python, ["-c", script] + arguments)
         }
         guard status == 0 else {
             throw ServerProcesses.Unavailable("py-consul script failed (\(status)): \(output)")

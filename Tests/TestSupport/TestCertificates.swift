@@ -15,11 +15,7 @@ public struct TestCertificates: Sendable {
     /// Makes them on a thread of its own: openssl runs eight times, and a blocked thread of the
     /// 2-thread cooperative pool stalls every test running in parallel.
     public static func make(in directory: String) async throws -> TestCertificates {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try TestCertificates(in: directory) })
-            }
-        }
+        try await offPool { try TestCertificates(in: directory) }
     }
 
     /// Blocks the calling thread: from async code use ``make(in:)``.

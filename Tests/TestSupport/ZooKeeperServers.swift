@@ -89,7 +89,9 @@ public final class ZooKeeperServers: Sendable {
         let deadline = ContinuousClock.now + timeout
         for member in members {
             while true {
-                let mode = FourLetterWord.send("srvr", port: member.clientPort)
+                // Off the pool: a starting server can hold the read for its 1 s timeout.
+                let port = member.clientPort
+                let mode: String? = try await offPool { FourLetterWord.send("srvr", port: port) }
                 if let mode,
                     mode.contains("Mode: standalone") || mode.contains("Mode: leader")
                         || mode.contains("Mode: follower")
@@ -152,11 +154,17 @@ public final class ZooKeeperServers: Sendable {
         return nil
     }
 
-    /// Runs a zkCli.sh command against the servers and returns its output.
-    public func zkCli(_ arguments: [String]) throws -> String {
+    /// Runs a zkCli.sh command against the servers, off the cooperative pool (a JVM starts
+    /// each time), and returns its output.
+    public func zkCli(_ arguments: [String]) async throws -> String {
+        let connectString = connectString
         // zkCli.sh says "Created ..." on stderr, so both are returned.
-        try ServerProcesses.run("/usr/share/zookeeper/bin/zkCli.sh", ["-server", connectString] + arguments)
+        return try await offPool {
+            try ServerProcesses.run(
+                "/usr/share/zookeeper/bin/zkCli.sh", ["-server", connectString] + arguments
+            )
             .output
+        }
     }
 
     /// Stops every member and removes the directory. Idempotent.

@@ -91,7 +91,7 @@ extension ZooKeeperTests {
         try await zk.waitUntilConnected(timeout: .seconds(10))
         try await zk.createParents("/services/web")
         // Readable by one address only, which is not ours: every data read is refused (NOAUTH).
-        _ = try servers.zkCli(["create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa"])
+        _ = try await servers.zkCli(["create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa"])
         let instancer = ZooKeeperInstancer(
             client: zk, path: "/services/web", ownsClient: true, logger: RecordingLogHandler.logger(log))
         defer { instancer.stop() }
