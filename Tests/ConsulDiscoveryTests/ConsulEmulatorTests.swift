@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The library against the Consul emulator (Tests/ConsulEmulator), started per test.
+/// The library against the Consul emulator (Tests/Emulators), started per test.
 @Suite("Consul: instancer and registrar against the emulator")
 struct ConsulEmulatorTests {
     static func client(_ emulator: ConsulEmulator, token: String? = nil) throws -> ConsulClient {

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// The Consul agent emulator (Tests/ConsulEmulator/consul_emulator.py, Python's standard library
+/// The Consul agent emulator (Tests/Emulators/consul_emulator.py, Python's standard library
 /// only) on a free loopback port or a Unix socket, with its fault switches and request counts.
 /// docs/consul.md says what it covers.
 public final class ConsulEmulator: Sendable {
@@ -204,7 +204,7 @@ public final class ConsulEmulator: Sendable {
 
     static let script: String = {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        return here.deletingLastPathComponent().appendingPathComponent("ConsulEmulator/consul_emulator.py")
+        return here.deletingLastPathComponent().appendingPathComponent("Emulators/consul_emulator.py")
             .path
     }()
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Real third-party clients from PyPI (py-consul, pinned in Tests/ConsulEmulator/requirements.txt),
+/// Real third-party clients from PyPI (py-consul, pinned in Tests/Emulators/requirements.txt),
 /// installed by .ci/run into the checkout's `.build-python` virtualenv.
 public enum PythonClients {
     /// The virtualenv's interpreter: SDCTL_TEST_PYTHON, or `.build-python/bin/python` of this
@@ -26,7 +26,7 @@ public enum PythonClients {
     public static func runPyConsul(_ script: String, arguments: [String] = []) async throws -> String {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw ServerProcesses.Unavailable(
-                "py-consul is not installed at \(python): run bash .ci/run, or python3 -m venv .build-python && .build-python/bin/pip install -r Tests/ConsulEmulator/requirements.txt"
+                "py-consul is not installed at \(python): run bash .ci/run, or python3 -m venv .build-python && .build-python/bin/pip install -r Tests/Emulators/requirements.txt"
             )
         }
         let (status, output) = try await offPool {

@@ -1,6 +1,6 @@
 """The Consul emulator's fidelity to Consul's HTTP API (PROTOCOLS.md), and py-consul against it.
 
-Run by .ci/run with the pinned py-consul installed:  python -m unittest discover Tests/ConsulEmulator
+Run by .ci/run with the pinned py-consul installed:  python -m unittest discover Tests/Emulators
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-import consul  # py-consul, pinned in Tests/ConsulEmulator/requirements.txt; missing = a failure
+import consul  # py-consul, pinned in Tests/Emulators/requirements.txt; missing = a failure
 
 EMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "consul_emulator.py")
 

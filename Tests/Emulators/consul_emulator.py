@@ -17,31 +17,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
-import signal
 import socket
-import socketserver
-import ssl
-import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from emulator_http import EmulatorHandler, EmulatorState, HTTPError, add_server_arguments, serve
 
 NODE = "emulator"
 NODE_ID = "5a8d2a1e-0000-4000-8000-000000000001"
 NODE_ADDRESS = "127.0.0.1"
 DATACENTER = "dc1"
-
-
-class HTTPError(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -137,21 +127,18 @@ class Check:
         }
 
 
-class State:
+class State(EmulatorState):
     """Everything the agent knows, behind one condition variable that blocking queries wait on."""
 
     def __init__(self, options):
+        super().__init__()
         self.options = options
-        self.lock = threading.Condition()
         self.index = 10  # Consul's raft index never starts at 0
         self.services: dict[str, dict] = {}
         self.checks: dict[str, Check] = {}
         self.service_index: dict[str, int] = {}
         self.node_check = {"Status": "passing", "modify_index": 5}
-        self.requests: dict[str, int] = {}
-        self.server_names: list[str] = []  # SNI of each TLS handshake
-        self.faults = {"fail_status": 0, "fail_count": 0, "delay": 0.0, "constant_index": False, "refuse": False,
-                       "first_tag_only": False}
+        self.faults.update({"constant_index": False, "first_tag_only": False})
 
     # -- changes (called with the lock held) -------------------------------------------------
 
@@ -336,77 +323,9 @@ def probe(http, tcp, timeout) -> tuple[str, str]:
         return "critical", f"Get \"{http}\": {error}"
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(EmulatorHandler):
     server_version = "consul-emulator"
     state: State
-
-    def log_message(self, format, *args):  # quiet: the tests read their own output
-        pass
-
-    def setup(self):
-        super().setup()
-        # As Go's net/http (Consul) does: without it, headers and body leave in two segments and
-        # Nagle holds the second for the client's delayed ACK (40 ms on Linux).
-        if self.connection.family in (socket.AF_INET, socket.AF_INET6):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def address_string(self):
-        return "unix" if not self.client_address else str(self.client_address[0])
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def do_GET(self):
-        self.dispatch("GET")
-
-    def do_PUT(self):
-        self.dispatch("PUT")
-
-    def do_POST(self):
-        self.dispatch("POST")
-
-    def do_DELETE(self):
-        self.dispatch("DELETE")
-
-    def send(self, status: int, body, headers: dict | None = None):
-        data = body if isinstance(body, bytes) else (json.dumps(body, indent=None).encode() if body is not None else b"")
-        self.send_response(status)
-        content_type = "text/plain; charset=utf-8" if isinstance(body, bytes) else "application/json"
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Vary", "Accept-Encoding")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def dispatch(self, method: str):
-        url = urllib.parse.urlsplit(self.path)
-        self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        path = urllib.parse.unquote(url.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        state = self.state
-        if path.startswith("/_emulator/"):
-            return self.control(method, path, raw)
-        with state.lock:
-            key = f"{method} {path}"
-            state.requests[key] = state.requests.get(key, 0) + 1
-            faults = dict(state.faults)
-            if faults["fail_count"] != 0:
-                state.faults["fail_count"] -= 1 if faults["fail_count"] > 0 else 0
-        if faults["refuse"]:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if faults["delay"]:
-            time.sleep(faults["delay"])
-        if faults["fail_count"] != 0 and faults["fail_status"]:
-            return self.send(faults["fail_status"], b"emulator: injected failure")
-        try:
-            self.route(method, path, raw)
-        except HTTPError as error:
-            self.send(error.status, error.reason.encode())
 
     def route(self, method: str, path: str, raw: bytes):
         routes = [
@@ -430,10 +349,6 @@ class Handler(BaseHTTPRequestHandler):
                     raise HTTPError(405, f"method {method} not allowed")
                 return handler(*match.groups(), raw=raw) if "raw" in handler.__code__.co_varnames else handler(*match.groups())
         raise HTTPError(404, f"Invalid URL path: not a recognized HTTP API endpoint")
-
-    def param(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
 
     # -- ACLs -------------------------------------------------------------------------------
 
@@ -572,7 +487,7 @@ class Handler(BaseHTTPRequestHandler):
                         "Member": {"Name": NODE, "Addr": NODE_ADDRESS, "Port": 8301}})
 
     def status_leader(self):
-        self.send(200, "127.0.0.1:8300")
+        self.send(200, json.dumps("127.0.0.1:8300"), content_type="application/json")
 
     def agent_register(self, raw: bytes):
         try:
@@ -710,98 +625,43 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- the emulator's own control endpoints -------------------------------------------------
 
-    def control(self, method: str, path: str, raw: bytes):
+    def control(self, method: str, path: str, body: dict) -> bool:
+        """Consul's own switches (lock held); faults and stats are the shared ones."""
         state = self.state
-        body = json.loads(raw or b"{}")
-        with state.lock:
-            if path == "/_emulator/stats" and method == "GET":
-                return self.send(
-                    200, {"requests": dict(state.requests), "index": state.index, "server_names": state.server_names}
-                )
-            if path == "/_emulator/stats/reset" and method == "POST":
-                state.requests.clear()
-            elif path == "/_emulator/faults" and method == "POST":
-                # fail_status with fail_count (-1: until cleared), delay (seconds), constant_index
-                # (answer every blocking query at once with this index), refuse (close at once).
-                for key in body:
-                    if key not in state.faults:
-                        return self.send(400, f"unknown fault {key}".encode())
-                state.faults.update(body)
-            elif path == "/_emulator/index-backwards" and method == "POST":
-                # A raft snapshot restore: every index drops below what clients have seen.
-                state.index = max(2, state.index // 4)
-                for name in state.service_index:
-                    state.service_index[name] = state.index
-                state.lock.notify_all()
-            elif path == "/_emulator/restart" and method == "POST":
-                # An agent restarted without its state: every registration is forgotten.
-                names = {service["Service"] for service in state.services.values()}
-                state.services.clear()
-                state.checks.clear()
-                for name in names:
-                    state.bump(name)
-            elif path == "/_emulator/node-check" and method == "POST":
-                state.node_check = {"Status": body["Status"], "modify_index": state.bump(None)}
-            else:
-                return self.send(404, b"unknown emulator endpoint")
-        self.send(200, None)
+        if path == "/_emulator/index-backwards" and method == "POST":
+            # A raft snapshot restore: every index drops below what clients have seen.
+            state.index = max(2, state.index // 4)
+            for name in state.service_index:
+                state.service_index[name] = state.index
+            state.lock.notify_all()
+        elif path == "/_emulator/restart" and method == "POST":
+            # An agent restarted without its state: every registration is forgotten.
+            names = {service["Service"] for service in state.services.values()}
+            state.services.clear()
+            state.checks.clear()
+            for name in names:
+                state.bump(name)
+        elif path == "/_emulator/node-check" and method == "POST":
+            state.node_check = {"Status": body["Status"], "modify_index": state.bump(None)}
+        else:
+            return False
+        return True
 
-
-class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self):
-        request, _ = super().get_request()
-        return request, ("", 0)
+    def extra_stats(self) -> dict:
+        return {"index": self.state.index}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--unix")
-    parser.add_argument("--tls-cert")
-    parser.add_argument("--tls-key")
-    parser.add_argument("--tls-client-ca")
+    add_server_arguments(parser)
     parser.add_argument("--acl-token")
     parser.add_argument("--acl-read-token")
     parser.add_argument("--min-deregister-after", type=parse_go_duration, default=60.0)
     parser.add_argument("--reap-interval", type=parse_go_duration, default=30.0)
     options = parser.parse_args()
-
     state = State(options)
-    Handler.state = state
-    if options.unix:
-        server = UnixHTTPServer(options.unix, Handler)
-        where = f"unix {options.unix}"
-    else:
-        ThreadingHTTPServer.daemon_threads = True
-        server = ThreadingHTTPServer(("127.0.0.1", options.port), Handler)
-        where = str(server.server_address[1])
-    if options.tls_cert:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(options.tls_cert, options.tls_key)
-        if options.tls_client_ca:
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(options.tls_client_ca)
-
-        def remember_server_name(connection, name, context):
-            with state.lock:
-                state.server_names.append(name or "")
-
-        context.sni_callback = remember_server_name
-        server.socket = context.wrap_socket(server.socket, server_side=True)
     Checker(state).start()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"listening {where}", flush=True)
-
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    # Ends with its parent: the tests hold our stdin open.
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    except (OSError, ValueError):
-        pass
-    os._exit(0)
+    serve(options, Handler, state)
 
 
 if __name__ == "__main__":
