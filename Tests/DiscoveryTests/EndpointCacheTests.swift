@@ -134,13 +134,16 @@ struct EndpointCacheTests {
         instancer.update([Instance(address: "a:1")])
         let endpointer = DefaultEndpointer(instancer: instancer, factory: probe.factory, logger: logger)
         instancer.update([Instance(address: "b:1")])
-        try await eventually(.seconds(5), "b:1 only") { endpointer.snapshot().addresses == ["b:1"] }
+        try await eventually(.seconds(30), "b:1 only") { endpointer.snapshot().addresses == ["b:1"] }
         #expect(probe.closed.withLock { $0 } == ["a:1"])
         endpointer.close()
         endpointer.close()
         #expect(Set(probe.closed.withLock { $0 }) == ["a:1", "b:1"])
     }
 
+    // The deadlines below are generous: under ThreadSanitizer, CPU-bound tests running in
+    // parallel (balancer distributions) hold the cooperative pool for seconds, and a timer
+    // waiting for a thread missed a 5 s deadline.
     @Test("DefaultEndpointer retries a failed factory call on its own")
     func retriesFactoryOnTimer() async throws {
         let probe = FactoryProbe()
@@ -151,7 +154,7 @@ struct EndpointCacheTests {
             retryBackoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(50)), logger: logger)
         #expect(endpointer.snapshot().isEmpty)
         probe.failing.withLock { $0 = [] }
-        try await eventually(.seconds(5), "the retried endpoint") {
+        try await eventually(.seconds(30), "the retried endpoint") {
             endpointer.snapshot().addresses == ["a:1"]
         }
         endpointer.close()
@@ -166,10 +169,10 @@ struct EndpointCacheTests {
             logger: logger)
         let failedAt = ContinuousClock.now
         instancer.fail(DiscoveryError(.unavailable, "down"))
-        try await eventually(.seconds(5), "invalidation") { endpointer.snapshot().failure != nil }
+        try await eventually(.seconds(30), "invalidation") { endpointer.snapshot().failure != nil }
         #expect(ContinuousClock.now - failedAt >= .milliseconds(100))
         instancer.update([Instance(address: "a:1")])
-        try await eventually(.seconds(5), "recovery") { endpointer.snapshot().addresses == ["a:1"] }
+        try await eventually(.seconds(30), "recovery") { endpointer.snapshot().addresses == ["a:1"] }
         endpointer.close()
     }
 
