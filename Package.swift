@@ -81,9 +81,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // Consul's HTTP API (health blocking queries, agent registration) over async-http-client.
+        // What the HTTP backends share: async-http-client with TLS files, Unix sockets, credentials
+        // and errors mapped to DiscoveryError.
         .target(
-            name: "ConsulDiscovery",
+            name: "DiscoveryHTTP",
             dependencies: [
                 "Discovery",
                 .product(name: "Logging", package: "swift-log"),
@@ -92,6 +93,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // Consul's HTTP API (health blocking queries, agent registration).
+        .target(
+            name: "ConsulDiscovery",
+            dependencies: [
+                "Discovery", "DiscoveryHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -137,9 +147,7 @@ let package = Package(
             dependencies: ["DNSDiscovery", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "ConsulDiscoveryTests",
-            dependencies: [
-                "ConsulDiscovery", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]),
+            dependencies: ["ConsulDiscovery", "DiscoveryHTTP", "TestSupport"]),
         .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "ConsulDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]

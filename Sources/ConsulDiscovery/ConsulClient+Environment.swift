@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 
 extension ConsulClient.Configuration {
     /// The configuration the `consul` CLI builds from its environment:

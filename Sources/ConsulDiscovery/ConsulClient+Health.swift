@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 
 extension ConsulClient {
     /// A health answer and the index to block on next.

@@ -1,3 +1,5 @@
+import DiscoveryHTTP
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

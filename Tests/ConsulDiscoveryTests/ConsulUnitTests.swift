@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import Foundation
 import Testing
 

@@ -1,3 +1,5 @@
+import DiscoveryHTTP
+
 /// The spellings of Go's standard library that Consul's API speaks.
 enum GoSyntax {
     /// `strconv.ParseBool`.
@@ -12,8 +14,7 @@ enum GoSyntax {
     /// A duration as `time.ParseDuration` reads it, in whole milliseconds where it has them
     /// (`10s`, `1500ms`, `5m`; at least `1ms`).
     static func duration(_ duration: Duration) -> String {
-        let milliseconds = max(
-            duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000, 1)
+        let milliseconds = duration.wholeMilliseconds
         if milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"

@@ -1,6 +1,6 @@
 /// RFC 4648 base64 with padding, for HTTP basic authentication.
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String {
+package enum Base64 {
+    package static func encode(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var output: [UInt8] = []
         output.reserveCapacity((bytes.count + 2) / 3 * 4)

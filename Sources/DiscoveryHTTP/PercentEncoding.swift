@@ -1,7 +1,7 @@
 /// RFC 3986 percent-encoding for a path segment or a query value: everything but the
 /// unreserved characters is escaped.
-enum PercentEncoding {
-    static func encode(_ text: String) -> String {
+package enum PercentEncoding {
+    package static func encode(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {

@@ -5,14 +5,14 @@
 #endif
 
 /// Small files that the environment points at (a token file, a directory of CA certificates).
-enum TextFile {
-    struct Unreadable: Error {
+package enum TextFile {
+    package struct Unreadable: Error {
         let path: String
         let errno: Int32
     }
 
     /// The first line of a file without its line end; empty for an empty file.
-    static func firstLine(of path: String) throws -> String {
+    package static func firstLine(of path: String) throws -> String {
         guard let file = fopen(path, "r") else { throw Unreadable(path: path, errno: errno) }
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 8192)
@@ -23,7 +23,7 @@ enum TextFile {
 
     /// The paths of the regular files in `directory` whose names end in one of `suffixes`,
     /// sorted.
-    static func files(in directory: String, endingIn suffixes: [String]) throws -> [String] {
+    package static func files(in directory: String, endingIn suffixes: [String]) throws -> [String] {
         guard let stream = opendir(directory) else { throw Unreadable(path: directory, errno: errno) }
         defer { closedir(stream) }
         var paths: [String] = []

@@ -1,37 +1,38 @@
 import Discovery
 import NIOSSL
 
-extension ConsulClient {
+extension HTTPTransport {
     /// The client TLS configuration for `tls`, with every file read now.
-    static func tlsConfiguration(_ tls: Configuration.TLS) throws(DiscoveryError) -> TLSConfiguration {
+    static func tlsConfiguration(_ tls: TLSFiles) throws(DiscoveryError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = tls.verify ? .fullVerification : .none
         var roots: [NIOSSLCertificate] = []
         if let file = tls.caFile {
-            roots += try certificates(in: file, variable: "CONSUL_CACERT")
+            roots += try certificates(in: file, variable: tls.names.ca)
         }
         if let directory = tls.caDirectory {
             let files: [String]
             do {
                 files = try TextFile.files(in: directory, endingIn: [".pem", ".crt"])
             } catch {
-                throw DiscoveryError(.invalidArgument, "CONSUL_CAPATH: cannot read directory '\(directory)'")
+                throw DiscoveryError(
+                    .invalidArgument, "\(tls.names.caDirectory): cannot read directory '\(directory)'")
             }
-            for file in files { roots += try certificates(in: file, variable: "CONSUL_CAPATH") }
+            for file in files { roots += try certificates(in: file, variable: tls.names.caDirectory) }
         }
         if tls.caFile != nil || tls.caDirectory != nil {
             configuration.trustRoots = .certificates(roots)
         }
         if let certificateFile = tls.certificateFile, let keyFile = tls.keyFile {
             configuration.certificateChain = try certificates(
-                in: certificateFile, variable: "CONSUL_CLIENT_CERT"
+                in: certificateFile, variable: tls.names.certificate
             )
             .map { .certificate($0) }
             do {
                 configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
             } catch {
                 throw DiscoveryError(
-                    .invalidArgument, "CONSUL_CLIENT_KEY: cannot load a PEM private key from '\(keyFile)'",
+                    .invalidArgument, "\(tls.names.key): cannot load a PEM private key from '\(keyFile)'",
                     cause: error)
             }
         }

@@ -11,11 +11,11 @@ import NIOSSL
     import Musl
 #endif
 
-extension ConsulClient {
-    /// Maps an answer that is not 2xx, quoting the agent's reason (its body, one line).
-    static func map(status: HTTPResponseStatus, body: [UInt8], what: String) -> DiscoveryError {
-        let reason = oneLine(body)
-        let message = "consul: \(what): \(status.code) \(reason.isEmpty ? status.reasonPhrase : reason)"
+extension HTTPTransport {
+    /// Maps an answer that is not 2xx, quoting the server's reason (its body, one line).
+    package func map(status: HTTPResponseStatus, body: [UInt8], what: String) -> DiscoveryError {
+        let reason = Self.oneLine(body)
+        let message = "\(service): \(what): \(status.code) \(reason.isEmpty ? status.reasonPhrase : reason)"
         switch status.code {
         case 400: return DiscoveryError(.invalidArgument, message)
         case 401, 403: return DiscoveryError(.permissionDenied, message)
@@ -25,33 +25,31 @@ extension ConsulClient {
         }
     }
 
-    /// Maps a failure to get any answer: the agent unreachable, TLS refused, the deadline passed.
-    static func map(
-        transport error: any Error, what: String, agent: Configuration.Address, deadline: Duration
-    ) -> DiscoveryError {
+    /// Maps a failure to get any answer: the server unreachable, TLS refused, the deadline passed.
+    func map(transport error: any Error, what: String, deadline: Duration) -> DiscoveryError {
         if let error = error as? DiscoveryError { return error }
         if error is CancellationError {
-            return DiscoveryError(.stopped, "consul: \(what): cancelled", cause: error)
+            return DiscoveryError(.stopped, "\(service): \(what): cancelled", cause: error)
         }
-        let prefix = "consul: \(what): agent \(agent)"
+        let prefix = "\(service): \(what): \(address)"
         if let failure = error as? HTTPClientError {
             switch failure {
             case .deadlineExceeded, .readTimeout, .writeTimeout:
-                return DiscoveryError(
-                    .timedOut, "\(prefix) gave no answer within \(GoSyntax.duration(deadline))", cause: error)
+                let seconds = Double(deadline.wholeMilliseconds) / 1000
+                return DiscoveryError(.timedOut, "\(prefix) gave no answer within \(seconds) s", cause: error)
             case .connectTimeout:
                 return DiscoveryError(.unavailable, "\(prefix): connect timed out", cause: error)
             case .cancelled:
-                return DiscoveryError(.stopped, "consul: \(what): cancelled", cause: error)
+                return DiscoveryError(.stopped, "\(service): \(what): cancelled", cause: error)
             case .alreadyShutdown:
-                return DiscoveryError(.stopped, "consul: \(what): the client is closed", cause: error)
+                return DiscoveryError(.stopped, "\(service): \(what): the client is closed", cause: error)
             case .remoteConnectionClosed:
                 return DiscoveryError(.unavailable, "\(prefix) closed the connection", cause: error)
             default:
                 return DiscoveryError(.unavailable, "\(prefix): \(failure)", cause: error)
             }
         }
-        return DiscoveryError(.unavailable, "\(prefix): \(describe(error))", cause: error)
+        return DiscoveryError(.unavailable, "\(prefix): \(Self.describe(error))", cause: error)
     }
 
     private static func describe(_ error: any Error) -> String {
