@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "EtcdDiscovery", targets: ["EtcdDiscovery"]),
         .library(name: "DNSDiscovery", targets: ["DNSDiscovery"]),
         .library(name: "ConsulDiscovery", targets: ["ConsulDiscovery"]),
+        .library(name: "EurekaDiscovery", targets: ["EurekaDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     dependencies: [
@@ -104,11 +105,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Eureka's REST API (polling an app, registering with lease renewals).
+        .target(
+            name: "EurekaDiscovery",
+            dependencies: [
+                "Discovery", "DiscoveryHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
                 "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
-                "DNSDiscovery", "ConsulDiscovery",
+                "DNSDiscovery", "ConsulDiscovery", "EurekaDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -148,7 +158,10 @@ let package = Package(
         .testTarget(
             name: "ConsulDiscoveryTests",
             dependencies: ["ConsulDiscovery", "DiscoveryHTTP", "TestSupport"]),
-        .testTarget(name: "SDCTLKitTests", dependencies: ["SDCTLKit", "ConsulDiscovery", "TestSupport"]),
+        .testTarget(
+            name: "EurekaDiscoveryTests", dependencies: ["EurekaDiscovery", "DiscoveryHTTP", "TestSupport"]),
+        .testTarget(
+            name: "SDCTLKitTests", dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
 )

@@ -34,7 +34,7 @@ struct ConsulEndToEndTests {
                 RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
             try await watcher.line(within: .seconds(20)) { $0.contains(#""instances":[]"#) }
             let port = String(emulator.port)
-            try await PythonClients.runPyConsul(Self.pyConsul, arguments: ["127.0.0.1", port, "register"])
+            try await PythonClients.run(Self.pyConsul, arguments: ["127.0.0.1", port, "register"])
             try await watcher.line { $0.contains(#""added":[{"address":"127.0.0.2:9000","id":"web-py""#) }
 
             let registrar = try RunningProcess(
@@ -42,7 +42,7 @@ struct ConsulEndToEndTests {
                 ["register", target, "127.0.0.1:8080", "--tag", "prod", "--meta", "version=2"],
                 environment: env)
             try await registrar.line(within: .seconds(20)) { $0 == "web-127.0.0.1-8080" }
-            let seen = try await PythonClients.runPyConsul(
+            let seen = try await PythonClients.run(
                 Self.pyConsul, arguments: ["127.0.0.1", port, "list"])
             #expect(
                 seen.split(separator: "\n").sorted() == [
@@ -53,12 +53,12 @@ struct ConsulEndToEndTests {
             #expect(resolved.status == 0)
             #expect(resolved.lines.joined().contains(#""version":"2""#), "\(resolved.lines)")
 
-            try await PythonClients.runPyConsul(Self.pyConsul, arguments: ["127.0.0.1", port, "deregister"])
+            try await PythonClients.run(Self.pyConsul, arguments: ["127.0.0.1", port, "deregister"])
             try await watcher.line { $0.contains(#""removed":[{"address":"127.0.0.2:9000""#) }
             registrar.signal(SIGTERM)
             #expect(try await registrar.wait() == 0)
             try await watcher.line { $0.contains(#""removed":[{"address":"127.0.0.1:8080""#) }
-            let left = try await PythonClients.runPyConsul(
+            let left = try await PythonClients.run(
                 Self.pyConsul, arguments: ["127.0.0.1", port, "list"])
             #expect(left.isEmpty)
             watcher.signal(SIGTERM)

@@ -47,7 +47,7 @@ struct TargetTests {
         #expect(
             try parse("eureka://h:8761/eureka/apps/web").backend as? EurekaBackend
                 == EurekaBackend(
-                    server: HostPort(host: "h", port: 8761), basePath: "/eureka/apps", app: "WEB", tls: false)
+                    server: HostPort(host: "h", port: 8761), basePath: "/eureka", app: "WEB", tls: false)
         )
         #expect(
             try parse("srv:///_http._tcp.web.example.com").backend as? SRVBackend
@@ -75,6 +75,37 @@ struct TargetTests {
         #expect(backend.environment == ["RES_OPTIONS": "ndots:2"])
     }
 
+    @Test("eureka:// and consul:// query parameters; users in the URL, passwords from the environment")
+    func httpBackendParameters() throws {
+        let eureka = try #require(
+            try Target(
+                parsing:
+                    "eurekas://admin@h:8443/eureka/v2/apps/web?status=UP,STARTING&secure&interval=5s&vip=web.v",
+                environment: ["EUREKA_PASSWORD": "pw", "HOME": "/root"]
+            ).backend as? EurekaBackend)
+        #expect(eureka.basePath == "/eureka/v2" && eureka.app == "WEB" && eureka.tls && eureka.secure)
+        #expect(
+            eureka.statuses == [.up, .starting] && eureka.interval == .seconds(5)
+                && eureka.vipAddress == "web.v")
+        #expect(try eureka.configuration().username == "admin" && eureka.configuration().password == "pw")
+        #expect(try (parse("eureka://h/apps/WEB").backend as? EurekaBackend)?.basePath == "")
+        #expect(
+            try (parse("eureka://h/eureka/apps/WEB?status=all").backend as? EurekaBackend)?.statuses == nil)
+        #expect(throws: CLIError.self) {
+            try Target(parsing: "eureka://h/eureka/apps/WEB", environment: ["EUREKA_PASSWORD": "pw"])
+        }
+        let consul = try #require(
+            try parse(
+                "consul:///web?stale&near=_agent&wait=1m&check-http=http://127.0.0.1:8080/health&deregister-after=never"
+            )
+            .backend as? ConsulBackend)
+        #expect(
+            consul.agent == nil && consul.query.stale && consul.query.near == "_agent"
+                && consul.wait == .seconds(60))
+        #expect(consul.check == .http("http://127.0.0.1:8080/health") && consul.deregisterAfter == nil)
+        #expect(consul.query.passingOnly)
+    }
+
     @Test(
         "bad targets are usage errors",
         arguments: [
@@ -83,7 +114,12 @@ struct TargetTests {
             "zk://h:2181/", "zk://h:99999/x", "zk:///x", "zk://u:p@h/x", "etcd://h", "consul://h/",
             "consul://h/a/b",
             "consul://h/web?bogus=1", "consul://h/web?passing=maybe", "consul://a,b/web",
-            "eureka://h/eureka/WEB",
+            "eureka://h/eureka/WEB", "eureka://u:p@h/eureka/apps/WEB",
+            "eureka://h/eureka/apps/WEB?status=SLEEPING",
+            "eureka://h/eureka/apps/WEB?interval=10ms", "eureka://h/eureka/apps/W%20B",
+            "eureka://h/eureka/apps/",
+            "consul://h/web?wait=20m", "consul://h/web?deregister-after=10s",
+            "consul://h/web?check-tcp=nohost",
             "srv://h/web.example.com", "srv:///_http.example", "srv://h/_x._tcp.a?resolve=mx",
             "srv://h/_x._tcp.a?resolve", "srv://h/_x._tcp.a?min-interval=0s", "srv://h/_x._tcp.a?bogus=1",
             "srv://h/_x._tcp.a?min-interval=10s&max-interval=1s", "srv://a,b/_x._tcp.a",

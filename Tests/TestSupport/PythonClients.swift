@@ -1,7 +1,8 @@
 import Foundation
 
-/// Real third-party clients from PyPI (py-consul, pinned in Tests/Emulators/requirements.txt),
-/// installed by .ci/run into the checkout's `.build-python` virtualenv.
+/// Real third-party clients from PyPI (py-consul, py-eureka-client; pinned in
+/// Tests/Emulators/requirements.txt), installed by .ci/run into the checkout's `.build-python`
+/// virtualenv.
 public enum PythonClients {
     /// The virtualenv's interpreter: SDCTL_TEST_PYTHON, or `.build-python/bin/python` of this
     /// checkout.
@@ -21,19 +22,19 @@ public enum PythonClients {
         return "/usr/bin/env"  // falls back to python3 on the PATH through env below
     }()
 
-    /// Runs `script` with py-consul importable, off the cooperative pool; returns its stdout and
-    /// stderr together, or throws with them when it exits non-zero.
-    public static func runPyConsul(_ script: String, arguments: [String] = []) async throws -> String {
+    /// Runs `script` with the pinned clients importable, off the cooperative pool; returns its
+    /// stdout and stderr together, or throws with them when it exits non-zero.
+    public static func run(_ script: String, arguments: [String] = []) async throws -> String {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw ServerProcesses.Unavailable(
-                "py-consul is not installed at \(python): run bash .ci/run, or python3 -m venv .build-python && .build-python/bin/pip install -r Tests/Emulators/requirements.txt"
+                "the pinned Python clients are not installed at \(python): run bash .ci/run, or python3 -m venv .build-python && .build-python/bin/pip install -r Tests/Emulators/requirements.txt"
             )
         }
         let (status, output) = try await offPool {
             try ServerProcesses.run(python, ["-c", script] + arguments)
         }
         guard status == 0 else {
-            throw ServerProcesses.Unavailable("py-consul script failed (\(status)): \(output)")
+            throw ServerProcesses.Unavailable("Python client script failed (\(status)): \(output)")
         }
         return output
     }

@@ -11,6 +11,9 @@ protocol DiscoveryBackend: Sendable {
     /// The URL schemes it answers to, as written before `://`.
     static var schemes: [String] { get }
 
+    /// Whether its registrars take `register --drain` (mark out of service, wait, then remove).
+    static var drains: Bool { get }
+
     /// Parses a target of one of ``schemes``; errors are usage errors naming what is wrong.
     init(url: TargetURL, environment: [String: String]) throws(CLIError)
 
@@ -43,6 +46,8 @@ struct RegistrarFactory: Sendable {
 }
 
 extension DiscoveryBackend {
+    static var drains: Bool { false }
+
     func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
         RegistrarFactory(
             make: { instance throws(CLIError) in try makeRegistrar(for: instance, ttl: nil, context) },

@@ -16,6 +16,11 @@ enum RegisterCommand {
         let target = try context.target()
         let instance = try makeInstance(context)
         let ttl = try context.duration("ttl")
+        if context.invocation.value("drain") != nil, !type(of: target.backend).drains {
+            throw context.usage(
+                "--drain is for eureka:// targets (Eureka's OUT_OF_SERVICE); \(target.scheme):// has no such status"
+            )
+        }
         let registrar = try target.backend.makeRegistrar(for: instance, ttl: ttl, context)
         if let command = context.invocation.trailing {
             return try await runWrapped(command, registrar: registrar, context)

@@ -63,7 +63,11 @@ public enum CommandTable {
             .value("meta", "KEY=VALUE", repeatable: true, "metadata (repeatable)"),
             .value(
                 "ttl", "DURATION",
-                "how long a registration outlives its registrar: the ZooKeeper session timeout, etcd lease TTL or Consul TTL check (default 10s); the file backend ties liveness to the process"
+                "how long a registration outlives its registrar: the ZooKeeper session timeout, etcd lease TTL or Consul TTL check (default 10s), the Eureka lease (default 90s); the file backend ties liveness to the process"
+            ),
+            .value(
+                "drain", "DURATION",
+                "eureka: mark the instance OUT_OF_SERVICE this long before removing it, so clients stop picking it first"
             ),
         ],
         takesTrailingCommand: true,

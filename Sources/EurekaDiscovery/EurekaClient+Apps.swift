@@ -1,0 +1,45 @@
+import Discovery
+
+extension EurekaClient {
+    /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the
+    /// server does not know (404) has none.
+    public func instances(of app: String) async throws(DiscoveryError) -> [EurekaInstanceRecord] {
+        let what = "instances of \(app.uppercased())"
+        do {
+            let response = try await send(.GET, path(app), what: what)
+            return try transport.decode(EurekaApplicationBody.self, response.body, what: what).application
+                .instances
+        } catch {
+            guard error.code == .notFound else { throw error }
+            return []
+        }
+    }
+
+    /// `POST <base>/apps/<APP>`: registers (or replaces) the instance.
+    public func register(_ registration: EurekaRegistration) async throws(DiscoveryError) {
+        _ = try await send(
+            .POST, path(registration.app), body: registration.body(),
+            what: "register '\(registration.instanceID)'")
+    }
+
+    /// `PUT <base>/apps/<APP>/<id>`: renews the lease. An unknown lease is
+    /// ``DiscoveryError/Code/notFound``: the server forgot it, and the instance must register again.
+    public func renew(app: String, instanceID: String) async throws(DiscoveryError) {
+        _ = try await send(.PUT, path(app, instanceID), what: "renew '\(instanceID)'")
+    }
+
+    /// `PUT <base>/apps/<APP>/<id>/status?value=`: overrides the status (OUT_OF_SERVICE to drain).
+    public func overrideStatus(app: String, instanceID: String, _ status: EurekaStatus)
+        async throws(DiscoveryError)
+    {
+        _ = try await send(
+            .PUT, path(app, instanceID, "status"), query: [("value", status.rawValue)],
+            what: "set '\(instanceID)' \(status.rawValue)")
+    }
+
+    /// `DELETE <base>/apps/<APP>/<id>`: cancels the lease; an unknown one is
+    /// ``DiscoveryError/Code/notFound``.
+    public func cancel(app: String, instanceID: String) async throws(DiscoveryError) {
+        _ = try await send(.DELETE, path(app, instanceID), what: "cancel '\(instanceID)'")
+    }
+}

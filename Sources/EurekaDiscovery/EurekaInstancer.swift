@@ -1,0 +1,95 @@
+import Discovery
+import Logging
+
+/// Polls one application's instances and publishes them.
+///
+/// Every ``Configuration/interval`` (plus up to a tenth of it, drawn anew each time, so that
+/// many clients started together spread out) it reads `<base>/apps/<APP>`; an app the server
+/// does not know has no instances. Only the statuses asked for are kept (UP by default, as
+/// Netflix's client does). A failure is published and the next read comes after
+/// ``Configuration/errorBackoff``, never later than the interval.
+public final class EurekaInstancer: Instancer, Sendable {
+    public struct Configuration: Sendable {
+        /// How often to read; at least 1 s (Eureka's own clients: 30 s).
+        public var interval: Duration
+        /// The statuses to keep; `nil` keeps every instance.
+        public var statuses: Set<EurekaStatus>?
+        /// Address instances by their secure port.
+        public var secure: Bool
+        public var errorBackoff: Backoff
+
+        public init(
+            interval: Duration = .seconds(30), statuses: Set<EurekaStatus>? = [.up], secure: Bool = false,
+            errorBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+        ) {
+            self.interval = max(interval, .seconds(1))
+            self.statuses = statuses
+            self.secure = secure
+            self.errorBackoff = errorBackoff
+        }
+    }
+
+    public let client: EurekaClient
+    public let app: String
+    private let cache = InstanceCache()
+    private let ownsClient: Bool
+    private let task: Task<Void, Never>
+
+    /// Starts polling at once. With `ownsClient`, ``stop()`` closes the client.
+    public init(
+        client: EurekaClient, app: String, configuration: Configuration = Configuration(),
+        ownsClient: Bool = false,
+        logger: Logger = EurekaClient.noOpLogger
+    ) {
+        self.client = client
+        self.app = app.uppercased()
+        self.ownsClient = ownsClient
+        task = Task { [cache, app = self.app] in
+            await Self.poll(client, app, configuration, cache, logger)
+        }
+    }
+
+    public func subscribe() -> InstanceSubscription { cache.subscribe() }
+
+    public func stop() {
+        task.cancel()
+        cache.stop()
+        if ownsClient { client.close() }
+    }
+
+    deinit {
+        task.cancel()
+    }
+
+    private static func poll(
+        _ client: EurekaClient, _ app: String, _ configuration: Configuration, _ cache: InstanceCache,
+        _ logger: Logger
+    ) async {
+        var errorBackoff = configuration.errorBackoff
+        while !Task.isCancelled {
+            var delay = configuration.interval + configuration.interval * Double.random(in: 0...0.1)
+            do {
+                let records = try await client.instances(of: app)
+                errorBackoff.reset()
+                let kept = records.filter { configuration.statuses?.contains($0.status) ?? true }
+                let instances = kept.compactMap { $0.instance(secure: configuration.secure) }
+                if instances.count < kept.count {
+                    logger.debug(
+                        "eureka: instances without an enabled port or a usable address skipped",
+                        metadata: ["app": "\(app)", "skipped": "\(kept.count - instances.count)"])
+                }
+                cache.update(instances)
+            } catch  where error.code == .stopped {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                delay = min(errorBackoff.next(), configuration.interval)
+                logger.debug(
+                    "eureka: read failed",
+                    metadata: ["app": "\(app)", "error": "\(error)", "delay": "\(delay)"])
+                cache.fail(error)
+            }
+            try? await Task.sleep(for: delay)
+        }
+    }
+}
