@@ -28,6 +28,7 @@ _sdctl() {
         --tag) return 0 ;;
         --meta) return 0 ;;
         --ttl) return 0 ;;
+        --drain) return 0 ;;
         --instances) return 0 ;;
         --threads) return 0 ;;
         --balancer) COMPREPLY=($(compgen -W "round-robin random srv" -- "$cur")); return 0 ;;
@@ -38,7 +39,7 @@ _sdctl() {
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/resolve") COMPREPLY=($(compgen -W "--wait-for -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/watch") COMPREPLY=($(compgen -W "--count -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench") COMPREPLY=($(compgen -W "balancer propagation -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;

@@ -5,7 +5,7 @@ public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
 
     /// Success.
     public static let success = ExitCode(0)
-    /// A runtime failure (I/O, refused registration, a backend not in this build).
+    /// A runtime failure (I/O, a refused registration).
     public static let failure = ExitCode(1)
     /// The command line was wrong.
     public static let usage = ExitCode(2)

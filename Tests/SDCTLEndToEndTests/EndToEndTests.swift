@@ -178,17 +178,6 @@ struct EndToEndTests {
         }
     }
 
-    @Test("a backend that is not in this build exits 1 with one line")
-    func unavailableBackend() async throws {
-        try await withHome { env in
-            let result = try await runSDCTL(
-                ["resolve", "eureka://127.0.0.1:8761/eureka/apps/web"], environment: env)
-            #expect(result.status == 1)
-            #expect(result.stderr.contains("not available in this build"))
-            #expect(result.stderr.split(separator: "\n").count == 1)
-        }
-    }
-
     @Test("version, help and completion")
     func helpVersionCompletion() async throws {
         try await withHome { env in

@@ -69,22 +69,3 @@ extension DiscoveryBackend {
         }
     }
 }
-
-/// A backend whose URLs sdctl parses and validates but whose module is not in this build yet.
-protocol PlannedBackend: DiscoveryBackend {}
-
-extension PlannedBackend {
-    private var unavailable: CLIError {
-        CLIError(.failure, "backend '\(scheme)' is not available in this build of sdctl")
-    }
-
-    func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer { throw unavailable }
-
-    func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
-        -> any Registrar
-    { throw unavailable }
-
-    func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
-        throw unavailable
-    }
-}
