@@ -44,9 +44,8 @@ struct EurekaBackend: DiscoveryBackend, Equatable {
             username = String(user)
             authority = String(authority[authority.index(after: at)...])
         }
-        let bare = try TargetURL(
-            "\(url.scheme)://\(authority)\(url.path)", scheme: url.scheme,
-            rest: Substring(authority + url.path))
+        // The host without the user, for the shared host checks; messages show the URL as given.
+        let bare = try TargetURL(url.text, scheme: url.scheme, rest: Substring(authority + url.path))
         server = try bare.host(defaultPort: 8761)
         let components = url.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         guard components.count >= 2, components[components.endIndex - 2] == "apps",
