@@ -188,6 +188,8 @@ struct EurekaEndToEndTests {
                 environment: env, timeout: .seconds(60))
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.lines.joined().contains(#""register":{"p50_ms":"#), "\(result.lines)")
+            // Each change at a random point of the poll cycle, and the output says so.
+            #expect(result.lines.joined().contains(#""poll_interval_ms":1000"#), "\(result.lines)")
         }
     }
 }

@@ -14,6 +14,10 @@ protocol DiscoveryBackend: Sendable {
     /// Whether its registrars take `register --drain` (mark out of service, wait, then remove).
     static var drains: Bool { get }
 
+    /// How often its instancer asks, for a backend that polls (`nil`: the backend pushes
+    /// changes). `bench propagation` makes each change at a random point of that cycle.
+    var pollInterval: Duration? { get }
+
     /// Parses a target of one of ``schemes``; errors are usage errors naming what is wrong.
     init(url: TargetURL, environment: [String: String]) throws(CLIError)
 
@@ -47,6 +51,8 @@ struct RegistrarFactory: Sendable {
 
 extension DiscoveryBackend {
     static var drains: Bool { false }
+
+    var pollInterval: Duration? { nil }
 
     func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
         RegistrarFactory(

@@ -24,6 +24,7 @@ struct EurekaBackend: DiscoveryBackend, Equatable {
     /// The EUREKA_* variables, read when a client is made.
     var environment: [String: String] = [:]
     var scheme: String { tls ? "eurekas" : "eureka" }
+    var pollInterval: Duration? { interval }
 
     init(server: HostPort, basePath: String, app: String, tls: Bool) {
         self.server = server

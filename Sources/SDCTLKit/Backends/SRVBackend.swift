@@ -17,6 +17,8 @@ struct SRVBackend: DiscoveryBackend, Equatable {
     var resolvConf = "/etc/resolv.conf"
     var environment: [String: String] = [:]
     var scheme: String { "srv" }
+    /// Records come with TTL 0 in `bench propagation`: the watcher asks every min-interval.
+    var pollInterval: Duration? { minimumInterval }
 
     init(server: HostPort?, name: String) {
         self.server = server

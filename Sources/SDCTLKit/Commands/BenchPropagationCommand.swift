@@ -18,6 +18,10 @@ import Synchronization
 ///
 /// Registers and deregisters one instance N times through the backend's registrar and times
 /// how long the watcher takes to see each change.
+///
+/// On a backend that polls, each change first waits a random part of the poll interval: made
+/// right after the watcher saw the previous one, every change would land just after a poll and
+/// wait a whole interval, where a change at a random moment waits half of one on average.
 enum BenchPropagationCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
@@ -57,10 +61,17 @@ enum BenchPropagationCommand {
             highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var deregisterLatency = registerLatency
         let pid = getpid()
+        let poll = target.backend.pollInterval
+        /// A random point of the poll cycle, for a backend that polls.
+        func randomPhase() async {
+            guard let poll else { return }
+            try? await Task.sleep(for: poll * Double.random(in: 0..<1))
+        }
         for round in 0..<rounds {
             let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
             let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
             let registrar = try registrars.make(instance)
+            await randomPhase()
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
             guard let seen = await presence.wait(for: address, present: true, timeout: wait) else {
@@ -69,6 +80,7 @@ enum BenchPropagationCommand {
                     .timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
             }
             _ = registerLatency.record((seen - started) / 1000)
+            await randomPhase()
             let leaving = monotonicNanoseconds()
             try await RegisterCommand.deregister(registrar, context)
             guard let gone = await presence.wait(for: address, present: false, timeout: wait) else {
@@ -78,7 +90,7 @@ enum BenchPropagationCommand {
             }
             _ = deregisterLatency.record((gone - leaving) / 1000)
         }
-        report(registerLatency, deregisterLatency, rounds: rounds, context)
+        report(registerLatency, deregisterLatency, rounds: rounds, poll: poll, context)
         return .success
     }
 
@@ -129,7 +141,8 @@ enum BenchPropagationCommand {
     }
 
     static func report(
-        _ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, _ context: CommandContext
+        _ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, poll: Duration?,
+        _ context: CommandContext
     ) {
         func milliseconds(_ microseconds: UInt64) -> Double { (Double(microseconds) / 10).rounded() / 100 }
         func summary(_ histogram: Histogram<UInt64>) -> [(String, Double)] {
@@ -145,14 +158,26 @@ enum BenchPropagationCommand {
             func object(_ histogram: Histogram<UInt64>) -> JSONValue {
                 .object(summary(histogram).map { ($0.0, .double($0.1)) })
             }
-            context.output.json(
-                .object([("register", object(register)), ("deregister", object(deregister))]))
+            var fields: [(String, JSONValue)] = [
+                ("register", object(register)), ("deregister", object(deregister)),
+            ]
+            if let poll {
+                let milliseconds =
+                    Double(poll.components.seconds) * 1000 + Double(poll.components.attoseconds) / 1e15
+                fields.append(("poll_interval_ms", .double(milliseconds)))
+            }
+            context.output.json(.object(fields))
         case .text:
             context.output.line("\(rounds) rounds            p50 ms    p90 ms    p99 ms    max ms")
             for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
                 let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(
                     separator: "  ")
                 context.output.line("\(name.padding(18))  \(cells)")
+            }
+            if let poll {
+                context.output.line(
+                    "(the watcher polls every \(DurationParser.format(poll)): each change was made at a random point of that cycle)"
+                )
             }
         }
     }
