@@ -176,6 +176,31 @@ struct EurekaEndToEndTests {
         }
     }
 
+    @Test("eurekas:// with a CA the test makes")
+    func tls() async throws {
+        let directory = TemporaryDirectory("sdctl-eureka-e2e-tls")
+        defer { directory.remove() }
+        let certificates = try await TestCertificates.make(in: directory.path)
+        let options = EurekaEmulator.Options(
+            tls: .init(certificate: certificates.serverCertificate, key: certificates.serverKey))
+        try await EurekaEmulator.with(options) { emulator in
+            let target = "eurekas://\(emulator.address)/eureka/apps/WEB"
+            let trusting = env.merging(["EUREKA_CACERT": certificates.caFile]) { $1 }
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", target, "127.0.0.1:8443"], environment: trusting)
+            try await registrar.line(within: .seconds(20)) { $0 == "127.0.0.1:web:8443" }
+            #expect(
+                try await runSDCTL(["resolve", target], environment: trusting).lines == ["127.0.0.1:8443"])
+            let distrusting = try await runSDCTL(
+                ["resolve", target],
+                environment: env.merging(["EUREKA_CACERT": certificates.otherCAFile]) { $1 })
+            #expect(distrusting.status == 69, "\(distrusting.stderr)")
+            #expect(distrusting.stderr.contains("TLS"), "\(distrusting.stderr)")
+            registrar.signal(SIGTERM)
+            #expect(try await registrar.wait() == 0)
+        }
+    }
+
     @Test("bench propagation runs through the emulator with a 1 s poll")
     func benchPropagation() async throws {
         try await EurekaEmulator.with { emulator in
