@@ -15,6 +15,18 @@ extension EurekaClient {
         }
     }
 
+    /// Whether `GET <base>/apps` answers: a server that knows no app at all still does, so a 404
+    /// here means the base path is wrong rather than the app unknown.
+    public func registryAnswers() async throws(DiscoveryError) -> Bool {
+        do {
+            _ = try await send(.GET, configuration.basePath + "/apps", what: "the registry")
+            return true
+        } catch {
+            guard error.code == .notFound else { throw error }
+            return false
+        }
+    }
+
     /// `POST <base>/apps/<APP>`: registers (or replaces) the instance.
     public func register(_ registration: EurekaRegistration) async throws(DiscoveryError) {
         _ = try await send(

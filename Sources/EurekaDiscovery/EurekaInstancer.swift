@@ -5,7 +5,8 @@ import Logging
 ///
 /// Every ``Configuration/interval`` (plus up to a tenth of it, drawn anew each time, so that
 /// many clients started together spread out) it reads `<base>/apps/<APP>`; an app the server
-/// does not know has no instances. Only the statuses asked for are kept (UP by default, as
+/// does not know has no instances (once the registry itself has answered: a wrong base path is a
+/// failure, not an empty app). Only the statuses asked for are kept (UP by default, as
 /// Netflix's client does). A failure is published and the next read comes after
 /// ``Configuration/errorBackoff``, never later than the interval.
 public final class EurekaInstancer: Instancer, Sendable {
@@ -66,10 +67,23 @@ public final class EurekaInstancer: Instancer, Sendable {
         _ logger: Logger
     ) async {
         var errorBackoff = configuration.errorBackoff
+        // An app with no instances is a 404, as is every path under a wrong base path: the
+        // first empty answer checks that the registry itself answers.
+        var registryChecked = false
         while !Task.isCancelled {
             var delay = configuration.interval + configuration.interval * Double.random(in: 0...0.1)
-            do {
+            do throws(DiscoveryError) {
                 let records = try await client.instances(of: app)
+                if records.isEmpty, !registryChecked {
+                    guard try await client.registryAnswers() else {
+                        let base = client.configuration.basePath
+                        throw DiscoveryError(
+                            .notFound,
+                            "eureka: nothing answers at \(base.isEmpty ? "" : base)/apps (404): is the base path right? (/eureka for Spring Cloud, /eureka/v2 for Netflix)"
+                        )
+                    }
+                    registryChecked = true
+                }
                 errorBackoff.reset()
                 let kept = records.filter { configuration.statuses?.contains($0.status) ?? true }
                 let instances = kept.compactMap { $0.instance(secure: configuration.secure) }

@@ -87,6 +87,13 @@ struct EurekaEndToEndTests {
             let none = try await runSDCTL(
                 ["resolve", "eureka://\(emulator.address)/eureka/apps/NOPE"], environment: env)
             #expect(none.status == 3, "\(none.stderr)")
+            // A wrong base path is not an empty app: nothing answers there at all.
+            let wrongBase = try await runSDCTL(
+                ["resolve", "eureka://\(emulator.address)/eureka/v2/apps/WEB"], environment: env)
+            #expect(
+                wrongBase.status == 1 && wrongBase.stderr.contains("is the base path right?"),
+                "\(wrongBase.stderr)")
+            #expect(wrongBase.stderr.split(separator: "\n").count == 1)
         }
     }
 
