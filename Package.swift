@@ -118,7 +118,7 @@ let package = Package(
             name: "SDCTLKit",
             dependencies: [
                 "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
-                "DNSDiscovery", "ConsulDiscovery", "EurekaDiscovery",
+                "DNSDiscovery", "DiscoveryHTTP", "ConsulDiscovery", "EurekaDiscovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -15,7 +15,6 @@ import NIOHTTP1
 /// ``DiscoveryError/Code/invalidResponse`` when the answer cannot be decoded.
 public final class ConsulClient: Sendable {
     public let configuration: Configuration
-    let logger: Logger
     let transport: HTTPTransport
 
     /// A client of the agent `configuration` names. Certificate and key files are read here, so
@@ -24,7 +23,6 @@ public final class ConsulClient: Sendable {
         throws(DiscoveryError)
     {
         self.configuration = configuration
-        self.logger = logger
         let address: HTTPTransport.Address =
             switch configuration.address {
             case .http(let agent): .http(agent)

@@ -12,7 +12,6 @@ import NIOHTTP1
 /// ``DiscoveryError/Code/invalidResponse``. The password never appears in a log or a message.
 public final class EurekaClient: Sendable {
     public let configuration: Configuration
-    let logger: Logger
     let transport: HTTPTransport
 
     /// Files named in the TLS settings are read here.
@@ -20,7 +19,6 @@ public final class EurekaClient: Sendable {
         throws(DiscoveryError)
     {
         self.configuration = configuration
-        self.logger = logger
         let address: HTTPTransport.Address =
             switch configuration.server {
             case .http(let server): .http(server)

@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import EurekaDiscovery
 
 /// `eureka://[user@]h:8761/eureka/apps/WEB[?status=all&secure=true&interval=30s&vip=web]`
@@ -107,7 +108,7 @@ struct EurekaBackend: DiscoveryBackend, Equatable {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         var password = value("EUREKA_PASSWORD")
         if let file = value("EUREKA_PASSWORD_FILE") {
-            guard let line = Secrets.firstLine(of: file) else {
+            guard let line = try? TextFile.firstLine(of: file), !line.isEmpty else {
                 throw CLIError(.usage, "cannot read EUREKA_PASSWORD_FILE '\(file)'")
             }
             password = line

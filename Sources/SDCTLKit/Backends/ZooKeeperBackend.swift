@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import ZooKeeperDiscovery
 
 /// `zk://h1:2181,h2:2181/services/web`: go-kit's layout over libzookeeper_mt. Digest credentials
@@ -71,7 +72,7 @@ struct ZooKeeperBackend: DiscoveryBackend, Equatable {
     {
         var digest = context.environment["SDCTL_ZK_DIGEST"].flatMap { $0.isEmpty ? nil : $0 }
         if digest == nil, let file = context.environment["SDCTL_ZK_DIGEST_FILE"], !file.isEmpty {
-            guard let text = Secrets.firstLine(of: file) else {
+            guard let text = try? TextFile.firstLine(of: file), !text.isEmpty else {
                 throw CLIError(.usage, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
             }
             digest = text
