@@ -36,7 +36,7 @@ public final class ConsulClient: Sendable {
             headers.append(("Authorization", "Basic " + Base64.encode(Array(credentials.utf8))))
         }
         transport = try HTTPTransport(
-            service: "consul", address: address,
+            service: "consul", peer: "agent", address: address,
             tls: HTTPTransport.TLSFiles(
                 caFile: tls.caFile, caDirectory: tls.caDirectory, certificateFile: tls.certificateFile,
                 keyFile: tls.keyFile, serverName: tls.serverName, verify: tls.verify,

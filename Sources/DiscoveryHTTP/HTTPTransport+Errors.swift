@@ -31,7 +31,7 @@ extension HTTPTransport {
         if error is CancellationError {
             return DiscoveryError(.stopped, "\(service): \(what): cancelled", cause: error)
         }
-        let prefix = "\(service): \(what): \(address)"
+        let prefix = "\(service): \(what): \(peer) \(address)"
         if let failure = error as? HTTPClientError {
             switch failure {
             case .deadlineExceeded, .readTimeout, .writeTimeout:

@@ -75,6 +75,8 @@ package final class HTTPTransport: Sendable {
 
     /// `consul`, `eureka`: the first word of every message.
     package let service: String
+    /// What messages call the server: `agent` (Consul), `server` (Eureka).
+    package let peer: String
     package let address: Address
     package let requestTimeout: Duration
     private let headers: [(String, String)]
@@ -86,10 +88,12 @@ package final class HTTPTransport: Sendable {
     /// Files named in `tls` are read here, so a bad one fails now rather than at the first
     /// request.
     package init(
-        service: String, address: Address, tls: TLSFiles, headers: [(String, String)] = [],
+        service: String, peer: String = "server", address: Address, tls: TLSFiles,
+        headers: [(String, String)] = [],
         connectTimeout: Duration, requestTimeout: Duration, logger: Logger
     ) throws(DiscoveryError) {
         self.service = service
+        self.peer = peer
         self.address = address
         self.requestTimeout = requestTimeout
         self.headers = headers

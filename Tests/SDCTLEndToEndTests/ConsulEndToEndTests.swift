@@ -148,7 +148,7 @@ struct ConsulEndToEndTests {
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(
-            result.stderr.contains("127.0.0.1:\(port)") && result.stderr.contains("refused"),
+            result.stderr.contains("agent http://127.0.0.1:\(port): Connection refused"),
             "\(result.stderr)")
         for (name, value) in [
             ("CONSUL_HTTP_ADDR", "ftp://x"), ("CONSUL_HTTP_SSL_VERIFY", "perhaps"),
