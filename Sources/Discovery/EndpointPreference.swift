@@ -1,20 +1,25 @@
-/// An endpoint's DNS SRV-style rank: lower ``priority`` first, ``weight`` within a priority.
+/// What the balancers read from an endpoint's instance: its DNS SRV-style rank (lower
+/// ``priority`` first, ``weight`` within a priority) and its ``zone``.
 ///
-/// Taken from the instance an endpoint was made for; an instance without them has priority 0
-/// and weight 1, so a set with none behaves as one group of equals. Weights are clamped to
-/// 0...UInt32.max.
+/// An instance without them has priority 0, weight 1 and no zone, so a set with none behaves
+/// as one group of equals. The weight is the instance's own (Consul's `Weights.Passing`, an SRV
+/// record's weight, a file entry's `weight`) or else a `weight` metadata entry holding a
+/// decimal integer. Weights are clamped to 0...UInt32.max.
 public struct EndpointPreference: Sendable, Hashable {
     public var priority: Int
     public var weight: Int
+    public var zone: String?
 
-    public init(priority: Int, weight: Int) {
+    public init(priority: Int, weight: Int, zone: String? = nil) {
         self.priority = priority
         self.weight = weight
+        self.zone = zone
     }
 
     public init(_ instance: Instance) {
+        let weight = instance.weight ?? instance.metadata["weight"].flatMap { Int($0) } ?? 1
         // Clamped so that a group's running sum cannot overflow, whatever a backend reports.
         self.init(
-            priority: instance.priority ?? 0, weight: min(max(instance.weight ?? 1, 0), Int(UInt32.max)))
+            priority: instance.priority ?? 0, weight: min(max(weight, 0), Int(UInt32.max)), zone: instance.zone)
     }
 }

@@ -40,7 +40,10 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
 
     /// One stripe is one block of whole 128-byte units (two cache lines, as the adjacent-line
     /// prefetcher pulls pairs), so neighbouring stripes never share a line: a test-and-set lock
-    /// at its start and the state it guards at ``stateOffset``.
+    /// at its start, the load records of load-aware balancers (``LoadState``) at
+    /// ``LedgerHeader/loadOffset``, and the state it guards at ``stateOffset``. The memory
+    /// belongs to a ``LoadLedger``, so that leases still out when the balancer goes can report
+    /// back safely.
     ///
     /// The lock and the state are reached through separate pointers so that a thread waiting on
     /// the lock never touches the Swift storage that the holder is modifying (ThreadSanitizer
@@ -52,27 +55,44 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     /// each; measured here that is 14.4 ns against 8.2 ns a pick. When it is contended it spins
     /// briefly and then yields the processor.
     /// Stored, not computed: a pick must not ask the runtime for a generic type's layout.
-    @usableFromInline let stateOffset = max(MemoryLayout<State>.alignment, MemoryLayout<Atomic<Bool>>.stride)
+    @usableFromInline let stateOffset: Int
+    @usableFromInline let loadOffset: Int
 
     @usableFromInline let source: Source
+    @usableFromInline let ledger: LoadLedger
     /// The first stripe; stripe `i` starts `i * stride` bytes after it.
     @usableFromInline let stripes: UnsafeMutableRawPointer
     /// A stripe's size, in whole 128-byte units.
     @usableFromInline let stride: Int
     @usableFromInline let mask: Int
+    @usableFromInline let clock: BalancerClock
+    /// Peak-EWMA's decay time constant and its estimate for unmeasured endpoints, nanoseconds.
+    @usableFromInline let tau: Double
+    @usableFromInline let penalty: Double
 
     /// `seed` fixes every stripe's random numbers (stripe `i` starts from `seed + i`), for tests.
-    init(source: Source, seed: UInt64? = nil) {
+    /// `mode` says what leases report; `tau`, `penalty` and `clock` serve peak-EWMA.
+    init(
+        source: Source, seed: UInt64? = nil, mode: LoadMode = .none, tau: Duration = .seconds(10),
+        penalty: Duration = .zero, clock: BalancerClock = .shared
+    ) {
         self.source = source
+        self.clock = clock
+        self.tau = max(1, Double(tau.nanosecondsClamped))
+        self.penalty = Double(penalty.nanosecondsClamped)
         var count = 4
         while count < min(64, 2 * Self.processorCount) { count *= 2 }
+        loadOffset = max(MemoryLayout<LoadState>.alignment, MemoryLayout<Atomic<Bool>>.stride)
+        let alignment = MemoryLayout<State>.alignment
+        stateOffset = (loadOffset + MemoryLayout<LoadState>.stride + alignment - 1) / alignment * alignment
         stride = (stateOffset + MemoryLayout<State>.stride + 127) / 128 * 128
-        stripes = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 128)
+        ledger = LoadLedger.allocate(
+            stripeCount: count, stride: stride, loadOffset: loadOffset, mode: mode, tau: self.tau,
+            penalty: self.penalty, clock: clock)
+        stripes = ledger.stripe(0)
         mask = count - 1
         var generator = SystemRandomNumberGenerator()
         for index in 0...mask {
-            (stripes + index * stride).bindMemory(to: Atomic<Bool>.self, capacity: 1).initialize(
-                to: Atomic(false))
             let seed = seed.map { $0 &+ UInt64(index) } ?? generator.next()
             (stripes + index * stride + stateOffset).bindMemory(to: State.self, capacity: 1)
                 .initialize(to: State(counter: seed, seed: seed))
@@ -80,11 +100,12 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     }
 
     deinit {
-        for index in 0...mask {
-            lock(index).deinitialize(count: 1)
-            state(index).deinitialize(count: 1)
+        let stripes = self.stripes
+        let stride = self.stride
+        let stateOffset = self.stateOffset
+        ledger.close { index in
+            (stripes + index * stride + stateOffset).assumingMemoryBound(to: State.self).deinitialize(count: 1)
         }
-        stripes.deallocate()
     }
 
     /// Stripe `index`'s lock (`index` masked by the caller).
@@ -99,6 +120,12 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         (stripes + (index &* stride &+ stateOffset)).assumingMemoryBound(to: State.self)
     }
 
+    /// Stripe `index`'s load records, to be touched only while holding its lock.
+    @inlinable @inline(__always)
+    func loadState(_ index: Int) -> UnsafeMutablePointer<LoadState> {
+        (stripes + (index &* stride &+ loadOffset)).assumingMemoryBound(to: LoadState.self)
+    }
+
     /// Where each stripe starts (for the alignment test).
     var stripeAddresses: [UInt] {
         (0...mask).map { UInt(bitPattern: lock($0)) }
@@ -106,15 +133,15 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
 
     /// Runs `select` on the calling thread's stripe, with current, non-empty endpoints.
     @inlinable @inline(__always)
-    func withCurrentEndpoints<Result>(
+    func withCurrentEndpoints<Result: ~Copyable>(
         _ select: (inout State, _ refreshed: Bool) -> Result
     ) throws(DiscoveryError) -> Result {
         let index = Int(truncatingIfNeeded: cds_thread_slot()) & mask
         let lock = self.lock(index)
         let state = self.state(index)
         let generation = source.generation
-        if _slowPath(lock.pointee.exchange(true, ordering: .acquiring)) { Self.lockSlow(lock) }
-        defer { lock.pointee.store(false, ordering: .releasing) }
+        LoadLedger.acquire(lock)
+        defer { LoadLedger.release(lock) }
         var refreshed = false
         if _slowPath(state.pointee.generation != generation) {
             refresh(&state.pointee, to: generation)
@@ -126,17 +153,31 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         return select(&state.pointee, refreshed)
     }
 
-    /// Waits for a contended stripe: spin a little, then yield the processor between tries.
-    @usableFromInline @inline(never)
-    static func lockSlow(_ lock: UnsafeMutablePointer<Atomic<Bool>>) {
-        var spins = 0
-        while true {
-            if !lock.pointee.load(ordering: .relaxed), !lock.pointee.exchange(true, ordering: .acquiring) {
-                return
-            }
-            spins += 1
-            if spins > 64 { sched_yield() }
+    /// Runs `select` on the calling thread's stripe, with current, non-empty endpoints and
+    /// load records laid out for them; `select` gets the stripe's index for the lease ticket.
+    @inlinable @inline(__always)
+    func withCurrentLoads<Result: ~Copyable>(
+        _ select: (inout State, inout LoadState, _ stripe: Int) -> Result
+    ) throws(DiscoveryError) -> Result {
+        let index = Int(truncatingIfNeeded: cds_thread_slot()) & mask
+        let lock = self.lock(index)
+        let state = self.state(index)
+        let loads = self.loadState(index)
+        let generation = source.generation
+        LoadLedger.acquire(lock)
+        defer { LoadLedger.release(lock) }
+        if _slowPath(state.pointee.generation != generation) {
+            refresh(&state.pointee, to: generation)
         }
+        if _slowPath(loads.pointee.generation != state.pointee.generation) {
+            LoadLedger.relayout(
+                &loads.pointee, addresses: state.pointee.addresses, generation: state.pointee.generation,
+                now: clock.nanoseconds, penalty: penalty)
+        }
+        if _slowPath(state.pointee.endpoints.isEmpty) {
+            throw Self.noEndpoints(state.pointee.failure)
+        }
+        return select(&state.pointee, &loads.pointee, index)
     }
 
     /// Copies the endpointer's snapshot into a stripe; the cold path of a pick.

@@ -15,6 +15,9 @@ import Discovery
 /// - When the balancer has no endpoints, the call backs off and tries again until the
 ///   deadline rather than failing at once.
 /// - The next attempt prefers an instance other than the one that just failed.
+/// - Each attempt holds a ``Lease`` and completes it with its outcome (and, for balancers that
+///   learn from latency, its duration), so load-aware balancers and outlier ejection see
+///   every call; an attempt ended by cancellation is counted as neither.
 /// - Cancelling the calling task ends the call with ``RetryError/Reason/cancelled``.
 public struct Retry<Source: Balancer>: Sendable {
     public typealias Callback = @Sendable (_ attempt: Int, _ error: any Error & Sendable) -> RetryDecision
@@ -70,9 +73,9 @@ public struct Retry<Source: Balancer>: Sendable {
             // The first attempt reuses the start time: one clock read less on the common path.
             let now = attempt == 0 && !waited ? start : clock.now
             guard now < deadline else { throw RetryError(reason: .deadlineExceeded, errors: errors) }
-            let picked: (address: String, endpoint: Source.Endpoint)
+            let lease: Lease<Source.Endpoint>
             do {
-                picked = try balancer.pick(avoiding: previous)
+                lease = try balancer.lease(avoiding: previous)
             } catch {
                 // Nothing to call yet: wait for discovery rather than burn an attempt.
                 if errors.last.map({ ($0 as? DiscoveryError)?.code != .noEndpoints }) ?? true {
@@ -89,27 +92,38 @@ public struct Retry<Source: Balancer>: Sendable {
             }
             attempt += 1
             backoff.reset()
-            previous = picked.address
-            let failure: any Error & Sendable
+            previous = lease.address
+            let endpoint = lease.endpoint
+            let outcome: Result<Response, any Error & Sendable>
             if let attemptTimeout {
                 let bound = min(attemptTimeout, deadline - now)
-                switch await Self.attempt(body, picked.endpoint, bound: bound, clock: clock) {
-                case .success(let response): return response
-                case .failure(let error): failure = error
-                }
+                outcome = await Self.attempt(body, endpoint, bound: bound, clock: clock)
             } else {
                 do {
-                    return try await RetryContext.$deadline.withValue(deadline) {
-                        try await body(picked.endpoint)
-                    }
+                    outcome = .success(
+                        try await RetryContext.$deadline.withValue(deadline) { try await body(endpoint) })
                 } catch {
-                    failure = error
+                    outcome = .failure(error)
                 }
             }
+            // The attempt started at `now`; the clock is read again only for balancers that
+            // learn from latency.
+            let latency = lease.measuresLatency ? clock.now - now : nil
+            let failure: any Error & Sendable
+            switch outcome {
+            case .success(let response):
+                lease.complete(.success, latency: latency)
+                return response
+            case .failure(let error):
+                failure = error
+            }
             if Task.isCancelled {
+                // Not the endpoint's fault: the lease is dropped, counted as neither.
+                _ = consume lease
                 errors.append(failure)
                 throw RetryError(reason: .cancelled, errors: errors)
             }
+            lease.complete(.failure, latency: latency)
             guard let callback else {
                 errors.append(failure)
                 continue
