@@ -31,6 +31,8 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         /// What a balancer derives from the endpoints when they change (``SRVBalancer``'s
         /// priority groups); rebuilt by the balancer on a refreshed pick.
         @usableFromInline var plan = PickPlan()
+        /// The table a hashing or weighted balancer picks from (shared by all stripes).
+        @usableFromInline var table: SharedTable<Source.Endpoint>?
         @usableFromInline var failure: DiscoveryError?
         /// Round robin's next position, or random's generator state.
         @usableFromInline var counter: UInt64

@@ -47,31 +47,39 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
             if refreshed {
                 state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences)
             }
-            var group = 0
-            var excluded = -1
-            if let address {
-                // The avoided endpoint's position in the plan, if it is in the first group
-                // that has anything else to offer.
-                while group < state.plan.groupEnds.count {
-                    let start = group == 0 ? 0 : state.plan.groupEnds[group - 1]
-                    let end = state.plan.groupEnds[group]
-                    var found = -1
-                    for position in start..<end where state.addresses[state.plan.order[position]] == address {
-                        found = position
-                        break
-                    }
-                    if found < 0 { break }
-                    if end - start > 1 {
-                        excluded = found
-                        break
-                    }
-                    if group + 1 == state.plan.groupEnds.count { break }  // nothing else anywhere
-                    group += 1
-                }
-            }
-            let index = Self.choose(in: group, excluding: excluded, state: &state)
+            let index = Self.choose(avoiding: address, state: &state)
             return (state.addresses[index], state.endpoints[index])
         }
+    }
+
+    /// An endpoint index by the plan, preferring one whose address is not `address`: another
+    /// endpoint of the same priority by weight, and only when the priority has no other, the
+    /// next priority.
+    @inlinable @inline(__always)
+    static func choose(avoiding address: String?, state: inout PickStripes<Source>.State) -> Int {
+        var group = 0
+        var excluded = -1
+        if let address {
+            // The avoided endpoint's position in the plan, if it is in the first group
+            // that has anything else to offer.
+            while group < state.plan.groupEnds.count {
+                let start = group == 0 ? 0 : state.plan.groupEnds[group - 1]
+                let end = state.plan.groupEnds[group]
+                var found = -1
+                for position in start..<end where state.addresses[state.plan.order[position]] == address {
+                    found = position
+                    break
+                }
+                if found < 0 { break }
+                if end - start > 1 {
+                    excluded = found
+                    break
+                }
+                if group + 1 == state.plan.groupEnds.count { break }  // nothing else anywhere
+                group += 1
+            }
+        }
+        return choose(in: group, excluding: excluded, state: &state)
     }
 
     /// An endpoint index from priority group `group`, by weight, never the one at plan
