@@ -20,6 +20,7 @@ public struct EndpointPreference: Sendable, Hashable {
         let weight = instance.weight ?? instance.metadata["weight"].flatMap { Int($0) } ?? 1
         // Clamped so that a group's running sum cannot overflow, whatever a backend reports.
         self.init(
-            priority: instance.priority ?? 0, weight: min(max(weight, 0), Int(UInt32.max)), zone: instance.zone)
+            priority: instance.priority ?? 0, weight: min(max(weight, 0), Int(UInt32.max)),
+            zone: instance.zone)
     }
 }

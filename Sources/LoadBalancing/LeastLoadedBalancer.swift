@@ -32,7 +32,9 @@ public struct LeastLoadedBalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentLoads { state, loads, _ in
             let index = stripes.chooseOfTwo(&state, &loads, avoiding: address, peak: false).index
             return (state.addresses[index], state.endpoints[index])

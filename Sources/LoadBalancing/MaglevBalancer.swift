@@ -63,7 +63,9 @@ public struct MaglevBalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentEndpoints { state, _ in
             let table = currentTable(&state)
             let slot = RandomBalancer<Source>.draw(&state.counter, below: table.entries.count)

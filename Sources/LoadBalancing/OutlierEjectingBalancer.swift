@@ -26,7 +26,9 @@ where Inner.Endpoint == Source.Endpoint {
     public func pick() throws(DiscoveryError) -> Endpoint { try inner.pick() }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try inner.pick(avoiding: address)
     }
 

@@ -55,7 +55,9 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
     /// How many endpoints have failures counted: a success needs the lock only when some do.
     private let failing = Atomic<Int>(0)
 
-    public init(_ source: Source, configuration: Configuration = Configuration(), clock: BalancerClock = .shared) {
+    public init(
+        _ source: Source, configuration: Configuration = Configuration(), clock: BalancerClock = .shared
+    ) {
         self.source = source
         self.configuration = configuration
         self.clock = clock
@@ -91,8 +93,10 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
     /// The addresses ejected now.
     public var ejected: [String] {
         _ = generation  // returns any that are due
-        return records.withLock { records in records.compactMap { $0.value.ejectedUntil == nil ? nil : $0.key } }
-            .sorted()
+        return records.withLock { records in
+            records.compactMap { $0.value.ejectedUntil == nil ? nil : $0.key }
+        }
+        .sorted()
     }
 
     @usableFromInline

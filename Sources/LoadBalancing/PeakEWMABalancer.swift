@@ -43,7 +43,9 @@ public struct PeakEWMABalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentLoads { state, loads, _ in
             let index = stripes.chooseOfTwo(&state, &loads, avoiding: address, peak: true).index
             return (state.addresses[index], state.endpoints[index])

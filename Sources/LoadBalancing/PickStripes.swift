@@ -106,7 +106,8 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         let stride = self.stride
         let stateOffset = self.stateOffset
         ledger.close { index in
-            (stripes + index * stride + stateOffset).assumingMemoryBound(to: State.self).deinitialize(count: 1)
+            (stripes + index * stride + stateOffset).assumingMemoryBound(to: State.self).deinitialize(
+                count: 1)
         }
     }
 

@@ -35,7 +35,9 @@ public struct WeightedRoundRobinBalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentEndpoints { state, _ in
             let table = currentTable(&state)
             var index = Int(table.entries[Self.advance(&state.counter, table.entries.count)])

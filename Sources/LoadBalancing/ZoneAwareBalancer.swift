@@ -43,7 +43,9 @@ public struct ZoneAwareBalancer<Source: Endpointer>: Balancer {
     }
 
     @inlinable
-    public func pick(avoiding address: String?) throws(DiscoveryError) -> (address: String, endpoint: Endpoint) {
+    public func pick(avoiding address: String?) throws(DiscoveryError) -> (
+        address: String, endpoint: Endpoint
+    ) {
         try stripes.withCurrentEndpoints { state, refreshed in
             if refreshed { state.plan = rule.plan(state.preferences, count: state.endpoints.count) }
             let index = SRVBalancer<Source>.choose(avoiding: address, state: &state)

@@ -120,7 +120,8 @@ struct LoadLedger: @unchecked Sendable {
         stripeCount: Int, stride: Int, loadOffset: Int, mode: LoadMode, tau: Double, penalty: Double,
         clock: BalancerClock
     ) -> LoadLedger {
-        let base = UnsafeMutableRawPointer.allocate(byteCount: headerSize + stripeCount * stride, alignment: 128)
+        let base = UnsafeMutableRawPointer.allocate(
+            byteCount: headerSize + stripeCount * stride, alignment: 128)
         base.bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
         (base + 64).bindMemory(to: LedgerHeader.self, capacity: 1).initialize(
             to: LedgerHeader(
@@ -174,9 +175,11 @@ struct LoadLedger: @unchecked Sendable {
         let closed = state.pointee.closed
         if !closed {
             let position =
-                state.pointee.generation == ticket.generation ? ticket.index : state.pointee.positions[address]
+                state.pointee.generation == ticket.generation
+                ? ticket.index : state.pointee.positions[address]
             if let position {
-                state.pointee.loads[position].outstanding = max(0, state.pointee.loads[position].outstanding - 1)
+                state.pointee.loads[position].outstanding = max(
+                    0, state.pointee.loads[position].outstanding - 1)
                 if measuresLatency, outcome != nil {
                     let now = max(header.pointee.clock.nanoseconds, ticket.stamp)
                     let rtt = latency.map { Double($0.nanosecondsClamped) } ?? Double(now - ticket.stamp)
@@ -216,7 +219,9 @@ struct LoadLedger: @unchecked Sendable {
     /// Re-lays a stripe's loads out for a new set of `addresses`, keeping what it knew about
     /// the endpoints that stay; a new endpoint starts with no requests and the penalty.
     @usableFromInline @inline(never)
-    static func relayout(_ state: inout LoadState, addresses: [String], generation: UInt64, now: UInt64, penalty: Double) {
+    static func relayout(
+        _ state: inout LoadState, addresses: [String], generation: UInt64, now: UInt64, penalty: Double
+    ) {
         var loads: [EndpointLoad] = []
         loads.reserveCapacity(addresses.count)
         var positions: [String: Int] = [:]

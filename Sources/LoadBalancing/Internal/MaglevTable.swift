@@ -23,7 +23,8 @@ enum MaglevTable {
         let count = addresses.count
         guard count > 0 else { return [] }
         let size = size(for: count)
-        var weights = preferences.isEmpty ? Array(repeating: 1.0, count: count) : preferences.map { Double($0.weight) }
+        var weights =
+            preferences.isEmpty ? Array(repeating: 1.0, count: count) : preferences.map { Double($0.weight) }
         if weights.allSatisfy({ $0 == 0 }) { weights = Array(repeating: 1.0, count: count) }
         let heaviest = weights.max()!
         var offsets = [Int](repeating: 0, count: count)

@@ -17,7 +17,9 @@ enum WeightedSequence {
     static func build(addresses: [String], preferences: [EndpointPreference]) -> [UInt32] {
         let count = addresses.count
         guard count > 0 else { return [] }
-        var weights = preferences.isEmpty ? Array(repeating: UInt64(1), count: count) : preferences.map { UInt64($0.weight) }
+        var weights =
+            preferences.isEmpty
+            ? Array(repeating: UInt64(1), count: count) : preferences.map { UInt64($0.weight) }
         if weights.allSatisfy({ $0 == 0 }) { weights = Array(repeating: 1, count: count) }
         let divisor = weights.reduce(0) { gcd($0, $1) }
         weights = weights.map { $0 / divisor }
@@ -29,12 +31,12 @@ enum WeightedSequence {
         }
         var taken = [UInt64](repeating: 0, count: count)
         // Not yet eligible, by start (taken/weight); eligible, by due ((taken+1)/weight).
-        var waiting = Heap { (a: Int, b: Int) in
+        var waiting = Heap<Int> { (a: Int, b: Int) in
             let left = taken[a] * weights[b]
             let right = taken[b] * weights[a]
             return left != right ? left < right : a < b
         }
-        var eligible = Heap { (a: Int, b: Int) in
+        var eligible = Heap<Int> { (a: Int, b: Int) in
             let left = (taken[a] + 1) * weights[b]
             let right = (taken[b] + 1) * weights[a]
             return left != right ? left < right : a < b
@@ -85,48 +87,5 @@ enum WeightedSequence {
         var (a, b) = (a, b)
         while b != 0 { (a, b) = (b, a % b) }
         return a
-    }
-}
-
-/// A binary min-heap of endpoint positions, ordered by a comparison over mutable outside
-/// state that changes only for elements not in the heap.
-struct Heap {
-    private var elements: [Int] = []
-    private let less: (Int, Int) -> Bool
-
-    init(less: @escaping (Int, Int) -> Bool) {
-        self.less = less
-    }
-
-    var top: Int? { elements.first }
-
-    mutating func push(_ element: Int) {
-        elements.append(element)
-        var child = elements.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard less(elements[child], elements[parent]) else { break }
-            elements.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Int? {
-        guard let first = elements.first else { return nil }
-        let last = elements.removeLast()
-        guard !elements.isEmpty else { return first }
-        elements[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < elements.count, less(elements[left], elements[smallest]) { smallest = left }
-            if right < elements.count, less(elements[right], elements[smallest]) { smallest = right }
-            if smallest == parent { break }
-            elements.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return first
     }
 }

@@ -1,0 +1,109 @@
+import Discovery
+import Testing
+
+@testable import LoadBalancing
+
+@Suite("Maglev consistent hashing")
+struct MaglevBalancerTests {
+    let keys = (0..<10_000).map { "user-\($0)" }
+
+    func assignment(_ balancer: MaglevBalancer<EndpointCache<String>>) throws -> [String] {
+        balancer.prepare()
+        return try keys.map { try balancer.pick(key: $0) }
+    }
+
+    @Test("a key picks the same endpoint while the set is unchanged, in any balancer over it")
+    func stable() throws {
+        let cache = addressEndpointer(numberedInstances(10))
+        let first = try assignment(MaglevBalancer(cache))
+        #expect(try assignment(MaglevBalancer(cache)) == first)
+        #expect(try assignment(MaglevBalancer(addressEndpointer(numberedInstances(10)))) == first)
+    }
+
+    @Test("one of N leaving or joining moves at most 1.3/N of 10,000 keys", arguments: [5, 10, 50])
+    func minimalDisruption(count: Int) throws {
+        let cache = addressEndpointer(numberedInstances(count))
+        let balancer = MaglevBalancer(cache)
+        let before = try assignment(balancer)
+        let leaving = "10.0.0.3:80"
+        cache.update(.instances(numberedInstances(count).filter { $0.address != leaving }))
+        let after = try assignment(balancer)
+        let moved = zip(before, after).count { $0 != $1 }
+        #expect(Double(moved) <= 1.3 / Double(count) * 10_000)
+        // Every key of the one that left moved; of the others, few.
+        #expect(!after.contains(leaving))
+        // Back to the first set: the same table as before, so the same assignment.
+        cache.update(.instances(numberedInstances(count)))
+        #expect(try assignment(balancer) == before)
+        cache.update(.instances(numberedInstances(count + 1)))
+        let joined = try assignment(balancer)
+        let movedOnJoin = zip(before, joined).count { $0 != $1 }
+        #expect(Double(movedOnJoin) <= 1.3 / Double(count + 1) * 10_000)
+    }
+
+    @Test(
+        "the most loaded endpoint holds at most 1.25x the mean of 10,000 keys; slots are even to within one")
+    func balance() throws {
+        for count in [3, 10, 20] {
+            let balancer = MaglevBalancer(addressEndpointer(numberedInstances(count)))
+            var load: [String: Int] = [:]
+            for endpoint in try assignment(balancer) { load[endpoint, default: 0] += 1 }
+            #expect(load.count == count)
+            #expect(Double(load.values.max()!) <= 1.25 * 10_000 / Double(count))
+            let table = MaglevTable.build(
+                addresses: numberedInstances(count).map(\.address), preferences: [])
+            var slots = [Int](repeating: 0, count: count)
+            for entry in table { slots[Int(entry)] += 1 }
+            #expect(slots.max()! - slots.min()! <= 1)
+        }
+    }
+
+    @Test("weights give slots in proportion")
+    func weighted() throws {
+        let instances = [
+            Instance(address: "10.0.0.1:80", weight: 1), Instance(address: "10.0.0.2:80", weight: 2),
+            Instance(address: "10.0.0.3:80", weight: 5),
+        ]
+        let table = MaglevTable.build(
+            addresses: instances.map(\.address), preferences: instances.map(EndpointPreference.init))
+        var slots = [Int](repeating: 0, count: 3)
+        for entry in table { slots[Int(entry)] += 1 }
+        #expect(abs(Double(slots[0]) / Double(table.count) - 1.0 / 8) < 0.002)
+        #expect(abs(Double(slots[1]) / Double(table.count) - 2.0 / 8) < 0.002)
+        #expect(abs(Double(slots[2]) / Double(table.count) - 5.0 / 8) < 0.002)
+    }
+
+    @Test("avoiding the key's endpoint gives the next along the table, the same every time")
+    func avoiding() throws {
+        let balancer = MaglevBalancer(addressEndpointer(numberedInstances(5)))
+        let hash = KeyHash.hash("user-7")
+        let first = try balancer.pick(hash: hash)
+        let next = try balancer.pick(hash: hash, avoiding: first)
+        #expect(next.address != first)
+        #expect(try balancer.keyed("user-7").pick(avoiding: first).address == next.address)
+        #expect(try balancer.keyed("user-7").pick() == first)
+    }
+
+    @Test("after a change the new table is built off the pick path and picks move to it")
+    func rebuildsInBackground() async throws {
+        let cache = addressEndpointer(numberedInstances(4))
+        let balancer = MaglevBalancer(cache)
+        _ = try balancer.pick(key: "k")  // the first table, built at once
+        cache.update(.instances(numberedInstances(4, from: 11)))
+        func host(_ address: String) -> Int { Int(address.split(separator: ".")[3].prefix { $0 != ":" })! }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var seen = try balancer.pick(key: "k")
+        while host(seen) < 11, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            seen = try balancer.pick(key: "k")
+        }
+        #expect((11..<15).contains(host(seen)))
+    }
+
+    @Test("KeyHash is stable across runs (fixed values)")
+    func keyHashStable() {
+        #expect(KeyHash.hash("") == KeyHash.finalize(0xCBF2_9CE4_8422_2325))
+        #expect(KeyHash.hash("user-1") != KeyHash.hash("user-2"))
+        #expect(KeyHash.hash("user-1") == KeyHash.hash("user-1"))
+    }
+}
