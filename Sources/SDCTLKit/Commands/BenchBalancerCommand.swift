@@ -2,80 +2,127 @@ import Discovery
 import LoadBalancing
 import Synchronization
 
-/// `sdctl bench balancer [--instances N] [--threads T] [--balancer NAME] [--picks N]`
+/// `sdctl bench balancer [--instances N] [--threads T] [--balancer NAME] [--picks N] [--requests N]`
 ///
 /// Picks from a fixed endpointer whose endpoints are plain integers, so what is measured is
-/// the balancer alone (go-kit's own benchmark uses a no-op endpoint the same way).
+/// the balancer alone (go-kit's own benchmark uses a no-op endpoint the same way). The
+/// instances are spread over three zones (zone-a, zone-b, zone-c; the zone balancer's caller
+/// is in zone-a) without weights. Then each balancer runs in ``BalancerSimulation``'s mix of
+/// latencies.
 enum BenchBalancerCommand {
     struct Measurement: Sendable {
-        var balancer: String
+        var balancer: BalancerChoice
         var threads: Int
         var nanosecondsPerPick: Double
-        /// Largest deviation of one instance's share from the mean, in percent.
-        var spreadPercent: Double
+        var nanosecondsPerLease: Double
+        /// Largest deviation of one instance's share from the mean, in percent; nil for the zone
+        /// balancer, which by design sends everything to its zone.
+        var spreadPercent: Double?
     }
+
+    struct SimulationResult: Sendable {
+        var balancer: BalancerChoice
+        var requests: [Int]
+        var p50: Duration
+        var p99: Duration
+    }
+
+    /// The latency a lease is completed with in the timed loop: any fixed value will do.
+    static let leaseLatency: Duration = .microseconds(100)
 
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let instances = try context.integer("instances", default: 3)!
         let threads = try context.integer("threads", default: 2)!
         let picks = try context.integer("picks", default: 10_000_000, minimum: 1000)!
+        let requests = try context.integer("requests", default: 20_000, minimum: 100)!
         guard threads <= 256 else { throw context.usage("--threads must be at most 256") }
         guard instances <= 1_000_000 else { throw context.usage("--instances must be at most 1000000") }
-        let names: [String]
-        switch context.invocation.value("balancer") {
-        case nil: names = ["round-robin", "random", "srv"]
-        case let name? where ["round-robin", "random", "srv"].contains(name): names = [name]
-        case let other?: throw context.usage("--balancer takes round-robin, random or srv, not '\(other)'")
-        }
+        guard requests <= 10_000_000 else { throw context.usage("--requests must be at most 10000000") }
+        let choices = try BalancerChoice.parse("balancer", context).map { [$0] } ?? BalancerChoice.allCases
         let endpointer = FixedEndpointer(
-            addressed: (0..<instances).map {
-                (address: "10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256):8080", endpoint: $0)
+            instances: (0..<instances).map {
+                (
+                    instance: Instance(
+                        address: "10.\($0 / 65536).\($0 / 256 % 256).\($0 % 256):8080",
+                        zone: "zone-\(["a", "b", "c"][$0 % 3])"),
+                    endpoint: $0
+                )
             })
         var results: [Measurement] = []
-        for name in names {
+        for choice in choices {
             for threadCount in Set([1, threads]).sorted() {
-                let measurement: Measurement
-                switch name {
-                case "round-robin":
-                    measurement = measure(name, RoundRobinBalancer(endpointer), instances, threadCount, picks)
-                case "random":
-                    measurement = measure(name, RandomBalancer(endpointer), instances, threadCount, picks)
-                default:
-                    measurement = measure(name, SRVBalancer(endpointer), instances, threadCount, picks)
-                }
-                results.append(measurement)
+                results.append(measure(choice, endpointer, instances, threadCount, picks))
             }
         }
-        report(results, instances: instances, context)
+        var simulations: [SimulationResult] = []
+        let simulation = BalancerSimulation.oneSlowOfFive(requests: requests)
+        for choice in choices {
+            let clock = BalancerClock.manual()
+            let balancer = choice.make(simulation.endpointer, localZone: "zone-a", clock: clock, seed: 1)
+            do {
+                let report = try simulation.run(balancer, clock: clock)
+                simulations.append(
+                    SimulationResult(
+                        balancer: choice, requests: report.requests, p50: report.latency(atQuantile: 0.5),
+                        p99: report.latency(atQuantile: 0.99)))
+            } catch {
+                throw CLIError(.failure, "simulation with \(choice.rawValue) failed: \(error.message)")
+            }
+        }
+        report(results, simulations, simulation, instances: instances, context)
         return .success
     }
 
+    /// Opens the existential once, so that the timed loops run specialised code.
+    static func measure(
+        _ choice: BalancerChoice, _ endpointer: FixedEndpointer<Int>, _ instances: Int, _ threads: Int, _ picks: Int
+    ) -> Measurement {
+        switch choice {
+        case .roundRobin: measure(choice, RoundRobinBalancer(endpointer), instances, threads, picks)
+        case .random: measure(choice, RandomBalancer(endpointer), instances, threads, picks)
+        case .srv: measure(choice, SRVBalancer(endpointer), instances, threads, picks)
+        case .leastLoaded: measure(choice, LeastLoadedBalancer(endpointer), instances, threads, picks)
+        case .peakEWMA: measure(choice, PeakEWMABalancer(endpointer), instances, threads, picks)
+        case .maglev: measure(choice, MaglevBalancer(endpointer), instances, threads, picks)
+        case .weightedRoundRobin: measure(choice, WeightedRoundRobinBalancer(endpointer), instances, threads, picks)
+        case .zone: measure(choice, ZoneAwareBalancer(endpointer, localZone: "zone-a"), instances, threads, picks)
+        }
+    }
+
     static func measure<B: Balancer>(
-        _ name: String, _ balancer: B, _ instances: Int, _ threads: Int, _ picks: Int
-    )
-        -> Measurement where B.Endpoint == Int
-    {
+        _ choice: BalancerChoice, _ balancer: B, _ instances: Int, _ threads: Int, _ picks: Int
+    ) -> Measurement where B.Endpoint == Int {
         let sink = Atomic<Int>(0)
         // Warm up, then time `picks` picks split over the threads (go test -bench's ns/op).
         pickLoop(balancer, count: min(picks, 1_000_000), sink: sink)
         let perThread = picks / threads
-        let start = monotonicNanoseconds()
+        var start = monotonicNanoseconds()
         runOnThreads(threads) { _ in pickLoop(balancer, count: perThread, sink: sink) }
-        let elapsed = Double(monotonicNanoseconds() - start)
-        // Spread, counted in a separate, untimed pass.
+        let pickTime = Double(monotonicNanoseconds() - start)
+        leaseLoop(balancer, count: min(picks, 1_000_000), sink: sink)
+        start = monotonicNanoseconds()
+        runOnThreads(threads) { _ in leaseLoop(balancer, count: perThread, sink: sink) }
+        let leaseTime = Double(monotonicNanoseconds() - start)
+        // Spread, counted in a separate, untimed pass of leases completed at once (a pick without
+        // a lease tells a load-aware balancer nothing, so it would keep choosing one endpoint).
         let counts = Mutex([Int](repeating: 0, count: instances))
         let sample = min(max(instances * 1000, 100_000), 20_000_000) / threads
         runOnThreads(threads) { _ in
             var local = [Int](repeating: 0, count: instances)
-            for _ in 0..<sample { local[(try? balancer.pick()) ?? 0] += 1 }
+            for _ in 0..<sample {
+                guard let lease = try? balancer.lease(avoiding: nil) else { continue }
+                local[lease.endpoint] += 1
+                lease.complete(.success, latency: leaseLatency)
+            }
             counts.withLock { total in for index in 0..<instances { total[index] += local[index] } }
         }
         let tally = counts.withLock { $0 }
         let mean = Double(tally.reduce(0, +)) / Double(instances)
         let worst = tally.map { abs(Double($0) - mean) / mean * 100 }.max() ?? 0
+        let total = Double(perThread * threads)
         return Measurement(
-            balancer: name, threads: threads, nanosecondsPerPick: elapsed / Double(perThread * threads),
-            spreadPercent: worst)
+            balancer: choice, threads: threads, nanosecondsPerPick: pickTime / total,
+            nanosecondsPerLease: leaseTime / total, spreadPercent: choice == .zone ? nil : worst)
     }
 
     @inline(never)
@@ -88,44 +135,16 @@ enum BenchBalancerCommand {
         sink.wrappingAdd(total, ordering: .relaxed)
     }
 
-    static func report(_ results: [Measurement], instances: Int, _ context: CommandContext) {
-        switch context.format {
-        case .json:
-            context.output.json(
-                .array(
-                    results.map {
-                        .object([
-                            ("balancer", .string($0.balancer)), ("threads", .int($0.threads)),
-                            ("instances", .int(instances)),
-                            ("ns_per_pick", .double(($0.nanosecondsPerPick * 100).rounded() / 100)),
-                            ("picks_per_second", .int(Int(1e9 / $0.nanosecondsPerPick))),
-                            ("spread_percent", .double(($0.spreadPercent * 100).rounded() / 100)),
-                        ])
-                    }))
-        case .text:
-            context.output.line("balancer      threads  ns/pick     picks/s  spread (worst instance vs mean)")
-            for result in results {
-                let ns = String(format2: result.nanosecondsPerPick)
-                let rate = String(Int(1e9 / result.nanosecondsPerPick))
-                context.output.line(
-                    "\(result.balancer.padding(12))  \(String(result.threads).padding(7))  \(ns.padding(8))  "
-                        + "\(rate.leftPadding(10))  \(String(format2: result.spreadPercent))%")
-            }
-            context.output.line(
-                "(\(instances) instances; ns/pick is wall time over all picks, as go test -bench reports it)")
+    /// A lease taken and completed per iteration: what a caller of a load-aware balancer pays.
+    @inline(never)
+    static func leaseLoop<B: Balancer>(_ balancer: B, count: Int, sink: borrowing Atomic<Int>)
+    where B.Endpoint == Int {
+        var total = 0
+        for _ in 0..<count {
+            guard let lease = try? balancer.lease(avoiding: nil) else { continue }
+            total &+= lease.endpoint
+            lease.complete(.success, latency: leaseLatency)
         }
-    }
-}
-
-extension String {
-    /// A number with two decimals, without Foundation's formatters.
-    init(format2 value: Double) {
-        let scaled = Int((value * 100).rounded())
-        let fraction = abs(scaled % 100)
-        self = "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-
-    func leftPadding(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
+        sink.wrappingAdd(total, ordering: .relaxed)
     }
 }

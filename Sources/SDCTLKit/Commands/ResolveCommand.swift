@@ -1,7 +1,7 @@
 import Discovery
 import Synchronization
 
-/// `sdctl resolve TARGET [--wait-for N]`
+/// `sdctl resolve TARGET [--wait-for N] [--pick BALANCER [-n K] [--key KEY] [--zone ZONE]]`
 enum ResolveCommand {
     /// How long resolve waits for a first answer when neither --timeout nor --wait-for is given.
     static let defaultTimeout: Duration = .seconds(10)
@@ -9,6 +9,7 @@ enum ResolveCommand {
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let waitFor = try context.integer("wait-for", minimum: 1)
+        let pick = try PickRequest.parse(context)
         let instancer = try target.backend.makeInstancer(context)
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
@@ -31,8 +32,16 @@ enum ResolveCommand {
         }
         switch outcome {
         case .some(.some(.success(let set))):
-            print(set, context)
-            return set.isEmpty ? .noInstances : .success
+            guard let pick, !set.isEmpty else {
+                print(set, context)
+                return set.isEmpty ? .noInstances : .success
+            }
+            do {
+                printPicks(try picks(pick, from: set), pick, context)
+            } catch {
+                throw target.backend.cliError(error)
+            }
+            return .success
         case .some(.some(.failure(let error))):
             throw target.backend.cliError(error)
         case .some(.none):

@@ -29,9 +29,18 @@ public enum CommandTable {
             """,
         positionals: [target],
         options: [
-            .value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)")
+            .value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)"),
+            .value(
+                "pick", "BALANCER", completion: .choices(BalancerChoice.names),
+                "print the instances this balancer would pick instead of the set (docs/balancers.md)"),
+            .value("picks", short: "n", "K", "with --pick: how many picks to print (default 1)"),
+            .value("key", "KEY", "with --pick maglev: the request key; later picks show where retries go"),
+            .value("zone", "ZONE", "with --pick zone: the caller's zone"),
         ],
-        examples: ["sdctl resolve web", "sdctl resolve web --wait-for 2 --timeout 30s -o json"]
+        examples: [
+            "sdctl resolve web", "sdctl resolve web --wait-for 2 --timeout 30s -o json",
+            "sdctl resolve web --pick maglev --key user-42", "sdctl resolve web --pick least-loaded -n 10",
+        ]
     )
 
     public static let watch = CommandSpec(
@@ -88,15 +97,21 @@ public enum CommandTable {
 
     public static let benchBalancer = CommandSpec(
         name: "balancer",
-        summary: "measure balancer picks at 1 and T threads",
-        discussion: "Prints ns/pick, picks/s and how evenly picks spread over the instances.",
+        summary: "measure balancer picks at 1 and T threads, and simulate mixed latencies",
+        discussion: """
+            Prints ns/pick and ns/lease (a lease taken and completed) at 1 and T threads, picks/s \
+            and how evenly picks spread over the instances. Then runs each balancer in a \
+            simulation of five endpoints of 10 ms mean latency, one of them slow (50 ms), and \
+            prints requests per endpoint and p50/p99 latency.
+            """,
         options: [
             .value("instances", "N", "instances to balance over (default 3)"),
             .value("threads", "T", "threads for the parallel run (default 2)"),
             .value(
-                "balancer", "NAME", completion: .choices(["round-robin", "random", "srv"]),
-                "only this balancer (srv: RFC 2782 priority and weight)"),
+                "balancer", "NAME", completion: .choices(BalancerChoice.names),
+                "only this balancer (docs/balancers.md describes each)"),
             .value("picks", "N", "picks per measurement (default 10000000)"),
+            .value("requests", "N", "requests in the simulation (default 20000)"),
         ],
         examples: ["sdctl bench balancer --instances 1000 --threads 2"]
     )
