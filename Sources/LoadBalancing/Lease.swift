@@ -24,7 +24,8 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
         self.address = address
         self.endpoint = endpoint
         self.ledger = nil
-        self.ticket = LeaseTicket(stripe: 0, index: 0, generation: 0, stamp: 0)
+        self.ticket = LeaseTicket(
+            stripe: UnsafeMutableRawPointer(bitPattern: 0x80)!, index: 0, generation: 0, stamp: 0)
         self.observer = nil
     }
 
@@ -63,18 +64,20 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
     }
 }
 
-/// Where a lease was taken: the stripe, the endpoint's position in that stripe's set, the
-/// set's generation (to find the endpoint again if the set changed meanwhile) and the clock.
+/// Where a lease was taken: the stripe's memory, the endpoint's position in that stripe's
+/// set, the set's generation (to find the endpoint again if the set changed meanwhile) and
+/// the clock.
 @usableFromInline
-struct LeaseTicket: Sendable {
-    @usableFromInline var stripe: Int
+struct LeaseTicket: @unchecked Sendable {
+    // @unchecked: `stripe` is only touched under the stripe's lock (LoadLedger).
+    @usableFromInline var stripe: UnsafeMutableRawPointer
     @usableFromInline var index: Int
     @usableFromInline var generation: UInt64
     /// The balancer clock's reading at the pick, in nanoseconds.
     @usableFromInline var stamp: UInt64
 
     @inlinable
-    init(stripe: Int, index: Int, generation: UInt64, stamp: UInt64) {
+    init(stripe: UnsafeMutableRawPointer, index: Int, generation: UInt64, stamp: UInt64) {
         self.stripe = stripe
         self.index = index
         self.generation = generation

@@ -84,7 +84,7 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         self.penalty = Double(penalty.nanosecondsClamped)
         var count = 4
         while count < min(64, 2 * Self.processorCount) { count *= 2 }
-        loadOffset = max(MemoryLayout<LoadState>.alignment, MemoryLayout<Atomic<Bool>>.stride)
+        loadOffset = LoadLedger.loadOffset
         let alignment = MemoryLayout<State>.alignment
         stateOffset = (loadOffset + MemoryLayout<LoadState>.stride + alignment - 1) / alignment * alignment
         stride = (stateOffset + MemoryLayout<State>.stride + 127) / 128 * 128
@@ -157,10 +157,10 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
     }
 
     /// Runs `select` on the calling thread's stripe, with current, non-empty endpoints and
-    /// load records laid out for them; `select` gets the stripe's index for the lease ticket.
+    /// load records laid out for them; `select` gets the stripe's memory for the lease ticket.
     @inlinable @inline(__always)
     func withCurrentLoads<Result: ~Copyable>(
-        _ select: (inout State, inout LoadState, _ stripe: Int) -> Result
+        _ select: (inout State, inout LoadState, _ stripe: UnsafeMutableRawPointer) -> Result
     ) throws(DiscoveryError) -> Result {
         let index = Int(truncatingIfNeeded: cds_thread_slot()) & mask
         let lock = self.lock(index)
@@ -180,7 +180,7 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         if _slowPath(state.pointee.endpoints.isEmpty) {
             throw Self.noEndpoints(state.pointee.failure)
         }
-        return select(&state.pointee, &loads.pointee, index)
+        return select(&state.pointee, &loads.pointee, UnsafeMutableRawPointer(lock))
     }
 
     /// Copies the endpointer's snapshot into a stripe; the cold path of a pick.

@@ -38,11 +38,16 @@ public struct RandomBalancer<Source: Endpointer>: Balancer {
     /// A uniform integer in `0..<bound` from SplitMix64, by multiply-high instead of modulo.
     @inlinable @inline(__always)
     static func draw(_ state: inout UInt64, below bound: Int) -> Int {
+        Int(truncatingIfNeeded: next(&state).multipliedFullWidth(by: UInt64(bound)).high)
+    }
+
+    /// SplitMix64's next 64 bits.
+    @inlinable @inline(__always)
+    static func next(_ state: inout UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Int(truncatingIfNeeded: z.multipliedFullWidth(by: UInt64(bound)).high)
+        return z ^ (z >> 31)
     }
 }

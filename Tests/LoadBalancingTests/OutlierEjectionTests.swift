@@ -102,12 +102,22 @@ struct OutlierEjectionTests {
             clock: clock
         ) { LeastLoadedBalancer($0, seed: 3) }
         let retry = Retry(balancer, maxAttempts: 5, timeout: .seconds(10))
+        let tried = Tally()
         for _ in 0..<50 {
             _ = try await retry { endpoint in
+                tried.add(endpoint)
                 if endpoint == "10.0.0.4:80" { throw DiscoveryError(.unavailable, "refused") }
                 return endpoint
             }
         }
+        // Tried twice (then ejected), and the others share the rest.
+        #expect(tried.counts["10.0.0.4:80"] == 2)
+        #expect(tried.counts.count == 5)
         #expect(balancer.ejection.ejected == ["10.0.0.4:80"])
+    }
+
+    final class Tally: @unchecked Sendable {
+        var counts: [String: Int] = [:]
+        func add(_ address: String) { counts[address, default: 0] += 1 }
     }
 }

@@ -152,7 +152,8 @@ struct LoadLedger: @unchecked Sendable {
         if closeCount.pointee.add(outstanding, ordering: .acquiringAndReleasing).newValue == 0 { free() }
     }
 
-    private func free() {
+    @usableFromInline
+    func free() {
         let header = self.header.pointee
         if header.mode != .none { header.clock.release() }
         for index in 0..<header.stripeCount {
@@ -164,28 +165,50 @@ struct LoadLedger: @unchecked Sendable {
         base.deallocate()
     }
 
+    /// Where a stripe's ``LoadState`` starts: after its lock, aligned.
+    @usableFromInline static let loadOffset = max(
+        MemoryLayout<LoadState>.alignment, MemoryLayout<Atomic<Bool>>.stride)
+
     /// A lease completed (`outcome` nil: dropped): no longer outstanding, and for peak-EWMA
-    /// its latency goes into the estimate.
-    @usableFromInline
+    /// its latency goes into the estimate. Inlined for the common case (the set unchanged
+    /// since the pick, the balancer alive).
+    @inlinable
     func finish(_ ticket: LeaseTicket, address: String, outcome: LeaseOutcome?, latency: Duration?) {
-        let lock = self.lock(ticket.stripe)
-        let state = self.load(ticket.stripe)
+        let lock = ticket.stripe.assumingMemoryBound(to: Atomic<Bool>.self)
+        let state = (ticket.stripe + Self.loadOffset).assumingMemoryBound(to: LoadState.self)
         Self.acquire(lock)
+        guard _fastPath(!state.pointee.closed && state.pointee.generation == ticket.generation) else {
+            finishSlow(ticket, address: address, outcome: outcome, latency: latency)
+            return
+        }
+        state.pointee.leases &-= 1
+        state.pointee.loads[ticket.index].outstanding &-= 1
+        if measuresLatency, outcome != nil {
+            observe(&state.pointee.loads[ticket.index], ticket, latency)
+        }
+        Self.release(lock)
+    }
+
+    /// The latency into peak-EWMA's estimate: the caller's, or the clock's since the pick.
+    @inlinable @inline(__always)
+    func observe(_ load: inout EndpointLoad, _ ticket: LeaseTicket, _ latency: Duration?) {
+        let now = max(header.pointee.clock.nanoseconds, ticket.stamp)
+        let rtt = latency.map { Double($0.attoseconds) * 1e-9 } ?? Double(now &- ticket.stamp)
+        Self.observe(&load, rtt: rtt, now: now, tau: header.pointee.tau)
+    }
+
+    /// ``finish(_:address:outcome:latency:)`` with the stripe's lock held, when the set has
+    /// changed since the pick (the endpoint is found by address, if still there) or the
+    /// balancer is gone (the last lease frees the memory).
+    @usableFromInline @inline(never)
+    func finishSlow(_ ticket: LeaseTicket, address: String, outcome: LeaseOutcome?, latency: Duration?) {
+        let lock = ticket.stripe.assumingMemoryBound(to: Atomic<Bool>.self)
+        let state = (ticket.stripe + Self.loadOffset).assumingMemoryBound(to: LoadState.self)
         state.pointee.leases -= 1
         let closed = state.pointee.closed
-        if !closed {
-            let position =
-                state.pointee.generation == ticket.generation
-                ? ticket.index : state.pointee.positions[address]
-            if let position {
-                state.pointee.loads[position].outstanding = max(
-                    0, state.pointee.loads[position].outstanding - 1)
-                if measuresLatency, outcome != nil {
-                    let now = max(header.pointee.clock.nanoseconds, ticket.stamp)
-                    let rtt = latency.map { Double($0.nanosecondsClamped) } ?? Double(now - ticket.stamp)
-                    Self.observe(&state.pointee.loads[position], rtt: rtt, now: now, tau: header.pointee.tau)
-                }
-            }
+        if !closed, let position = state.pointee.positions[address] {
+            state.pointee.loads[position].outstanding = max(0, state.pointee.loads[position].outstanding - 1)
+            if measuresLatency, outcome != nil { observe(&state.pointee.loads[position], ticket, latency) }
         }
         Self.release(lock)
         if closed, closeCount.pointee.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { free() }

@@ -11,8 +11,11 @@ extension PickStripes {
         let count = state.endpoints.count
         let now = peak ? clock.nanoseconds : 0
         guard count > 1 else { return (0, now) }
-        let first = RandomBalancer<Source>.draw(&state.counter, below: count)
-        var second = RandomBalancer<Source>.draw(&state.counter, below: count &- 1)
+        // Both from one 64-bit draw: the first from its high half, the second from its low
+        // half, each by multiply-high (a bias of at most count/2^32).
+        let random = RandomBalancer<Source>.next(&state.counter)
+        let first = Int(truncatingIfNeeded: ((random >> 32) &* UInt64(count)) >> 32)
+        var second = Int(truncatingIfNeeded: ((random & 0xFFFF_FFFF) &* UInt64(count &- 1)) >> 32)
         if second >= first { second &+= 1 }
         let secondIsCheaper: Bool
         if peak {

@@ -39,7 +39,8 @@ enum BalancerChoice: String, CaseIterable, Sendable {
         case .roundRobin: return RoundRobinBalancer(source)
         case .random: return RandomBalancer(source)
         case .srv: return seed.map { SRVBalancer(source, seed: $0) } ?? SRVBalancer(source)
-        case .leastLoaded: return seed.map { LeastLoadedBalancer(source, seed: $0) } ?? LeastLoadedBalancer(source)
+        case .leastLoaded:
+            return seed.map { LeastLoadedBalancer(source, seed: $0) } ?? LeastLoadedBalancer(source)
         case .peakEWMA: return PeakEWMABalancer(source, seed: seed, clock: clock)
         case .maglev: return MaglevBalancer(source)
         case .weightedRoundRobin: return WeightedRoundRobinBalancer(source)

@@ -14,7 +14,8 @@ extension BenchBalancerCommand {
                 ]))
         case .text:
             context.output.line(
-                "balancer              threads  ns/pick  ns/lease     picks/s  spread (worst instance vs mean)")
+                "balancer              threads  ns/pick  ns/lease     picks/s  spread (worst instance vs mean)"
+            )
             for result in results {
                 let rate = String(Int(1e9 / result.nanosecondsPerPick))
                 let spread = result.spreadPercent.map { "\(String(format2: $0))%" } ?? "n/a (one zone)"
@@ -31,8 +32,10 @@ extension BenchBalancerCommand {
             let endpoints = simulation.endpoints
             context.output.line(
                 "simulated: \(endpoints.count) endpoints, \(endpoints.count - 1) of 10 ms mean latency and one of 50 ms "
-                    + "(\(endpoints.last!.address)), 4 at a time each, 1000 requests/s, \(simulation.requests) requests")
-            context.output.line("balancer              requests per endpoint (slow one last)   p50        p99")
+                    + "(\(endpoints.last!.address)), 4 at a time each, 1000 requests/s, \(simulation.requests) requests"
+            )
+            context.output.line(
+                "balancer              requests per endpoint (slow one last)   p50        p99")
             for result in simulations {
                 let counts = result.requests.map { String($0).leftPadding(6) }.joined(separator: " ")
                 context.output.line(
@@ -54,7 +57,9 @@ extension BenchBalancerCommand {
             ("ns_per_lease", .double((result.nanosecondsPerLease * 100).rounded() / 100)),
             ("picks_per_second", .int(Int(1e9 / result.nanosecondsPerPick))),
         ]
-        if let spread = result.spreadPercent { fields.append(("spread_percent", .double((spread * 100).rounded() / 100))) }
+        if let spread = result.spreadPercent {
+            fields.append(("spread_percent", .double((spread * 100).rounded() / 100)))
+        }
         return .object(fields)
     }
 

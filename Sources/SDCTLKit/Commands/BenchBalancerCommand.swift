@@ -75,7 +75,8 @@ enum BenchBalancerCommand {
 
     /// Opens the existential once, so that the timed loops run specialised code.
     static func measure(
-        _ choice: BalancerChoice, _ endpointer: FixedEndpointer<Int>, _ instances: Int, _ threads: Int, _ picks: Int
+        _ choice: BalancerChoice, _ endpointer: FixedEndpointer<Int>, _ instances: Int, _ threads: Int,
+        _ picks: Int
     ) -> Measurement {
         switch choice {
         case .roundRobin: measure(choice, RoundRobinBalancer(endpointer), instances, threads, picks)
@@ -84,8 +85,10 @@ enum BenchBalancerCommand {
         case .leastLoaded: measure(choice, LeastLoadedBalancer(endpointer), instances, threads, picks)
         case .peakEWMA: measure(choice, PeakEWMABalancer(endpointer), instances, threads, picks)
         case .maglev: measure(choice, MaglevBalancer(endpointer), instances, threads, picks)
-        case .weightedRoundRobin: measure(choice, WeightedRoundRobinBalancer(endpointer), instances, threads, picks)
-        case .zone: measure(choice, ZoneAwareBalancer(endpointer, localZone: "zone-a"), instances, threads, picks)
+        case .weightedRoundRobin:
+            measure(choice, WeightedRoundRobinBalancer(endpointer), instances, threads, picks)
+        case .zone:
+            measure(choice, ZoneAwareBalancer(endpointer, localZone: "zone-a"), instances, threads, picks)
         }
     }
 

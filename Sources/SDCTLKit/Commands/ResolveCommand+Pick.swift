@@ -17,7 +17,10 @@ extension ResolveCommand {
             let key = context.invocation.value("key")
             let zone = context.invocation.value("zone")
             guard let balancer = try BalancerChoice.parse("pick", context) else {
-                for (option, given) in [("picks", context.invocation.value("picks") != nil), ("key", key != nil), ("zone", zone != nil)]
+                for (option, given) in [
+                    ("picks", context.invocation.value("picks") != nil), ("key", key != nil),
+                    ("zone", zone != nil),
+                ]
                 where given {
                     throw context.usage("--\(option) goes with --pick")
                 }
@@ -25,7 +28,9 @@ extension ResolveCommand {
             }
             guard count <= 1_000_000 else { throw context.usage("--picks must be at most 1000000") }
             if key != nil, balancer != .maglev { throw context.usage("--key goes with --pick maglev") }
-            if balancer == .zone, zone == nil { throw context.usage("--pick zone needs --zone, the caller's zone") }
+            if balancer == .zone, zone == nil {
+                throw context.usage("--pick zone needs --zone, the caller's zone")
+            }
             if zone != nil, balancer != .zone { throw context.usage("--zone goes with --pick zone") }
             return PickRequest(balancer: balancer, count: count, key: key, zone: zone)
         }
@@ -74,7 +79,8 @@ extension ResolveCommand {
             var counts: [String: Int] = [:]
             for address in picked { counts[address, default: 0] += 1 }
             var object: [(String, JSONValue)] = [
-                ("balancer", .string(request.balancer.rawValue)), ("picks", .array(picked.map(JSONValue.string))),
+                ("balancer", .string(request.balancer.rawValue)),
+                ("picks", .array(picked.map(JSONValue.string))),
                 ("counts", .object(counts.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
             ]
             if let key = request.key { object.append(("key", .string(key))) }
