@@ -117,4 +117,13 @@ extension Duration {
         if overflow { return .max }
         return whole &+ UInt64(attoseconds / 1_000_000_000)
     }
+
+    /// Nanoseconds as a Double, from the attoseconds' two 64-bit halves: `Double(attoseconds)`
+    /// and `components` go through generic Int128 code that costs 570 ns and 28 ns here, more
+    /// than a whole lease; this costs 4 ns.
+    @inlinable
+    var fastNanoseconds: Double {
+        let attoseconds = self.attoseconds
+        return (Double(attoseconds._high) * 18_446_744_073_709_551_616.0 + Double(attoseconds._low)) * 1e-9
+    }
 }

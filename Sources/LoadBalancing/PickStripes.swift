@@ -169,18 +169,26 @@ final class PickStripes<Source: Endpointer>: @unchecked Sendable {
         let generation = source.generation
         LoadLedger.acquire(lock)
         defer { LoadLedger.release(lock) }
-        if _slowPath(state.pointee.generation != generation) {
-            refresh(&state.pointee, to: generation)
-        }
-        if _slowPath(loads.pointee.generation != state.pointee.generation) {
-            LoadLedger.relayout(
-                &loads.pointee, addresses: state.pointee.addresses, generation: state.pointee.generation,
-                now: clock.nanoseconds, penalty: penalty)
+        if _slowPath(state.pointee.generation != generation || loads.pointee.generation != generation) {
+            refreshWithLoads(state, loads, to: generation)
         }
         if _slowPath(state.pointee.endpoints.isEmpty) {
             throw Self.noEndpoints(state.pointee.failure)
         }
         return select(&state.pointee, &loads.pointee, UnsafeMutableRawPointer(lock))
+    }
+
+    /// Copies the endpointer's snapshot into a stripe and lays its load records out for it.
+    @usableFromInline @inline(never)
+    func refreshWithLoads(
+        _ state: UnsafeMutablePointer<State>, _ loads: UnsafeMutablePointer<LoadState>, to generation: UInt64
+    ) {
+        if state.pointee.generation != generation { refresh(&state.pointee, to: generation) }
+        if loads.pointee.generation != generation {
+            LoadLedger.relayout(
+                &loads.pointee, addresses: state.pointee.addresses, generation: generation,
+                now: clock.nanoseconds, penalty: penalty)
+        }
     }
 
     /// Copies the endpointer's snapshot into a stripe; the cold path of a pick.

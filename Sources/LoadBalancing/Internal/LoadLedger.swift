@@ -193,7 +193,7 @@ struct LoadLedger: @unchecked Sendable {
     @inlinable @inline(__always)
     func observe(_ load: inout EndpointLoad, _ ticket: LeaseTicket, _ latency: Duration?) {
         let now = max(header.pointee.clock.nanoseconds, ticket.stamp)
-        let rtt = latency.map { Double($0.attoseconds) * 1e-9 } ?? Double(now &- ticket.stamp)
+        let rtt = latency.map(\.fastNanoseconds) ?? Double(now &- ticket.stamp)
         Self.observe(&load, rtt: rtt, now: now, tau: header.pointee.tau)
     }
 
