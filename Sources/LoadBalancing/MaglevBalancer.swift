@@ -4,8 +4,8 @@ import Discovery
 /// is unchanged, and when one of N endpoints joins or leaves, about 1/N of keys move.
 ///
 /// A pick hashes the key (``KeyHash``, the same in every process) and reads one slot of a
-/// fixed-size table: O(1), whatever the number of endpoints. The table (65,537 slots, more
-/// beyond 655 endpoints) gives each endpoint its share of slots to within one, in proportion
+/// fixed-size table: O(1), whatever the number of endpoints. The table (65,537 slots; from 256
+/// endpoints on, 16 per endpoint) gives each endpoint its share of slots to within one, in proportion
 /// to its weight (``EndpointPreference/weight``).
 ///
 /// The table is rebuilt off the pick path when the set changes (``TableBuilder``): until the

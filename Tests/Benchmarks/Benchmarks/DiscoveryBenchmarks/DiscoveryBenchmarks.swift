@@ -110,6 +110,94 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { blackHole(try DNSMessage(decoding: reply)) }
     }
 
+    // The balancers of #12. Load-aware ones are measured with the lease: taken and completed,
+    // as a caller pays for each request.
+    Benchmark("LeastLoaded3Lease", configuration: picks) { benchmark in
+        let balancer = LeastLoadedBalancer(endpointer(3))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let lease = try balancer.lease()
+            blackHole(lease.endpoint)
+            lease.complete(.success, latency: .microseconds(100))
+        }
+    }
+
+    Benchmark("PeakEWMA3Lease", configuration: picks) { benchmark in
+        let balancer = PeakEWMABalancer(endpointer(3))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let lease = try balancer.lease()
+            blackHole(lease.endpoint)
+            lease.complete(.success, latency: .microseconds(100))
+        }
+    }
+
+    Benchmark("Maglev3Key", configuration: picks) { benchmark in
+        let balancer = MaglevBalancer(endpointer(3))
+        balancer.prepare()
+        var hash: UInt64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            hash &+= 0x9E37_79B9_7F4A_7C15
+            blackHole(try balancer.pick(hash: hash))
+        }
+    }
+
+    Benchmark("WeightedRoundRobin3", configuration: picks) { benchmark in
+        let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
+        cache.update(
+            .instances([
+                Instance(address: "10.0.0.1:8080", weight: 5), Instance(address: "10.0.0.2:8080", weight: 2),
+                Instance(address: "10.0.0.3:8080", weight: 1),
+            ]))
+        let balancer = WeightedRoundRobinBalancer(cache)
+        balancer.prepare()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
+    }
+
+    Benchmark("ZoneAware9", configuration: picks) { benchmark in
+        let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
+        cache.update(
+            .instances(
+                (0..<9).map { Instance(address: "10.0.0.\($0):8080", zone: ["a", "b", "b", "c"][$0 % 4]) }.sorted()))
+        let balancer = ZoneAwareBalancer(cache, localZone: "a")
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
+    }
+
+    Benchmark(
+        "LeastLoadedParallel2Lease",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
+    ) { benchmark in
+        let balancer = LeastLoadedBalancer(endpointer(3))
+        benchmark.startMeasurement()
+        onThreads(2) { _ in
+            for _ in 0..<500_000 {
+                guard let lease = try? balancer.lease() else { continue }
+                blackHole(lease.endpoint)
+                lease.complete(.success)
+            }
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // Rebuilding Maglev's table (65,537 slots) for 1,000 endpoints, as after a change: the
+    // set and the balancer are made before the clock starts, so only the build is timed.
+    Benchmark(
+        "MaglevRebuild1000",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)
+    ) { benchmark in
+        let instances = (0..<1000).map { Instance(address: "10.0.\($0 / 250).\($0 % 250):8080") }
+        let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
+        cache.update(.instances(instances.sorted()))
+        let balancer = MaglevBalancer(cache)
+        benchmark.startMeasurement()
+        balancer.prepare()
+        benchmark.stopMeasurement()
+        blackHole(balancer)
+    }
+
     Benchmark("Random3", configuration: picks) { benchmark in
         let balancer = RandomBalancer(endpointer(3))
         benchmark.startMeasurement()
