@@ -23,6 +23,10 @@ _sdctl() {
         -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
         --timeout) return 0 ;;
         --wait-for) return 0 ;;
+        --pick) COMPREPLY=($(compgen -W "round-robin random srv least-loaded peak-ewma maglev weighted-round-robin zone" -- "$cur")); return 0 ;;
+        -n|--picks) return 0 ;;
+        --key) return 0 ;;
+        --zone) return 0 ;;
         --count) return 0 ;;
         --id) return 0 ;;
         --tag) return 0 ;;
@@ -31,18 +35,18 @@ _sdctl() {
         --drain) return 0 ;;
         --instances) return 0 ;;
         --threads) return 0 ;;
-        --balancer) COMPREPLY=($(compgen -W "round-robin random srv" -- "$cur")); return 0 ;;
-        --picks) return 0 ;;
+        --balancer) COMPREPLY=($(compgen -W "round-robin random srv least-loaded peak-ewma maglev weighted-round-robin zone" -- "$cur")); return 0 ;;
+        --requests) return 0 ;;
         --rounds) return 0 ;;
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/resolve") COMPREPLY=($(compgen -W "--wait-for -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/resolve") COMPREPLY=($(compgen -W "--wait-for --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/watch") COMPREPLY=($(compgen -W "--count -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench") COMPREPLY=($(compgen -W "balancer propagation -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks --requests -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench/propagation") COMPREPLY=($(compgen -W "--rounds --separate-watcher -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/completion") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version bash zsh fish" -- "$cur")) ;;
         "/help") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version resolve watch register deregister bench completion" -- "$cur")) ;;

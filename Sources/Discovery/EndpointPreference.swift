@@ -4,7 +4,8 @@
 /// An instance without them has priority 0, weight 1 and no zone, so a set with none behaves
 /// as one group of equals. The weight is the instance's own (Consul's `Weights.Passing`, an SRV
 /// record's weight, a file entry's `weight`) or else a `weight` metadata entry holding a
-/// decimal integer. Weights are clamped to 0...UInt32.max.
+/// decimal integer; the zone is the instance's own or else a `zone` metadata entry. Weights are
+/// clamped to 0...UInt32.max.
 public struct EndpointPreference: Sendable, Hashable {
     public var priority: Int
     public var weight: Int

@@ -55,7 +55,8 @@ extension PickStripes {
         loads.pointee.loads[chosen].outstanding &+= 1
         loads.pointee.leases &+= 1
         let lease = Lease(
-            address: state.pointee.addresses[chosen], endpoint: state.pointee.endpoints[chosen], ledger: ledger,
+            address: state.pointee.addresses[chosen], endpoint: state.pointee.endpoints[chosen],
+            ledger: ledger,
             ticket: LeaseTicket(
                 stripe: UnsafeMutableRawPointer(lock), index: chosen, generation: generation, stamp: now))
         LoadLedger.release(lock)

@@ -53,7 +53,9 @@ func updates(_ count: Int) -> (InstancerEvent, InstancerEvent) {
 /// A reply to `_x._tcp.example.test SRV` with `records` answers, each owner a pointer to the
 /// question and each target `instance-N` plus a pointer to `example.test`, and an OPT record.
 func srvReply(records: Int) -> [UInt8] {
-    var bytes: [UInt8] = [0x12, 0x34, 0x84, 0x00, 0, 1, UInt8(records >> 8), UInt8(records & 0xFF), 0, 0, 0, 1]
+    var bytes: [UInt8] = [
+        0x12, 0x34, 0x84, 0x00, 0, 1, UInt8(records >> 8), UInt8(records & 0xFF), 0, 0, 0, 1,
+    ]
     for label in ["_x", "_tcp", "example", "test"] { bytes += [UInt8(label.utf8.count)] + Array(label.utf8) }
     bytes += [0, 0, 33, 0, 1]
     let exampleTest: UInt8 = 12 + 3 + 5  // where "example.test" starts
@@ -103,7 +105,8 @@ let benchmarks: @Sendable () -> Void = {
     // Decoding a reply of 60 SRV records with compressed names, as Knot DNS sends them.
     Benchmark(
         "DNSDecode60",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 100_000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxIterations: 100_000)
     ) { benchmark in
         let reply = srvReply(records: 60)
         benchmark.startMeasurement()
@@ -160,7 +163,8 @@ let benchmarks: @Sendable () -> Void = {
         let cache = EndpointCache<Endpoint>(factory: { _ in (nop, nil) }, logger: Logger(label: "bench"))
         cache.update(
             .instances(
-                (0..<9).map { Instance(address: "10.0.0.\($0):8080", zone: ["a", "b", "b", "c"][$0 % 4]) }.sorted()))
+                (0..<9).map { Instance(address: "10.0.0.\($0):8080", zone: ["a", "b", "b", "c"][$0 % 4]) }
+                    .sorted()))
         let balancer = ZoneAwareBalancer(cache, localZone: "a")
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { blackHole(try balancer.pick()) }
@@ -168,7 +172,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "LeastLoadedParallel2Lease",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal], scalingFactor: .mega, maxIterations: 2000)
     ) { benchmark in
         let balancer = LeastLoadedBalancer(endpointer(3))
         benchmark.startMeasurement()
