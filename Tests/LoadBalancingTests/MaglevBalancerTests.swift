@@ -1,7 +1,12 @@
 import Discovery
+import Synchronization
 import Testing
 
 @testable import LoadBalancing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Maglev consistent hashing")
 struct MaglevBalancerTests {
@@ -105,5 +110,63 @@ struct MaglevBalancerTests {
         #expect(KeyHash.hash("") == KeyHash.finalize(0xCBF2_9CE4_8422_2325))
         #expect(KeyHash.hash("user-1") != KeyHash.hash("user-2"))
         #expect(KeyHash.hash("user-1") == KeyHash.hash("user-1"))
+    }
+}
+
+@Suite("Shared tables under concurrency")
+struct SharedTableConcurrencyTests {
+    /// Runs `body` on `count` threads at once.
+    func onThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
+        final class Context: @unchecked Sendable {
+            let work: @Sendable () -> Void
+            init(_ work: @escaping @Sendable () -> Void) { self.work = work }
+        }
+        var handles: [pthread_t] = []
+        for _ in 0..<count {
+            var handle = pthread_t()
+            pthread_create(
+                &handle, nil,
+                { raw in
+                    Unmanaged<Context>.fromOpaque(raw!).takeRetainedValue().work()
+                    return nil
+                }, Unmanaged.passRetained(Context(body)).toOpaque())
+            handles.append(handle)
+        }
+        for handle in handles { pthread_join(handle, nil) }
+    }
+
+    @Test("first picks from many threads at once, and picks across set changes, are safe and agree")
+    func concurrentFirstPicks() throws {
+        let cache = addressEndpointer(numberedInstances(20))
+        let maglev = MaglevBalancer(cache)
+        let weighted = WeightedRoundRobinBalancer(cache)
+        let answers = Mutex(Set<String>())
+        let failures = Atomic<Int>(0)
+        onThreads(8) {
+            for round in 0..<2000 {
+                do {
+                    let picked = try maglev.pick(key: "user-7")
+                    if round == 0 { answers.withLock { _ = $0.insert(picked) } }
+                    _ = try weighted.pick()
+                } catch {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(answers.withLock { $0.count } == 1)
+        #expect(failures.load(ordering: .relaxed) == 0)
+        // Now with the set changing underneath.
+        onThreads(4) {
+            for round in 0..<500 {
+                if round % 100 == 0 { cache.update(.instances(numberedInstances(20 + round / 100))) }
+                do {
+                    _ = try maglev.pick(key: "user-\(round)")
+                    _ = try weighted.pick(avoiding: "10.0.0.3:80")
+                } catch {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
     }
 }

@@ -27,26 +27,34 @@ final class TableBuilder<Source: Endpointer>: Sendable {
     }
 
     /// Gives `stripe` the table for its generation if one is published, and otherwise starts a
-    /// build of it (waiting for it only when the stripe has no table at all).
+    /// build of it. A stripe with no table at all builds one there and then, even while another
+    /// build runs (it has nothing else to pick from); one with a table keeps it meanwhile.
     @usableFromInline @inline(never)
     func adopt(into stripe: inout PickStripes<Source>.State) {
         let generation = stripe.generation
-        let start = state.withLock { state -> Bool in
-            if let current = state.current, current.generation == generation {
-                stripe.table = current
-                return false
-            }
-            guard !state.building else { return false }
+        let (published, start) = state.withLock { state -> (Table?, Bool) in
+            if let current = state.current, current.generation == generation { return (current, false) }
+            guard !state.building else { return (nil, false) }
             state.building = true
-            return true
+            return (nil, true)
         }
-        guard start else { return }
+        if let published {
+            stripe.table = published
+            return
+        }
         let endpoints = stripe.endpoints
         let addresses = stripe.addresses
         let preferences = stripe.preferences
         if stripe.table == nil {
-            stripe.table = publish(generation, endpoints, addresses, preferences)
-        } else {
+            let table = Table(
+                generation: generation, endpoints: endpoints, addresses: addresses,
+                entries: build(addresses, preferences))
+            stripe.table = table
+            state.withLock { state in
+                if start { state.building = false }
+                if state.current?.generation != generation { state.current = table }
+            }
+        } else if start {
             DispatchQueue.global().async {
                 _ = self.publish(generation, endpoints, addresses, preferences)
             }
