@@ -30,13 +30,13 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
 
     @inlinable
     public func pick() throws(DiscoveryError) -> Endpoint {
-        try stripes.withCurrentEndpoints { state, refreshed in
-            if refreshed {
-                state.plan = PickPlan(count: state.endpoints.count, preferences: state.preferences)
-            }
-            let index = Self.choose(in: 0, excluding: -1, state: &state)
-            return state.endpoints[index]
+        let (stripe, refreshed) = try stripes.enter()
+        defer { stripes.leave(stripe) }
+        let state = stripes.state(stripe)
+        if refreshed {
+            state.pointee.plan = PickPlan(count: state.pointee.endpoints.count, preferences: state.pointee.preferences)
         }
+        return state.pointee.endpoints[Self.choose(in: 0, excluding: -1, state: &state.pointee)]
     }
 
     @inlinable
