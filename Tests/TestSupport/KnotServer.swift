@@ -33,19 +33,32 @@ public final class KnotServer: Sendable {
             throw ServerProcesses.Unavailable(
                 "Knot DNS is not installed: apt-get install knot (needed by this test)")
         }
-        let server = KnotServer(port: try FreePorts.take(1)[0], directory: TemporaryDirectory("sdctl-knot"))
-        do {
-            try server.writeConfiguration(zones: zones)
-            try server.processes.launch(
-                "knotd", "/usr/sbin/knotd", ["-c", server.configuration],
-                log: "\(server.directory.path)/knotd.log")
-            try await server.waitUntilLoaded(Array(zones.keys), timeout: timeout)
-        } catch {
-            server.stop()
-            throw error
+        // The port is free for TCP when taken, but its UDP twin may be some other test's
+        // ephemeral socket (or become one before knotd binds): then try another port.
+        var attempt = 1
+        while true {
+            let server = KnotServer(
+                port: try FreePorts.take(1)[0], directory: TemporaryDirectory("sdctl-knot"))
+            do {
+                try server.writeConfiguration(zones: zones)
+                try server.processes.launch(
+                    "knotd", "/usr/sbin/knotd", ["-c", server.configuration],
+                    log: "\(server.directory.path)/knotd.log")
+                try await server.waitUntilLoaded(Array(zones.keys), timeout: timeout)
+                return server
+            } catch let error as PortInUse where attempt < 5 {
+                server.stop()
+                attempt += 1
+                _ = error
+            } catch {
+                server.stop()
+                throw error
+            }
         }
-        return server
     }
+
+    /// knotd could not bind its port.
+    struct PortInUse: Error {}
 
     private init(port: Int, directory: TemporaryDirectory) {
         self.port = port
@@ -99,6 +112,8 @@ public final class KnotServer: Sendable {
         let deadline = ContinuousClock.now + timeout
         for origin in origins {
             while (try? await knotcOffPool(["zone-read", origin]))?.isEmpty != false {
+                let log = (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
+                if log.contains("address already in use") { throw PortInUse() }
                 guard ContinuousClock.now < deadline else {
                     let log =
                         (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
