@@ -14,7 +14,8 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
     public let endpoint: Endpoint
     /// The balancer's per-stripe load records, when it keeps any.
     @usableFromInline var ledger: LoadLedger?
-    @usableFromInline let ticket: LeaseTicket
+    /// Where it was taken, when there is a ledger to report to.
+    @usableFromInline let ticket: LeaseTicket?
     /// Outlier ejection's view of outcomes, when the balancer is wrapped in it.
     @usableFromInline var observer: (any LeaseObserver)?
 
@@ -24,8 +25,7 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
         self.address = address
         self.endpoint = endpoint
         self.ledger = nil
-        self.ticket = LeaseTicket(
-            stripe: UnsafeMutableRawPointer(bitPattern: 0x80)!, index: 0, generation: 0, stamp: 0)
+        self.ticket = nil
         self.observer = nil
     }
 
@@ -47,7 +47,7 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
     /// Reports how the call ended; `latency` is the call's duration as the caller measured it.
     @inlinable
     public consuming func complete(_ outcome: LeaseOutcome, latency: Duration? = nil) {
-        if let ledger {
+        if let ledger, let ticket {
             ledger.finish(ticket, address: address, outcome: outcome, latency: latency)
             self.ledger = nil
         }
@@ -60,7 +60,7 @@ public struct Lease<Endpoint: Sendable>: ~Copyable, Sendable {
     @inlinable
     deinit {
         // Dropped without an outcome: no longer outstanding, and judged neither way.
-        if let ledger { ledger.finish(ticket, address: address, outcome: nil, latency: nil) }
+        if let ledger, let ticket { ledger.finish(ticket, address: address, outcome: nil, latency: nil) }
     }
 }
 
