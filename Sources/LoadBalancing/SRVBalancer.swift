@@ -34,7 +34,8 @@ public struct SRVBalancer<Source: Endpointer>: Balancer {
         defer { stripes.leave(stripe) }
         let state = stripes.state(stripe)
         if refreshed {
-            state.pointee.plan = PickPlan(count: state.pointee.endpoints.count, preferences: state.pointee.preferences)
+            state.pointee.plan = PickPlan(
+                count: state.pointee.endpoints.count, preferences: state.pointee.preferences)
         }
         return state.pointee.endpoints[Self.choose(in: 0, excluding: -1, state: &state.pointee)]
     }
