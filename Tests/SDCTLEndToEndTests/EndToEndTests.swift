@@ -211,19 +211,27 @@ struct EndToEndTests {
         }
     }
 
-    @Test("bench balancer prints one result per balancer and thread count")
+    @Test("bench balancer prints one result per balancer and thread count, and the simulation")
     func benchBalancer() async throws {
         try await withHome { env in
             let result = try await runSDCTL(
-                ["bench", "balancer", "--picks", "10000", "--threads", "3", "-o", "json"], environment: env)
+                [
+                    "bench", "balancer", "--picks", "10000", "--threads", "3", "--requests", "200", "-o",
+                    "json",
+                ],
+                environment: env, timeout: .seconds(120))
             #expect(result.status == 0)
             let line = try #require(result.lines.first)
-            for key in [
-                #""balancer":"round-robin","threads":1"#, #""balancer":"round-robin","threads":3"#,
-                #""balancer":"random","threads":1"#, #""ns_per_pick":"#,
+            for name in [
+                "round-robin", "random", "srv", "least-loaded", "peak-ewma", "maglev", "weighted-round-robin",
+                "zone",
             ] {
-                #expect(line.contains(key))
+                #expect(line.contains(#""balancer":"\#(name)","threads":1"#))
+                #expect(line.contains(#""balancer":"\#(name)","threads":3"#))
+                #expect(line.contains(#"{"balancer":"\#(name)","requests_per_endpoint":["#))
             }
+            #expect(line.contains(#""ns_per_pick":"#))
+            #expect(line.contains(#""ns_per_lease":"#))
         }
     }
 
