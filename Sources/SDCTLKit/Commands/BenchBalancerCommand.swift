@@ -109,7 +109,7 @@ enum BenchBalancerCommand {
         // Spread, counted in a separate, untimed pass of leases completed at once (a pick without
         // a lease tells a load-aware balancer nothing, so it would keep choosing one endpoint).
         let counts = Mutex([Int](repeating: 0, count: instances))
-        let sample = min(max(instances * 1000, 100_000), 20_000_000) / threads
+        let sample = min(max(instances * 1000, 100_000), 20_000_000, picks) / threads
         runOnThreads(threads) { _ in
             var local = [Int](repeating: 0, count: instances)
             for _ in 0..<sample {
