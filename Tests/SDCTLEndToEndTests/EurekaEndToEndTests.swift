@@ -118,7 +118,8 @@ struct EurekaEndToEndTests {
                 if !drained { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(drained)
-            #expect(try await registrar.wait() == 0)
+            let status = try await registrar.wait()
+            #expect(status == 0, "stderr: \(registrar.stderr)")
             #expect(clock.now - started >= .seconds(1.5))
             #expect(try await emulator.request(.GET, "/apps/WEB").status == 404)
         }

@@ -33,6 +33,11 @@ enum RegisterCommand {
             try await deregisterUncancelled(registrar, context)
             return ExitCode(128 + number)
         }
+        // Printed only once the registration has won the race with a signal: a script that
+        // signals as soon as it reads the id gets a normal deregistration and exit 0, not the
+        // exit of a registration cut short (which a signal landing between the print and the
+        // race's end gave, under load).
+        printRegistered(registrar, context)
         // Ends at a signal, or when this task is cancelled (stdout's reader went away).
         let number = await latch.wait()
         context.logger.info("deregistering", metadata: ["signal": "\(number.map(String.init) ?? "none")"])
@@ -124,6 +129,10 @@ enum RegisterCommand {
             throw CLIError(
                 .timedOut, "timed out registering after \(DurationParser.format(context.timeout!))")
         }
+    }
+
+    /// The registration's id (or its id and address with -o json), on stdout.
+    static func printRegistered(_ registrar: any Registrar, _ context: CommandContext) {
         let id = registrar.instance.id ?? registrar.instance.address
         switch context.format {
         case .text: context.output.line(id)
@@ -181,6 +190,7 @@ enum RegisterCommand {
             _ = await termination
             throw error
         }
+        printRegistered(registrar, context)
         let ended = await termination
         context.logger.info("wrapped command ended; deregistering", metadata: ["termination": "\(ended)"])
         try await deregister(registrar, context)
