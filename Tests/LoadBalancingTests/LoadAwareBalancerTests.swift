@@ -23,7 +23,7 @@ struct LoadAwareBalancerTests {
     /// held up the timing tests beside them.
     @Test("P2C and peak-EWMA send the slow endpoint fewer requests than round robin, and p99 is lower")
     func slowEndpoint() async throws {
-        let (roundRobin, leastLoaded, peak) = try await offPool {
+        let (roundRobin, leastLoaded, peak) = try await offPoolAtLowPriority {
             (
                 try run { source, _ in RoundRobinBalancer(source) },
                 try run { source, _ in LeastLoadedBalancer(source, seed: 1) },
@@ -92,7 +92,7 @@ struct TwoChoicesTests {
     @Test("with nothing outstanding, the two candidates are uniform over the endpoints")
     func uniformCandidates() async throws {
         let balancer = LeastLoadedBalancer(FixedEndpointer(Array(0..<5)), seed: 9)
-        let counts = try await offPool {
+        let counts = try await offPoolAtLowPriority {
             var counts = [Int](repeating: 0, count: 5)
             for _ in 0..<20_000 {
                 let lease = try balancer.lease()

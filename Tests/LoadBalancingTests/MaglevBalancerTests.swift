@@ -21,7 +21,7 @@ struct MaglevBalancerTests {
     @Test("a key picks the same endpoint while the set is unchanged, in any balancer over it")
     func stable() async throws {
         let cache = addressEndpointer(numberedInstances(10))
-        let (first, second, third) = try await offPool {
+        let (first, second, third) = try await offPoolAtLowPriority {
             (
                 try assignment(MaglevBalancer(cache)), try assignment(MaglevBalancer(cache)),
                 try assignment(MaglevBalancer(addressEndpointer(numberedInstances(10))))
@@ -34,7 +34,7 @@ struct MaglevBalancerTests {
     @Test("one of N leaving (or one joining N) moves at most 1.3/N of 10,000 keys", arguments: [5, 10, 50])
     func minimalDisruption(count: Int) async throws {
         // Table builds and 50,000 picks: off the cooperative pool, for the timing tests beside.
-        let result = try await offPool { try disruption(count: count) }
+        let result = try await offPoolAtLowPriority { try disruption(count: count) }
         #expect(Double(result.movedOnLeave) <= 1.3 / Double(count) * 10_000)
         // Every key of the one that left moved.
         #expect(!result.leaverStillPicked)
@@ -71,7 +71,7 @@ struct MaglevBalancerTests {
     func balance() async throws {
         for count in [3, 10, 20] {
             // Off the cooperative pool: table builds and picks take a while under the sanitizers.
-            let (load, slots) = try await offPool {
+            let (load, slots) = try await offPoolAtLowPriority {
                 let balancer = MaglevBalancer(addressEndpointer(numberedInstances(count)))
                 var load: [String: Int] = [:]
                 for endpoint in try assignment(balancer) { load[endpoint, default: 0] += 1 }
@@ -93,7 +93,7 @@ struct MaglevBalancerTests {
             Instance(address: "10.0.0.1:80", weight: 1), Instance(address: "10.0.0.2:80", weight: 2),
             Instance(address: "10.0.0.3:80", weight: 5),
         ]
-        let table = try await offPool {
+        let table = try await offPoolAtLowPriority {
             MaglevTable.build(
                 addresses: instances.map(\.address), preferences: instances.map(EndpointPreference.init))
         }
@@ -168,7 +168,7 @@ struct SharedTableConcurrencyTests {
     @Test("first picks from many threads at once, and picks across set changes, are safe and agree")
     func concurrentFirstPicks() async throws {
         // Off the cooperative pool: joining the threads blocks.
-        let (answers, failures) = try await offPool { runConcurrentPicks() }
+        let (answers, failures) = try await offPoolAtLowPriority { runConcurrentPicks() }
         #expect(answers == 1)
         #expect(failures == 0)
     }
