@@ -56,7 +56,7 @@ final class TableBuilder<Source: Endpointer>: Sendable {
             }
         } else if start {
             DispatchQueue.global().async {
-                _ = self.publish(generation, endpoints, addresses, preferences)
+                self.publish(generation, endpoints, addresses, preferences)
             }
         }
     }
@@ -77,7 +77,7 @@ final class TableBuilder<Source: Endpointer>: Sendable {
     private func publish(
         _ generation: UInt64, _ endpoints: [Source.Endpoint], _ addresses: [String],
         _ preferences: [EndpointPreference]
-    ) -> Table {
+    ) {
         let table = Table(
             generation: generation, endpoints: endpoints, addresses: addresses,
             entries: build(addresses, preferences))
@@ -85,6 +85,5 @@ final class TableBuilder<Source: Endpointer>: Sendable {
             state.current = table
             state.building = false
         }
-        return table
     }
 }
