@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -21,7 +21,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // No traits: the default BinaryDelimitedStreams imports all of Foundation, and with it
+        // ICU's 34 MB of data (docs/footprint.md). grpc-swift-protobuf opts out the same way.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0", traits: []),
         // Already in the graph through grpc-swift-nio-transport; named so that EtcdDiscovery can
         // read the errno and TLS reason behind a failed connection, and answer server PINGs
         // (Internal/ServerPingResponder.swift says why).

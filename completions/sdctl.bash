@@ -14,6 +14,7 @@ _sdctl() {
             "/deregister") path="$path/deregister" ;;
             "/bench") path="$path/bench" ;;
             "/completion") path="$path/completion" ;;
+            "/manpage") path="$path/manpage" ;;
             "/help") path="$path/help" ;;
             "/bench/balancer") path="$path/balancer" ;;
             "/bench/propagation") path="$path/propagation" ;;
@@ -40,7 +41,7 @@ _sdctl() {
         --rounds) return 0 ;;
     esac
     case "$path" in
-        "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion manpage help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/resolve") COMPREPLY=($(compgen -W "--wait-for --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/watch") COMPREPLY=($(compgen -W "--count -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
@@ -49,7 +50,8 @@ _sdctl() {
         "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks --requests -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench/propagation") COMPREPLY=($(compgen -W "--rounds --separate-watcher -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/completion") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version bash zsh fish" -- "$cur")) ;;
-        "/help") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version resolve watch register deregister bench completion" -- "$cur")) ;;
+        "/manpage") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/help") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version resolve watch register deregister bench completion manpage" -- "$cur")) ;;
     esac
 }
 complete -F _sdctl sdctl

@@ -6,6 +6,7 @@ complete -c sdctl -n '__fish_use_subcommand' -a register -d 'register an instanc
 complete -c sdctl -n '__fish_use_subcommand' -a deregister -d 'remove a registration by id or address'
 complete -c sdctl -n '__fish_use_subcommand' -a bench -d 'measure balancers or a backend\'s propagation latency'
 complete -c sdctl -n '__fish_use_subcommand' -a completion -d 'print a shell completion script'
+complete -c sdctl -n '__fish_use_subcommand' -a manpage -d 'print the manual page (roff), as installed in share/man/man1/sdctl.1'
 complete -c sdctl -n '__fish_use_subcommand' -a help -d 'show help for a command'
 complete -c sdctl -s o -l output -r -a 'text json' -d 'output format: text (default) or json'
 complete -c sdctl -l timeout -r -d 'bound the command: 250ms, 10s, 5m, 1h'
@@ -34,4 +35,4 @@ complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcomm
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l rounds -r -d 'register/deregister rounds (default 200)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l separate-watcher -d 'watch from a separate sdctl watch process'
 complete -c sdctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish' -d 'bash, zsh or fish'
-complete -c sdctl -n '__fish_seen_subcommand_from help' -a 'resolve watch register deregister bench completion' -d 'the command (optional)'
+complete -c sdctl -n '__fish_seen_subcommand_from help' -a 'resolve watch register deregister bench completion manpage' -d 'the command (optional)'

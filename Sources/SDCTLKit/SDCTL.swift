@@ -107,6 +107,9 @@ public enum SDCTL {
             }
             context.output.line(CompletionGenerator.script(for: shell), terminator: "")
             return .success
+        case ["manpage"]:
+            context.output.line(ManPageGenerator.page(), terminator: "")
+            return .success
         case ["help"]:
             let path = context.invocation.positionals.first.map { [$0] } ?? []
             guard let spec = parser.spec(for: path) else {

@@ -40,13 +40,24 @@ struct CompletionTests {
         #expect(committed == generated, "regenerate with: swift run sdctl completion \(shell) > \(file)")
     }
 
-    @Test("every option and command of the table appears in completions and help")
+    @Test("the committed man page equals what `sdctl manpage` prints")
+    func committedManPageMatches() throws {
+        let committed = try #require(Self.read("\(Self.root)/docs/sdctl.1"), "docs/sdctl.1 is missing")
+        #expect(
+            committed == ManPageGenerator.page(), "regenerate with: swift run sdctl manpage > docs/sdctl.1")
+    }
+
+    @Test("every option and command of the table appears in completions, help and the man page")
     func everythingCovered() {
         let scripts = CompletionGenerator.Shell.allCases.map { CompletionGenerator.script(for: $0) }
+        let page = ManPageGenerator.page()
         for (path, command) in CompletionGenerator.commands(CommandTable.root) {
             let help = HelpRenderer.render(command, path: path, root: CommandTable.root)
+            #expect(page.contains(".SS \"sdctl \(path.joined(separator: " "))\"") || path.isEmpty)
             for option in command.options {
                 #expect(help.contains("--\(option.long)"))
+                #expect(
+                    page.contains("\\fB\\-\\-\(ManPageGenerator.escape(option.long))\\fR"), "\(option.long)")
                 for script in scripts { #expect(script.contains(option.long), "\(option.long) missing") }
             }
             for sub in command.subcommands {
@@ -54,5 +65,13 @@ struct CompletionTests {
                 for script in scripts { #expect(script.contains(sub.name)) }
             }
         }
+    }
+
+    @Test("roff escaping: hyphens, backslashes and lines that would start with a control character")
+    func roffEscaping() {
+        #expect(ManPageGenerator.escape("--timeout") == "\\-\\-timeout")
+        #expect(ManPageGenerator.escape("a\\b") == "a\\eb")
+        #expect(ManPageGenerator.escape(".hidden\n'quoted") == "\\&.hidden\n\\&'quoted")
+        #expect(ManPageGenerator.escape("mid.dle") == "mid.dle")
     }
 }

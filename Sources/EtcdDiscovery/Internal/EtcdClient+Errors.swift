@@ -74,7 +74,7 @@ extension EtcdClient {
         case .sslError(let stack), .unknownError(let stack):
             reasons = stack.map { entry in
                 let text = entry.description
-                guard let colon = text.range(of: "OPENSSL_internal:") else { return text }
+                guard let colon = text.firstRange(of: "OPENSSL_internal:") else { return text }
                 return String(text[colon.upperBound...].prefix { $0 != " " })
             }
         default:

@@ -15,4 +15,13 @@ protoc --proto_path="$here" \
     --plugin=protoc-gen-grpc-swift="$bin/protoc-gen-grpc-swift-2" \
     --grpc-swift_out="$out" --grpc-swift_opt=Visibility=Internal,Server=false \
     "$here/etcd.proto"
+# sdctl links no Foundation (only FoundationEssentials), which keeps ICU's data out of the
+# binary (docs/footprint.md). protoc-gen-swift 1.39 (what this was made with) imports FoundationEssentials when
+# it exists; a plugin's bare `import Foundation` is rewritten to that form here, so a
+# regeneration can never bring Foundation back.
+for file in "$out"/*.swift; do
+    if grep -q '^import Foundation$' "$file" && ! grep -q '^import FoundationEssentials$' "$file"; then
+        sed -i 's/^import Foundation$/#if canImport(FoundationEssentials)\nimport FoundationEssentials\n#else\nimport Foundation\n#endif/' "$file"
+    fi
+done
 echo "generated into $out"

@@ -147,13 +147,21 @@ public enum CommandTable {
         examples: ["sdctl completion bash > /etc/bash_completion.d/sdctl"]
     )
 
+    public static let manpage = CommandSpec(
+        name: "manpage",
+        summary: "print the manual page (roff), as installed in share/man/man1/sdctl.1",
+        examples: ["sdctl manpage | man -l -"]
+    )
+
     public static let help = CommandSpec(
         name: "help",
         summary: "show help for a command",
         positionals: [
             PositionalSpec(
                 "COMMAND",
-                completion: .choices(["resolve", "watch", "register", "deregister", "bench", "completion"]),
+                completion: .choices([
+                    "resolve", "watch", "register", "deregister", "bench", "completion", "manpage",
+                ]),
                 "the command (optional)")
         ]
     )
@@ -162,7 +170,7 @@ public enum CommandTable {
         name: "sdctl",
         summary: "service discovery from the shell: resolve, watch, register, measure",
         options: globalOptions,
-        subcommands: [resolve, watch, register, deregister, bench, completion, help],
+        subcommands: [resolve, watch, register, deregister, bench, completion, manpage, help],
         examples: [
             "sdctl register web 127.0.0.1:8080 &", "sdctl resolve web", "sdctl watch web -o json",
         ]
