@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The backend traits whose clients run on swift-nio's event loops.
+let networked: Set<String> = ["Etcd", "Consul", "Eureka", "DNS"]
+
 let package = Package(
     name: "sdctl",
     platforms: [.macOS(.v15)],
@@ -14,6 +17,18 @@ let package = Package(
         .library(name: "ConsulDiscovery", targets: ["ConsulDiscovery"]),
         .library(name: "EurekaDiscovery", targets: ["EurekaDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
+    ],
+    // Each backend but the file backend can be left out of sdctl (`swift build
+    // --disable-default-traits --traits Etcd`): .ci/demo builds the file backend alone, which
+    // compiles in a fraction of the time (docs/development.md). The library products are
+    // unaffected.
+    traits: [
+        .trait(name: "ZooKeeper", description: "sdctl's zk:// backend (links libzookeeper_mt)"),
+        .trait(name: "Etcd", description: "sdctl's etcd:// backend (gRPC over SwiftNIO)"),
+        .trait(name: "Consul", description: "sdctl's consul:// backend (async-http-client)"),
+        .trait(name: "Eureka", description: "sdctl's eureka:// backend (async-http-client)"),
+        .trait(name: "DNS", description: "sdctl's srv:// backend (SwiftNIO)"),
+        .default(enabledTraits: ["ZooKeeper", "Etcd", "Consul", "Eureka", "DNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -119,8 +134,12 @@ let package = Package(
         .target(
             name: "SDCTLKit",
             dependencies: [
-                "Discovery", "LoadBalancing", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery",
-                "DNSDiscovery", "DiscoveryHTTP", "ConsulDiscovery", "EurekaDiscovery",
+                "Discovery", "LoadBalancing", "FileDiscovery",
+                .target(name: "ZooKeeperDiscovery", condition: .when(traits: ["ZooKeeper"])),
+                .target(name: "EtcdDiscovery", condition: .when(traits: ["Etcd"])),
+                .target(name: "DNSDiscovery", condition: .when(traits: ["DNS"])),
+                .target(name: "ConsulDiscovery", condition: .when(traits: ["Consul"])),
+                .target(name: "EurekaDiscovery", condition: .when(traits: ["Eureka"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -129,8 +148,10 @@ let package = Package(
         .executableTarget(
             name: "sdctl",
             dependencies: [
-                "SDCTLKit", .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "SDCTLKit",
+                // For the backends that talk over swift-nio's sockets (main.swift says why).
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: networked)),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: networked)),
             ]),
         .target(
             name: "TestSupport",

@@ -2,7 +2,7 @@
 # What sdctl's release binary costs, and what it links: builds it as .ci/install does (static
 # Swift libraries, stripped), prints its size, checks it against the 40 MB budget and that no
 # Foundation or ICU is in it, then prints the bytes each package adds, from the linker's map
-# (sections the binary keeps, after --gc-sections). docs/footprint.md shows a run.
+# (sections the stripped binary keeps, after --gc-sections). docs/footprint.md shows a run.
 #   Tests/footprint.sh            # build, check, and print the table
 # Exits 1 if the binary is over budget or links Foundation or ICU.
 set -euo pipefail
@@ -13,12 +13,12 @@ map=$(mktemp)
 trap 'rm -f "$map" "$map.stripped"' EXIT
 # The map is written by the link; the same build line as .ci/install otherwise, unstripped so
 # that nm can look for ICU (the map records what --strip-all would have kept anyway).
-build=(swift build -c release --static-swift-stdlib --product sdctl -Xlinker "-Map=$map")
+build=(swift build -c release --static-swift-stdlib --product sdctl -Xlinker --no-export-dynamic -Xlinker "-Map=$map")
 "${build[@]}" >&2
 binary=$("${build[@]}" --show-bin-path)/sdctl
 strip --strip-all -o "$map.stripped" "$binary"
 size=$(stat -c %s "$map.stripped")
-printf 'sdctl, static, stripped: %d bytes (%.1f MB; budget 40 MB)\n' "$size" "$(echo "$size / 1048576" | bc -l)"
+printf 'sdctl, static, stripped: %d bytes = %.1f MiB (budget 40 MiB)\n' "$size" "$(awk "BEGIN { print $size / 1048576 }")"
 
 status=0
 if [ "$size" -gt "$budget" ]; then
@@ -33,10 +33,10 @@ else
     echo "no Foundation, no ICU: only FoundationEssentials"
 fi
 
-python3 - "$map" "$(pwd)" <<'PY'
+python3 - "$map" "$(pwd)" "$size" <<'PY'
 import collections, os, re, sys
 
-map_path, root = sys.argv[1], sys.argv[2]
+map_path, root, file_size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # Output sections that take room in the stripped file (not .bss/.tbss, not debug or symbols).
 kept = re.compile(r'^(\.text|\.rodata|\.data|\.data\.rel\.ro|\.eh_frame|\.eh_frame_hdr|\.gcc_except_table'
                   r'|\.init_array|\.fini_array|\.tdata|swift5_\w+|\.lrodata|\.ldata|__libc\w*|\.gnu\.\w+)$')
@@ -56,11 +56,15 @@ def owner(path):
         for package, modules in packages.items():
             if module in modules:
                 return package
-        return 'sdctl: ' + module
+        if os.path.isdir(os.path.join(root, 'Sources', module)):
+            return 'sdctl: ' + module
+        return aliases.get(module, 'other: ' + module)
     if 'zookeeper' in path:
         return 'libzookeeper_mt (Debian)'
     return 'C library and start files (system)'
 
+# Modules whose folder is not named after them.
+aliases = {'SystemPackage': 'swift-system'}
 # Module -> package, from the checkouts' Sources folders.
 packages = collections.defaultdict(set)
 checkouts = os.path.join(root, '.build', 'checkouts')
@@ -99,13 +103,16 @@ for raw in open(map_path, errors='replace'):
     if section and kept.match(section):
         sizes[owner(m.group(3))] += int(m.group(2), 16)
 
-total = sum(sizes.values())
-print(f'\n{"what":55} {"MB":>6} {"share":>6}')
+# What the map does not put down to one input file: the merged unwind tables (.eh_frame, 5.5 MB,
+# and its index), relocations for a position-independent executable, headers and alignment.
+sizes['unwind tables, PIE relocations, headers (linker)'] = max(0, file_size - sum(sizes.values()))
+total = file_size
+print(f'\n{"what":55} {"MiB":>6} {"share":>6}')
 for what, size in sizes.most_common():
     if size >= 100_000:
         print(f'{what:55} {size / 1048576:6.2f} {100 * size / total:5.1f}%')
 rest = sum(size for size in sizes.values() if size < 100_000)
-print(f'{"everything under 0.1 MB":55} {rest / 1048576:6.2f} {100 * rest / total:5.1f}%')
-print(f'{"total of the kept sections":55} {total / 1048576:6.2f}')
+print(f'{"everything under 0.1 MiB":55} {rest / 1048576:6.2f} {100 * rest / total:5.1f}%')
+print(f'{"the stripped file":55} {total / 1048576:6.2f}')
 PY
 exit $status

@@ -1,6 +1,9 @@
-import NIOCore
-import NIOPosix
 import SDCTLKit
+
+#if Etcd || Consul || Eureka || DNS
+    import NIOCore
+    import NIOPosix
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -14,7 +17,9 @@ signal(SIGPIPE, SIG_IGN)
 // Swift Concurrency's jobs run on swift-nio's event loops, where the backends' sockets are, so a
 // gRPC call does not hand work between two thread pools (measured in docs/etcd.md). Must come
 // before the first task is made.
-NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+#if Etcd || Consul || Eureka || DNS
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+#endif
 var environment: [String: String] = [:]
 var entry = environ
 while let pointer = entry.pointee {

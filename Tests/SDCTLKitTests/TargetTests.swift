@@ -27,6 +27,12 @@ struct TargetTests {
         )
     }
 
+    @Test("the default build has every backend, and each trait names exactly its backend's schemes")
+    func traits() {
+        let built = Target.backends.dropFirst().map { $0.schemes }
+        #expect(built == Target.traits.map { $0.schemes })
+    }
+
     @Test("every other scheme is parsed and validated")
     func others() throws {
         #expect(

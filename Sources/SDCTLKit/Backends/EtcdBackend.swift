@@ -1,126 +1,130 @@
-import Discovery
-import EtcdDiscovery
+// Built with the package trait Etcd (on by default; Package.swift).
+#if Etcd
+    import Discovery
+    import EtcdDiscovery
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+    #if canImport(Glibc)
+        import Glibc
+    #elseif canImport(Musl)
+        import Musl
+    #endif
 
-/// `etcd://h:2379/services/web/` (`etcds://` with TLS): keys under a prefix whose values are
-/// addresses. etcdctl's environment: ETCDCTL_ENDPOINTS when the URL has no host, ETCDCTL_USER
-/// (`user` or `user:password`), ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY.
-struct EtcdBackend: DiscoveryBackend, Equatable {
-    static let schemes = ["etcd", "etcds"]
-    let endpoints: [HostPort]
-    let prefix: String
-    let tls: Bool
-    var scheme: String { tls ? "etcds" : "etcd" }
+    /// `etcd://h:2379/services/web/` (`etcds://` with TLS): keys under a prefix whose values are
+    /// addresses. etcdctl's environment: ETCDCTL_ENDPOINTS when the URL has no host, ETCDCTL_USER
+    /// (`user` or `user:password`), ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY.
+    struct EtcdBackend: DiscoveryBackend, Equatable {
+        static let schemes = ["etcd", "etcds"]
+        let endpoints: [HostPort]
+        let prefix: String
+        let tls: Bool
+        var scheme: String { tls ? "etcds" : "etcd" }
 
-    init(endpoints: [HostPort], prefix: String, tls: Bool) {
-        self.endpoints = endpoints
-        self.prefix = prefix
-        self.tls = tls
-    }
+        init(endpoints: [HostPort], prefix: String, tls: Bool) {
+            self.endpoints = endpoints
+            self.prefix = prefix
+            self.tls = tls
+        }
 
-    init(url: TargetURL, environment: [String: String]) throws(CLIError) {
-        if url.authority.isEmpty {
-            // No host: the endpoints come from ETCDCTL_ENDPOINTS, as etcdctl takes them.
-            guard let listed = environment["ETCDCTL_ENDPOINTS"], !listed.isEmpty else {
-                throw url.invalid("no host, and ETCDCTL_ENDPOINTS is not set")
+        init(url: TargetURL, environment: [String: String]) throws(CLIError) {
+            if url.authority.isEmpty {
+                // No host: the endpoints come from ETCDCTL_ENDPOINTS, as etcdctl takes them.
+                guard let listed = environment["ETCDCTL_ENDPOINTS"], !listed.isEmpty else {
+                    throw url.invalid("no host, and ETCDCTL_ENDPOINTS is not set")
+                }
+                var parsed: [HostPort] = []
+                for endpoint in listed.split(separator: ",") {
+                    var text = Substring(endpoint.trimmingWhitespace())
+                    for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
+                        text = text.dropFirst(scheme.count)
+                    }
+                    if text.hasSuffix("/") { text = text.dropLast() }
+                    do {
+                        parsed.append(try HostPort(parsing: String(text), defaultPort: 2379))
+                    } catch {
+                        throw url.invalid("ETCDCTL_ENDPOINTS: \(error.message)")
+                    }
+                }
+                endpoints = parsed
+            } else {
+                endpoints = try url.hosts(defaultPort: 2379)
             }
-            var parsed: [HostPort] = []
-            for endpoint in listed.split(separator: ",") {
-                var text = Substring(endpoint.trimmingWhitespace())
-                for scheme in ["http://", "https://"] where text.hasPrefix(scheme) {
-                    text = text.dropFirst(scheme.count)
-                }
-                if text.hasSuffix("/") { text = text.dropLast() }
-                do {
-                    parsed.append(try HostPort(parsing: String(text), defaultPort: 2379))
-                } catch {
-                    throw url.invalid("ETCDCTL_ENDPOINTS: \(error.message)")
-                }
+            try url.requireNoQuery()
+            guard url.path.count > 1 else {
+                throw url.invalid("\(url.scheme):// needs a key prefix such as /services/web/")
             }
-            endpoints = parsed
-        } else {
-            endpoints = try url.hosts(defaultPort: 2379)
+            prefix = url.path
+            tls = url.scheme == "etcds"
         }
-        try url.requireNoQuery()
-        guard url.path.count > 1 else {
-            throw url.invalid("\(url.scheme):// needs a key prefix such as /services/web/")
+
+        func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
+            EtcdInstancer(
+                client: try makeClient(context), prefix: prefix, ownsClient: true, logger: context.logger)
         }
-        prefix = url.path
-        tls = url.scheme == "etcds"
-    }
 
-    func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-        EtcdInstancer(
-            client: try makeClient(context), prefix: prefix, ownsClient: true, logger: context.logger)
-    }
-
-    func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
-        -> any Registrar
-    {
-        let client = try makeClient(context)
-        return try mapping {
-            try EtcdRegistrar(
-                client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
-                ownsClient: true,
-                logger: context.logger)
-        }
-    }
-
-    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
-        let client = try makeClient(context)
-        let logger = context.logger
-        return RegistrarFactory(
-            make: { instance throws(CLIError) in
-                try mapping {
-                    try EtcdRegistrar(client: client, prefix: prefix, instance: instance, logger: logger)
-                }
-            },
-            close: { client.close() })
-    }
-
-    func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
-        let client = try makeClient(context)
-        defer { client.close() }
-        do {
-            return try await EtcdMaintenance.remove(idOrAddress: idOrAddress, prefix: prefix, client: client)
-        } catch {
-            throw cliError(error)
-        }
-    }
-
-    /// A client with etcdctl's credentials and certificates from the environment.
-    func makeClient(_ context: CommandContext) throws(CLIError) -> EtcdClient {
-        let environment = context.environment
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        var username = value("ETCDCTL_USER")
-        var password = value("ETCDCTL_PASSWORD")
-        if let user = username, let colon = user.firstIndex(of: ":"), password == nil {
-            username = String(user[..<colon])
-            password = String(user[user.index(after: colon)...])
-        }
-        let certificates = [value("ETCDCTL_CACERT"), value("ETCDCTL_CERT"), value("ETCDCTL_KEY")]
-        for (name, file) in zip(["ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY"], certificates) {
-            if let file, access(file, R_OK) != 0 {
-                throw CLIError(.usage, "cannot read \(name) '\(file)'")
+        func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
+            -> any Registrar
+        {
+            let client = try makeClient(context)
+            return try mapping {
+                try EtcdRegistrar(
+                    client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
+                    ownsClient: true,
+                    logger: context.logger)
             }
         }
-        let useTLS = tls || certificates.contains { $0 != nil }
-        let configuration = EtcdClient.Configuration(
-            endpoints: endpoints,
-            tls: useTLS
-                ? EtcdClient.TLS(
-                    caFile: certificates[0], certificateFile: certificates[1], keyFile: certificates[2])
-                : nil,
-            username: username, password: password)
-        do {
-            return try EtcdClient(configuration, logger: context.logger)
-        } catch {
-            throw cliError(error)
+
+        func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+            let client = try makeClient(context)
+            let logger = context.logger
+            return RegistrarFactory(
+                make: { instance throws(CLIError) in
+                    try mapping {
+                        try EtcdRegistrar(client: client, prefix: prefix, instance: instance, logger: logger)
+                    }
+                },
+                close: { client.close() })
+        }
+
+        func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
+            let client = try makeClient(context)
+            defer { client.close() }
+            do {
+                return try await EtcdMaintenance.remove(
+                    idOrAddress: idOrAddress, prefix: prefix, client: client)
+            } catch {
+                throw cliError(error)
+            }
+        }
+
+        /// A client with etcdctl's credentials and certificates from the environment.
+        func makeClient(_ context: CommandContext) throws(CLIError) -> EtcdClient {
+            let environment = context.environment
+            func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+            var username = value("ETCDCTL_USER")
+            var password = value("ETCDCTL_PASSWORD")
+            if let user = username, let colon = user.firstIndex(of: ":"), password == nil {
+                username = String(user[..<colon])
+                password = String(user[user.index(after: colon)...])
+            }
+            let certificates = [value("ETCDCTL_CACERT"), value("ETCDCTL_CERT"), value("ETCDCTL_KEY")]
+            for (name, file) in zip(["ETCDCTL_CACERT", "ETCDCTL_CERT", "ETCDCTL_KEY"], certificates) {
+                if let file, access(file, R_OK) != 0 {
+                    throw CLIError(.usage, "cannot read \(name) '\(file)'")
+                }
+            }
+            let useTLS = tls || certificates.contains { $0 != nil }
+            let configuration = EtcdClient.Configuration(
+                endpoints: endpoints,
+                tls: useTLS
+                    ? EtcdClient.TLS(
+                        caFile: certificates[0], certificateFile: certificates[1], keyFile: certificates[2])
+                    : nil,
+                username: username, password: password)
+            do {
+                return try EtcdClient(configuration, logger: context.logger)
+            } catch {
+                throw cliError(error)
+            }
         }
     }
-}
+#endif  // Etcd

@@ -4,10 +4,32 @@ import FileDiscovery
 /// Where a service lives, parsed from a TARGET argument (docs/targets.md): a bare service name
 /// (the embedded file backend) or a URL whose scheme picks the backend.
 public struct Target: Sendable {
-    /// Every backend sdctl knows, in the order their schemes are listed in messages.
-    static let backends: [any DiscoveryBackend.Type] = [
-        FileBackend.self, ZooKeeperBackend.self, EtcdBackend.self, ConsulBackend.self, EurekaBackend.self,
-        SRVBackend.self,
+    /// Every backend this build of sdctl has, in the order their schemes are listed in messages.
+    /// Each but the file backend is a package trait, on by default (Package.swift).
+    static let backends: [any DiscoveryBackend.Type] = {
+        var backends: [any DiscoveryBackend.Type] = [FileBackend.self]
+        #if ZooKeeper
+            backends.append(ZooKeeperBackend.self)
+        #endif
+        #if Etcd
+            backends.append(EtcdBackend.self)
+        #endif
+        #if Consul
+            backends.append(ConsulBackend.self)
+        #endif
+        #if Eureka
+            backends.append(EurekaBackend.self)
+        #endif
+        #if DNS
+            backends.append(SRVBackend.self)
+        #endif
+        return backends
+    }()
+
+    /// The schemes of every backend, with the package trait that builds it in.
+    static let traits: [(trait: String, schemes: [String])] = [
+        ("ZooKeeper", ["zk"]), ("Etcd", ["etcd", "etcds"]), ("Consul", ["consul", "consuls"]),
+        ("Eureka", ["eureka", "eurekas"]), ("DNS", ["srv"]),
     ]
 
     let backend: any DiscoveryBackend
@@ -24,6 +46,11 @@ public struct Target: Sendable {
         let url = try TargetURL(
             text, scheme: text[..<schemeEnd.lowerBound].lowercased(), rest: text[schemeEnd.upperBound...])
         guard let type = Self.backends.first(where: { $0.schemes.contains(url.scheme) }) else {
+            if let trait = Self.traits.first(where: { $0.schemes.contains(url.scheme) })?.trait {
+                throw url.invalid(
+                    "this sdctl was built without the \(url.scheme):// backend (package trait \(trait); "
+                        + "bash .ci/install builds every backend)")
+            }
             let known = Self.backends.flatMap { $0.schemes }.joined(separator: ", ")
             throw url.invalid("unknown scheme '\(url.scheme)' (known: \(known))")
         }

@@ -1,93 +1,96 @@
-import Discovery
-import DiscoveryHTTP
-import ZooKeeperDiscovery
+// Built with the package trait ZooKeeper (on by default; Package.swift).
+#if ZooKeeper
+    import Discovery
+    import ZooKeeperDiscovery
 
-/// `zk://h1:2181,h2:2181/services/web`: go-kit's layout over libzookeeper_mt. Digest credentials
-/// come from SDCTL_ZK_DIGEST or the file named by SDCTL_ZK_DIGEST_FILE (never argv).
-struct ZooKeeperBackend: DiscoveryBackend, Equatable {
-    static let schemes = ["zk"]
-    let hosts: [HostPort]
-    let path: String
-    var scheme: String { "zk" }
+    /// `zk://h1:2181,h2:2181/services/web`: go-kit's layout over libzookeeper_mt. Digest credentials
+    /// come from SDCTL_ZK_DIGEST or the file named by SDCTL_ZK_DIGEST_FILE (never argv).
+    struct ZooKeeperBackend: DiscoveryBackend, Equatable {
+        static let schemes = ["zk"]
+        let hosts: [HostPort]
+        let path: String
+        var scheme: String { "zk" }
 
-    init(hosts: [HostPort], path: String) {
-        self.hosts = hosts
-        self.path = path
-    }
-
-    init(url: TargetURL, environment: [String: String]) throws(CLIError) {
-        hosts = try url.hosts(defaultPort: 2181)
-        try url.requireNoQuery()
-        guard url.path.count > 1, !url.path.hasSuffix("/"), !url.path.contains("//") else {
-            throw url.invalid("zk:// needs a node path such as /services/web (no trailing '/')")
+        init(hosts: [HostPort], path: String) {
+            self.hosts = hosts
+            self.path = path
         }
-        path = url.path
-    }
 
-    func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-        let client = try makeClient(context, sessionTimeout: nil)
-        return ZooKeeperInstancer(
-            client: client, path: path, connectTimeout: context.connectGrace, ownsClient: true,
-            logger: context.logger)
-    }
-
-    func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
-        -> any Registrar
-    {
-        let client = try makeClient(context, sessionTimeout: ttl)
-        return try mapping {
-            try ZooKeeperRegistrar(
-                client: client, path: path, instance: instance,
-                connectTimeout: context.timeout ?? .seconds(10),
-                ownsClient: true, logger: context.logger)
-        }
-    }
-
-    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
-        let client = try makeClient(context, sessionTimeout: nil)
-        let logger = context.logger
-        return RegistrarFactory(
-            make: { instance throws(CLIError) in
-                try mapping {
-                    try ZooKeeperRegistrar(client: client, path: path, instance: instance, logger: logger)
-                }
-            },
-            close: { client.close() })
-    }
-
-    func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
-        let client = try makeClient(context, sessionTimeout: nil)
-        defer { client.close() }
-        do {
-            try await client.waitUntilConnected(timeout: context.timeout ?? .seconds(10))
-            return try await ZooKeeperMaintenance.remove(
-                idOrAddress: idOrAddress, under: path, client: client)
-        } catch {
-            throw cliError(error.discoveryError)
-        }
-    }
-
-    /// A client with digest credentials from the environment.
-    func makeClient(_ context: CommandContext, sessionTimeout: Duration?) throws(CLIError) -> ZooKeeperClient
-    {
-        var digest = context.environment["SDCTL_ZK_DIGEST"].flatMap { $0.isEmpty ? nil : $0 }
-        if digest == nil, let file = context.environment["SDCTL_ZK_DIGEST_FILE"], !file.isEmpty {
-            guard let text = try? TextFile.firstLine(of: file), !text.isEmpty else {
-                throw CLIError(.usage, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
+        init(url: TargetURL, environment: [String: String]) throws(CLIError) {
+            hosts = try url.hosts(defaultPort: 2181)
+            try url.requireNoQuery()
+            guard url.path.count > 1, !url.path.hasSuffix("/"), !url.path.contains("//") else {
+                throw url.invalid("zk:// needs a node path such as /services/web (no trailing '/')")
             }
-            digest = text
+            path = url.path
         }
-        if let digest, !digest.contains(":") {
-            throw CLIError(.usage, "ZooKeeper digest credentials must be user:password (SDCTL_ZK_DIGEST)")
+
+        func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
+            let client = try makeClient(context, sessionTimeout: nil)
+            return ZooKeeperInstancer(
+                client: client, path: path, connectTimeout: context.connectGrace, ownsClient: true,
+                logger: context.logger)
         }
-        let configuration = ZooKeeperClient.Configuration(
-            connectString: hosts.map(\.description).joined(separator: ","),
-            sessionTimeout: sessionTimeout ?? .seconds(10), digest: digest,
-            libraryLog: context.invocation.has("verbose"))
-        do {
-            return try ZooKeeperClient(configuration, logger: context.logger)
-        } catch {
-            throw cliError(error.discoveryError)
+
+        func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
+            -> any Registrar
+        {
+            let client = try makeClient(context, sessionTimeout: ttl)
+            return try mapping {
+                try ZooKeeperRegistrar(
+                    client: client, path: path, instance: instance,
+                    connectTimeout: context.timeout ?? .seconds(10),
+                    ownsClient: true, logger: context.logger)
+            }
+        }
+
+        func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+            let client = try makeClient(context, sessionTimeout: nil)
+            let logger = context.logger
+            return RegistrarFactory(
+                make: { instance throws(CLIError) in
+                    try mapping {
+                        try ZooKeeperRegistrar(client: client, path: path, instance: instance, logger: logger)
+                    }
+                },
+                close: { client.close() })
+        }
+
+        func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
+            let client = try makeClient(context, sessionTimeout: nil)
+            defer { client.close() }
+            do {
+                try await client.waitUntilConnected(timeout: context.timeout ?? .seconds(10))
+                return try await ZooKeeperMaintenance.remove(
+                    idOrAddress: idOrAddress, under: path, client: client)
+            } catch {
+                throw cliError(error.discoveryError)
+            }
+        }
+
+        /// A client with digest credentials from the environment.
+        func makeClient(_ context: CommandContext, sessionTimeout: Duration?) throws(CLIError)
+            -> ZooKeeperClient
+        {
+            var digest = context.environment["SDCTL_ZK_DIGEST"].flatMap { $0.isEmpty ? nil : $0 }
+            if digest == nil, let file = context.environment["SDCTL_ZK_DIGEST_FILE"], !file.isEmpty {
+                guard let text = try? TextFile.firstLine(of: file), !text.isEmpty else {
+                    throw CLIError(.usage, "cannot read SDCTL_ZK_DIGEST_FILE '\(file)'")
+                }
+                digest = text
+            }
+            if let digest, !digest.contains(":") {
+                throw CLIError(.usage, "ZooKeeper digest credentials must be user:password (SDCTL_ZK_DIGEST)")
+            }
+            let configuration = ZooKeeperClient.Configuration(
+                connectString: hosts.map(\.description).joined(separator: ","),
+                sessionTimeout: sessionTimeout ?? .seconds(10), digest: digest,
+                libraryLog: context.invocation.has("verbose"))
+            do {
+                return try ZooKeeperClient(configuration, logger: context.logger)
+            } catch {
+                throw cliError(error.discoveryError)
+            }
         }
     }
-}
+#endif  // ZooKeeper
