@@ -20,6 +20,13 @@ func fuzzDNSReply(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
+/// libFuzzer's usual entry point. The driver below is given the callback directly; this is
+/// here because the fuzzer runtime's own `main` refers to it, which a debug link resolves.
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    fuzzDNSReply(data, size)
+}
+
 // SwiftPM links an executable's main under its own name, so libFuzzer's main is not used:
 // the program starts libFuzzer's driver itself.
 var argc = CommandLine.argc
