@@ -39,19 +39,26 @@ public struct Target: Sendable {
 
     /// Parses a TARGET; bare names resolve under `$SDCTL_HOME`.
     public init(parsing text: String, environment: [String: String]) throws(CLIError) {
+        try self.init(parsing: text, environment: environment, backends: Self.backends)
+    }
+
+    /// Parses a TARGET with only `backends` built in (tests: a build with fewer traits).
+    init(parsing text: String, environment: [String: String], backends: [any DiscoveryBackend.Type])
+        throws(CLIError)
+    {
         guard let schemeEnd = text.firstRange(of: "://") else {
             backend = try FileBackend(serviceName: text, environment: environment)
             return
         }
         let url = try TargetURL(
             text, scheme: text[..<schemeEnd.lowerBound].lowercased(), rest: text[schemeEnd.upperBound...])
-        guard let type = Self.backends.first(where: { $0.schemes.contains(url.scheme) }) else {
+        guard let type = backends.first(where: { $0.schemes.contains(url.scheme) }) else {
             if let trait = Self.traits.first(where: { $0.schemes.contains(url.scheme) })?.trait {
                 throw url.invalid(
-                    "this sdctl was built without the \(url.scheme):// backend (package trait \(trait); "
-                        + "bash .ci/install builds every backend)")
+                    "this sdctl was built without the \(url.scheme):// backend, package trait \(trait); "
+                        + "bash .ci/install builds every backend")
             }
-            let known = Self.backends.flatMap { $0.schemes }.joined(separator: ", ")
+            let known = backends.flatMap { $0.schemes }.joined(separator: ", ")
             throw url.invalid("unknown scheme '\(url.scheme)' (known: \(known))")
         }
         backend = try type.init(url: url, environment: environment)
