@@ -6,11 +6,7 @@ import Testing
 /// release build it would otherwise make takes minutes; the build line is the demo's).
 @Suite("bash .ci/install and --uninstall")
 struct InstallTests {
-    static let repository: String = {
-        var parts = #filePath.split(separator: "/")
-        parts.removeLast(3)
-        return "/" + parts.joined(separator: "/")
-    }()
+    static let repository = Repository.root
 
     static let installed = [
         "bin/sdctl",

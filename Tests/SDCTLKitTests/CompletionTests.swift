@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import SDCTLKit
@@ -8,12 +9,7 @@ import Testing
 
 @Suite("Completions and help come from the command table")
 struct CompletionTests {
-    /// The repository root, found from this file's path.
-    static let root: String = {
-        var parts = #filePath.split(separator: "/")
-        parts.removeLast(3)
-        return "/" + parts.joined(separator: "/")
-    }()
+    static let root = Repository.root
 
     static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
