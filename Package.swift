@@ -18,8 +18,8 @@ let package = Package(
         .library(name: "EurekaDiscovery", targets: ["EurekaDiscovery"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
-    // Each backend but the file backend can be left out of sdctl (`swift build
-    // --disable-default-traits --traits Etcd`): .ci/demo builds the file backend alone, which
+    // Each backend but the file backend can be left out of sdctl (`swift build --traits Etcd`
+    // builds the file and etcd backends): .ci/demo builds the file backend alone, which
     // compiles in a fraction of the time (docs/development.md). The library products are
     // unaffected.
     traits: [
