@@ -1,4 +1,4 @@
-# Shared by .ci/demo and .ci/install (sourced): find Swift, and install the ZooKeeper C client
+# Shared by .ci/demo, .ci/install and .ci/run (sourced): find Swift, and install the ZooKeeper C client
 # sdctl links, or say exactly what is missing. $1 of each function names the calling script.
 
 need_swift() {
