@@ -33,20 +33,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
-        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.0.0"),
-        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.0.0"),
-        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.0.0"),
         // No traits: the default BinaryDelimitedStreams imports all of Foundation, and with it
-        // ICU's 34 MB of data (docs/footprint.md). grpc-swift-protobuf opts out the same way.
+        // ICU's 34 MB of data (docs/footprint.md).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0", traits: []),
-        // Already in the graph through grpc-swift-nio-transport; named so that EtcdDiscovery can
-        // read the errno and TLS reason behind a failed connection, and answer server PINGs
-        // (Internal/ServerPingResponder.swift says why).
+        // etcd's gRPC runs on these directly (EtcdDiscovery/Internal/GRPC; docs/etcd.md says
+        // why not grpc-swift); DNS and the HTTP backends use swift-nio too.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.35.0"),
-        // Already in the graph through grpc-swift-nio-transport; sdctl traps signals with its
-        // UnixSignals (Processes/SignalWatcher.swift).
+        // sdctl traps signals with its UnixSignals (Processes/SignalWatcher.swift).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // Consul's HTTP API (ConsulDiscovery), and the tests' control of the Consul emulator.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -72,20 +67,20 @@ let package = Package(
             name: "ZooKeeperDiscovery",
             dependencies: ["Discovery", "CZooKeeper", .product(name: "Logging", package: "swift-log")]
         ),
-        // etcd v3 over its native gRPC API. Generated code (Generated/) comes from Protos/etcd.proto
-        // through Protos/generate.sh and is committed.
+        // etcd v3 over its native gRPC API, with a gRPC client of its own (Internal/GRPC). The
+        // messages (Generated/) come from Protos/etcd.proto through Protos/generate.sh and are
+        // committed.
         .target(
             name: "EtcdDiscovery",
             dependencies: [
                 "Discovery",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             exclude: ["Protos"]
         ),
@@ -184,7 +179,8 @@ let package = Package(
         .testTarget(
             name: "EurekaDiscoveryTests", dependencies: ["EurekaDiscovery", "DiscoveryHTTP", "TestSupport"]),
         .testTarget(
-            name: "SDCTLKitTests", dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "TestSupport"]),
+            name: "SDCTLKitTests",
+            dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "TestSupport"]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
 )

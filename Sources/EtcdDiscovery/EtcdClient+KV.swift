@@ -1,5 +1,4 @@
 import Discovery
-import GRPCCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -43,11 +42,8 @@ extension EtcdClient {
         var request = Etcdserverpb_RangeRequest()
         request.key = Data(prefix)
         request.rangeEnd = Data(Self.rangeEnd(forPrefix: prefix))
-        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
-        let options = unaryOptions
-        let response = try await call("range") { metadata in
-            try await kv.range(request, metadata: metadata, options: options)
-        }
+        let response = try await unary(
+            "range", EtcdMethod.range, request, as: Etcdserverpb_RangeResponse.self)
         return (response.kvs.map(EtcdKeyValue.init), response.header.revision)
     }
 
@@ -59,11 +55,7 @@ extension EtcdClient {
         request.key = Data(key)
         request.value = Data(value)
         request.lease = lease
-        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
-        let options = unaryOptions
-        let response = try await call("put") { metadata in
-            try await kv.put(request, metadata: metadata, options: options)
-        }
+        let response = try await unary("put", EtcdMethod.put, request, as: Etcdserverpb_PutResponse.self)
         return response.header.revision
     }
 
@@ -72,11 +64,8 @@ extension EtcdClient {
     public func delete(_ key: [UInt8]) async throws(DiscoveryError) -> Int64 {
         var request = Etcdserverpb_DeleteRangeRequest()
         request.key = Data(key)
-        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
-        let options = unaryOptions
-        let response = try await call("delete") { metadata in
-            try await kv.deleteRange(request, metadata: metadata, options: options)
-        }
+        let response = try await unary(
+            "delete", EtcdMethod.deleteRange, request, as: Etcdserverpb_DeleteRangeResponse.self)
         return response.deleted
     }
 
@@ -85,10 +74,6 @@ extension EtcdClient {
         var request = Etcdserverpb_CompactionRequest()
         request.revision = revision
         request.physical = true
-        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
-        let options = unaryOptions
-        _ = try await call("compact") { metadata in
-            try await kv.compact(request, metadata: metadata, options: options)
-        }
+        _ = try await unary("compact", EtcdMethod.compact, request, as: Etcdserverpb_CompactionResponse.self)
     }
 }

@@ -1,16 +1,13 @@
 import Discovery
-import GRPCCore
+import NIOCore
 
 extension EtcdClient {
     /// Grants a lease of `ttl` (etcd raises it to its minimum); returns its id and granted TTL.
     public func grantLease(ttl: Duration) async throws(DiscoveryError) -> (id: Int64, ttl: Int64) {
         var request = Etcdserverpb_LeaseGrantRequest()
         request.ttl = max(1, ttl.components.seconds)
-        let lease = Etcdserverpb_Lease.Client(wrapping: grpc)
-        let options = unaryOptions
-        let response = try await call("lease grant") { metadata in
-            try await lease.leaseGrant(request, metadata: metadata, options: options)
-        }
+        let response = try await unary(
+            "lease grant", EtcdMethod.leaseGrant, request, as: Etcdserverpb_LeaseGrantResponse.self)
         guard response.error.isEmpty else {
             throw DiscoveryError(.invalidResponse, "etcd: lease grant: \(response.error)")
         }
@@ -21,11 +18,8 @@ extension EtcdClient {
     public func revokeLease(_ id: Int64) async throws(DiscoveryError) {
         var request = Etcdserverpb_LeaseRevokeRequest()
         request.id = id
-        let lease = Etcdserverpb_Lease.Client(wrapping: grpc)
-        let options = unaryOptions
-        _ = try await call("lease revoke") { metadata in
-            try await lease.leaseRevoke(request, metadata: metadata, options: options)
-        }
+        _ = try await unary(
+            "lease revoke", EtcdMethod.leaseRevoke, request, as: Etcdserverpb_LeaseRevokeResponse.self)
     }
 
     /// Keeps a lease alive on one stream, sending a keepalive every `interval`, until the task
@@ -35,46 +29,28 @@ extension EtcdClient {
     public func keepAlive(
         lease id: Int64, every interval: Duration, onRenewed: @escaping @Sendable () -> Void = {}
     ) async throws(DiscoveryError) {
-        var message = Etcdserverpb_LeaseKeepAliveRequest()
-        message.id = id
-        let request = message
-        let lease = Etcdserverpb_Lease.Client(wrapping: grpc)
-        let (done, finish) = AsyncStream<Void>.makeStream()
+        var request = Etcdserverpb_LeaseKeepAliveRequest()
+        request.id = id
         do {
-            _ = try await call("lease keepalive") { metadata in
-                try await lease.leaseKeepAlive(
-                    metadata: metadata,
-                    requestProducer: { writer in
-                        await withTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                for await _ in done {}
-                            }
-                            group.addTask {
-                                while !Task.isCancelled {
-                                    do {
-                                        try await writer.write(request)
-                                        try await Task.sleep(for: interval)
-                                    } catch {
-                                        return
-                                    }
-                                }
-                            }
-                            _ = await group.next()
-                            group.cancelAll()
-                        }
-                    },
-                    onResponse: { response in
-                        defer { finish.finish() }
-                        for try await message in response.messages {
-                            guard message.ttl > 0 else {
-                                throw DiscoveryError(.notFound, "etcd: lease \(id) is gone")
-                            }
-                            onRenewed()
-                        }
-                        if !Task.isCancelled {
-                            throw RPCError(code: .unavailable, message: "keepalive stream ended")
-                        }
-                    })
+            try await streaming("lease keepalive", EtcdMethod.leaseKeepAlive, first: request) {
+                stream, allocator in
+                // The first keepalive went with the stream's headers; the rest follow on a timer.
+                let again = GRPCMessageWriter.frame(try request.serializedBytes(), allocator: allocator)
+                let sender = Task {
+                    while (try? await Task.sleep(for: interval)) != nil { stream.send(again) }
+                }
+                defer { sender.cancel() }
+                for try await answer in stream.responses {
+                    let message = try Self.decode(
+                        answer, "lease keepalive", as: Etcdserverpb_LeaseKeepAliveResponse.self)
+                    guard message.ttl > 0 else {
+                        throw DiscoveryError(.notFound, "etcd: lease \(id) is gone")
+                    }
+                    onRenewed()
+                }
+                if !Task.isCancelled {
+                    throw GRPCError(.unavailable, "keepalive stream ended")
+                }
             }
         } catch  where error.code == .unavailable && Task.isCancelled {
             return

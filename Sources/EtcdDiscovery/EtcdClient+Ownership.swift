@@ -1,5 +1,4 @@
 import Discovery
-import GRPCCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -72,10 +71,6 @@ extension EtcdClient {
         request.compare = compare
         request.success = success
         request.failure = failure
-        let kv = Etcdserverpb_KV.Client(wrapping: grpc)
-        let options = unaryOptions
-        return try await call("txn") { metadata in
-            try await kv.txn(request, metadata: metadata, options: options)
-        }
+        return try await unary("txn", EtcdMethod.txn, request)
     }
 }

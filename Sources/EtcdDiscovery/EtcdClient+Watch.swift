@@ -1,5 +1,4 @@
 import Discovery
-import GRPCCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -35,42 +34,31 @@ extension EtcdClient {
         create.startRevision = startRevision
         var message = Etcdserverpb_WatchRequest()
         message.createRequest = create
-        let request = message
-        let watchClient = Etcdserverpb_Watch.Client(wrapping: grpc)
-        let (done, finish) = AsyncStream<Void>.makeStream()
-        _ = try await call("watch") { metadata in
-            try await watchClient.watch(
-                metadata: metadata,
-                requestProducer: { writer in
-                    try await writer.write(request)
-                    // Keep the request side open for as long as we watch: etcd ends a watch
-                    // stream whose client half-closed.
-                    for await _ in done {}
-                },
-                onResponse: { response in
-                    defer { finish.finish() }
-                    for try await message in response.messages {
-                        if message.compactRevision != 0 {
-                            _ = await handle(.compacted(revision: message.compactRevision))
-                            return
-                        }
-                        if message.canceled {
-                            throw RPCError(code: .aborted, message: "watch canceled: \(message.cancelReason)")
-                        }
-                        if message.created && message.events.isEmpty {
-                            if !(await handle(.created)) { return }
-                            continue
-                        }
-                        let changes = message.events.map { event in
-                            (
-                                kind: event.type == .delete ? ChangeKind.delete : ChangeKind.put,
-                                kv: EtcdKeyValue(event.kv)
-                            )
-                        }
-                        if !(await handle(.changes(changes, revision: message.header.revision))) { return }
-                    }
-                    throw RPCError(code: .unavailable, message: "watch stream ended")
-                })
+        try await streaming("watch", EtcdMethod.watch, first: message) { stream, _ in
+            // The request side stays open for as long as we watch: etcd ends a watch stream
+            // whose client half-closed.
+            for try await answer in stream.responses {
+                let message = try Self.decode(answer, "watch", as: Etcdserverpb_WatchResponse.self)
+                if message.compactRevision != 0 {
+                    _ = await handle(.compacted(revision: message.compactRevision))
+                    return
+                }
+                if message.canceled {
+                    throw GRPCError(.aborted, "watch canceled: \(message.cancelReason)")
+                }
+                if message.created && message.events.isEmpty {
+                    if !(await handle(.created)) { return }
+                    continue
+                }
+                let changes = message.events.map { event in
+                    (
+                        kind: event.type == .delete ? ChangeKind.delete : ChangeKind.put,
+                        kv: EtcdKeyValue(event.kv)
+                    )
+                }
+                if !(await handle(.changes(changes, revision: message.header.revision))) { return }
+            }
+            throw GRPCError(.unavailable, "watch stream ended")
         }
     }
 }

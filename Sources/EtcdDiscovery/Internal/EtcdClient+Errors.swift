@@ -1,5 +1,4 @@
 import Discovery
-import GRPCCore
 import NIOCore
 import NIOSSL
 
@@ -16,7 +15,7 @@ extension EtcdClient {
     /// certificate nobody trusts, or a TLS endpoint spoken to in plaintext.
     static func map(_ error: any Error, _ what: String) -> DiscoveryError {
         if let error = error as? DiscoveryError { return error }
-        guard let error = error as? RPCError else {
+        guard let error = error as? GRPCError else {
             return DiscoveryError(.io, "etcd: \(what): \(error)", cause: error)
         }
         let message = "etcd: \(what): \(describe(error))"
@@ -35,9 +34,9 @@ extension EtcdClient {
     }
 
     /// One line for a gRPC error: the server's own text, or what lies under the transport's.
-    static func describe(_ error: RPCError) -> String {
+    static func describe(_ error: GRPCError) -> String {
         var root: (any Error)? = error.cause
-        while let inner = (root as? RPCError)?.cause { root = inner }
+        while let inner = (root as? GRPCError)?.cause { root = inner }
         let text = error.message.isEmpty ? "\(error.code)" : error.message
         switch root {
         case let failure as IOError:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates Sources/EtcdDiscovery/Generated from etcd.proto. Needs protoc (Debian's
-# protobuf-compiler) and the two Swift plugins, built from the package versions this project
-# depends on:
+# Regenerates Sources/EtcdDiscovery/Generated from etcd.proto: the messages only. The calls
+# are made by EtcdDiscovery's own gRPC client (Internal/GRPC; docs/etcd.md says why), which
+# needs no generated service code. Needs protoc (Debian's protobuf-compiler) and the Swift
+# plugin, built from the swift-protobuf version this project depends on:
 #   swift build -c release --product protoc-gen-swift          (in a checkout of swift-protobuf)
-#   swift build -c release --product protoc-gen-grpc-swift-2   (in a checkout of grpc-swift-protobuf)
 # Usage: generate.sh PLUGIN_BIN_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,8 +12,6 @@ out="$here/../Generated"
 protoc --proto_path="$here" \
     --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
     --swift_out="$out" --swift_opt=Visibility=Internal \
-    --plugin=protoc-gen-grpc-swift="$bin/protoc-gen-grpc-swift-2" \
-    --grpc-swift_out="$out" --grpc-swift_opt=Visibility=Internal,Server=false \
     "$here/etcd.proto"
 # sdctl links no Foundation (only FoundationEssentials), which keeps ICU's data out of the
 # binary (docs/footprint.md). protoc-gen-swift 1.39 (what this was made with) imports FoundationEssentials when

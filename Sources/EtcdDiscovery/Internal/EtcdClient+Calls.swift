@@ -1,0 +1,144 @@
+import Discovery
+import NIOCore
+import SwiftProtobuf
+
+/// The etcd v3 methods this client calls (api/etcdserverpb/rpc.proto).
+enum EtcdMethod {
+    static let range = "/etcdserverpb.KV/Range"
+    static let put = "/etcdserverpb.KV/Put"
+    static let deleteRange = "/etcdserverpb.KV/DeleteRange"
+    static let txn = "/etcdserverpb.KV/Txn"
+    static let compact = "/etcdserverpb.KV/Compact"
+    static let leaseGrant = "/etcdserverpb.Lease/LeaseGrant"
+    static let leaseRevoke = "/etcdserverpb.Lease/LeaseRevoke"
+    static let leaseKeepAlive = "/etcdserverpb.Lease/LeaseKeepAlive"
+    static let watch = "/etcdserverpb.Watch/Watch"
+    static let authenticate = "/etcdserverpb.Auth/Authenticate"
+}
+
+extension EtcdClient {
+    /// A unary call with the token, renewing the token once if the server rejects it.
+    func unary<Response: SwiftProtobuf.Message>(
+        _ what: String, _ path: String, _ request: some SwiftProtobuf.Message,
+        as _: Response.Type = Response.self
+    ) async throws(DiscoveryError) -> Response {
+        let bytes = try Self.encode(request, what)
+        let timeout = configuration.requestTimeout.map(Self.timeAmount)
+        for attempt in 0..<2 {
+            let metadata = try await metadata()
+            let answer: ByteBuffer
+            do throws(GRPCError) {
+                let connection = try await channel.connection()
+                answer = try await connection.unary(
+                    path: path, metadata: metadata,
+                    message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
+                    timeout: timeout)
+            } catch  where attempt == 0 && Self.isStaleToken(error) {
+                tokenRefused(error, what)
+                continue
+            } catch {
+                throw Self.map(error, what)
+            }
+            return try Self.decode(answer, what)
+        }
+        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+    }
+
+    /// A streaming call with the token, renewing the token once if the server rejects it:
+    /// `body` reads the stream's answers (and may send more); the stream is reset when it
+    /// returns or throws.
+    func streaming(
+        _ what: String, _ path: String, first request: some SwiftProtobuf.Message,
+        _ body: (GRPCStream, ByteBufferAllocator) async throws -> Void
+    ) async throws(DiscoveryError) {
+        let bytes = try Self.encode(request, what)
+        for attempt in 0..<2 {
+            let metadata = try await metadata()
+            do {
+                let connection = try await channel.connection()
+                let allocator = connection.channel.allocator
+                let stream = connection.stream(
+                    path: path, metadata: metadata,
+                    first: GRPCMessageWriter.frame(bytes, allocator: allocator))
+                defer { stream.cancel() }
+                try await body(stream, allocator)
+                return
+            } catch let error as GRPCError where attempt == 0 && Self.isStaleToken(error) {
+                tokenRefused(error, what)
+                continue
+            } catch {
+                throw Self.map(error, what)
+            }
+        }
+        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+    }
+
+    /// The metadata every call carries: the auth token, once there is one.
+    func metadata() async throws(DiscoveryError) -> [(String, String)] {
+        guard configuration.username != nil else { return [] }
+        if let token = token.withLock({ $0 }) { return [("token", token)] }
+        return [("token", try await authenticate())]
+    }
+
+    /// Gets a fresh token with the configured credentials.
+    @discardableResult
+    func authenticate() async throws(DiscoveryError) -> String {
+        guard let username = configuration.username else { return "" }
+        var request = Etcdserverpb_AuthenticateRequest()
+        request.name = username
+        request.password = configuration.password ?? ""
+        let bytes = try Self.encode(request, "authenticate")
+        let answer: ByteBuffer
+        do throws(GRPCError) {
+            let connection = try await channel.connection()
+            answer = try await connection.unary(
+                path: EtcdMethod.authenticate, metadata: [],
+                message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
+                timeout: configuration.requestTimeout.map(Self.timeAmount))
+        } catch  where error.code == .invalidArgument {
+            // etcd answers a wrong user or password with InvalidArgument (ErrGRPCAuthFailed).
+            throw DiscoveryError(
+                .permissionDenied, "etcd: authenticate: \(Self.describe(error))", cause: error)
+        } catch {
+            throw Self.map(error, "authenticate")
+        }
+        let response = try Self.decode(answer, "authenticate", as: Etcdserverpb_AuthenticateResponse.self)
+        token.withLock { $0 = response.token }
+        return response.token
+    }
+
+    private func tokenRefused(_ error: GRPCError, _ what: String) {
+        logger.debug(
+            "etcd: token refused; authenticating again",
+            metadata: ["call": "\(what)", "error": "\(error.message)"])
+        token.withLock { $0 = nil }
+    }
+
+    static func isStaleToken(_ error: GRPCError) -> Bool {
+        error.code == .unauthenticated && error.message.contains("token")
+    }
+
+    static func encode(_ message: some SwiftProtobuf.Message, _ what: String) throws(DiscoveryError)
+        -> [UInt8]
+    {
+        do {
+            return try message.serializedBytes()
+        } catch {
+            throw DiscoveryError(
+                .invalidArgument, "etcd: \(what): cannot encode the request: \(error)", cause: error)
+        }
+    }
+
+    static func decode<Response: SwiftProtobuf.Message>(
+        _ buffer: ByteBuffer, _ what: String, as _: Response.Type = Response.self
+    ) throws(DiscoveryError) -> Response {
+        do {
+            return try buffer.withUnsafeReadableBytes { bytes in
+                try Response(serializedBytes: RawSpan(_unsafeBytes: bytes))
+            }
+        } catch {
+            throw DiscoveryError(
+                .invalidResponse, "etcd: \(what): the answer is not valid protobuf: \(error)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import NIOCore
+import NIOHTTP2
+
+/// One call's state inside ``GRPCConnectionHandler``: where its answers go, and what has
+/// arrived so far.
+///
+/// Touched only on the connection's event loop (hence `@unchecked Sendable`: the object is
+/// handed to that loop by the task that made it, and read nowhere else).
+final class GRPCCall: @unchecked Sendable {
+    /// Where the call's messages and its end go.
+    enum Delivery {
+        /// One message, then the status: the promise gets the message or the failure.
+        case unary(EventLoopPromise<ByteBuffer>)
+        /// Each message as it comes, then the end (an error unless the status is OK).
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
+    }
+
+    let delivery: Delivery
+    var streamID: HTTP2StreamID?
+    var reader = GRPCMessageReader()
+    /// Whether the response headers (`:status`) came; the next HEADERS are the trailers.
+    var receivedHeaders = false
+    /// The unary call's message, once read.
+    var response: ByteBuffer?
+    /// Whether this side sent END_STREAM.
+    var halfClosed = false
+    var finished = false
+    /// DATA bytes received since the stream's window was last topped up.
+    var unacknowledgedBytes = 0
+    var deadline: Scheduled<Void>?
+
+    init(_ delivery: Delivery) {
+        self.delivery = delivery
+    }
+}

@@ -1,0 +1,158 @@
+import Discovery
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A client's one connection to a set of endpoints, made when a call needs it: gRPC's
+/// pick-first. The endpoints are tried in order and the first that answers is used until that
+/// connection is lost or the server sends GOAWAY; the next call then goes down the list again
+/// (names are looked up afresh each time, so a member that moved is found).
+///
+/// Calls that arrive while a connection is being made wait for it; when no endpoint answers
+/// they all fail with the last endpoint's error, and the next call tries again.
+final class GRPCChannel: Sendable {
+    let endpoints: [HostPort]
+    let configuration: GRPCConnection.Configuration
+    let group: any EventLoopGroup
+    private let state = Mutex(State.idle)
+
+    /// Where the channel stands. Its methods decide; the caller acts, outside the lock.
+    enum State {
+        case idle
+        case connecting(EventLoopFuture<GRPCConnection>)
+        case ready(GRPCConnection)
+        case closed
+
+        enum Action {
+            case use(GRPCConnection)
+            case wait(EventLoopFuture<GRPCConnection>)
+            case connect(EventLoopPromise<GRPCConnection>)
+            case fail
+        }
+
+        mutating func connection(promise: () -> EventLoopPromise<GRPCConnection>) -> Action {
+            switch self {
+            case .ready(let connection) where connection.isUsable:
+                return .use(connection)
+            case .idle, .ready:
+                let promise = promise()
+                self = .connecting(promise.futureResult)
+                return .connect(promise)
+            case .connecting(let future):
+                return .wait(future)
+            case .closed:
+                return .fail
+            }
+        }
+
+        /// A connection was made; `false`: the channel was closed meanwhile, close it.
+        mutating func connected(_ connection: GRPCConnection) -> Bool {
+            guard case .connecting = self else { return false }
+            self = .ready(connection)
+            return true
+        }
+
+        mutating func connectFailed() {
+            if case .connecting = self { self = .idle }
+        }
+
+        mutating func lost(_ connection: GRPCConnection) {
+            if case .ready(let current) = self, current === connection { self = .idle }
+        }
+
+        /// Returns the connection to close, if there is one.
+        mutating func close() -> GRPCConnection? {
+            defer { self = .closed }
+            if case .ready(let connection) = self { return connection }
+            return nil
+        }
+    }
+
+    init(endpoints: [HostPort], configuration: GRPCConnection.Configuration, group: any EventLoopGroup) {
+        self.endpoints = endpoints
+        self.configuration = configuration
+        self.group = group
+    }
+
+    /// A connection that takes calls, made now if there is none.
+    func connection() async throws(GRPCError) -> GRPCConnection {
+        let group = self.group
+        let action = state.withLock { $0.connection { group.next().makePromise() } }
+        let future: EventLoopFuture<GRPCConnection>
+        switch action {
+        case .use(let connection):
+            return connection
+        case .wait(let pending):
+            future = pending
+        case .connect(let promise):
+            // Unstructured: a caller that gives up must not fail the others waiting.
+            Task { await establish(promise) }
+            future = promise.futureResult
+        case .fail:
+            throw GRPCError(.cancelled, "the client is closed")
+        }
+        do {
+            return try await future.get()
+        } catch {
+            throw error as? GRPCError ?? GRPCError(.unavailable, "\(error)", cause: error)
+        }
+    }
+
+    /// Ends the connection; calls on it fail, later calls fail at once.
+    func close() {
+        state.withLock { $0.close() }?.close()
+    }
+
+    private func establish(_ promise: EventLoopPromise<GRPCConnection>) async {
+        var failure = GRPCError(.unavailable, "no endpoints")
+        for endpoint in endpoints {
+            let addresses: [SocketAddress]
+            do {
+                addresses = try await Self.addresses(of: endpoint)
+            } catch {
+                failure = error
+                continue
+            }
+            for address in addresses {
+                do {
+                    let connection = try await GRPCConnection.connect(
+                        to: address, host: endpoint.host, port: Int(endpoint.port),
+                        configuration: configuration,
+                        group: group)
+                    guard state.withLock({ $0.connected(connection) }) else {
+                        connection.close()
+                        promise.fail(GRPCError(.cancelled, "the client is closed"))
+                        return
+                    }
+                    connection.channel.closeFuture.whenComplete { [weak self] _ in
+                        self?.state.withLock { $0.lost(connection) }
+                    }
+                    promise.succeed(connection)
+                    return
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        state.withLock { $0.connectFailed() }
+        promise.fail(failure)
+    }
+
+    /// The socket addresses of an endpoint: its IP literal, or what its name resolves to
+    /// (getaddrinfo, on NIO's blocking-work pool, so /etc/hosts is honoured).
+    static func addresses(of endpoint: HostPort) async throws(GRPCError) -> [SocketAddress] {
+        let port = Int(endpoint.port)
+        do {
+            if EtcdEndpoints.isIPLiteral(endpoint.host) {
+                return [try SocketAddress(ipAddress: endpoint.host, port: port)]
+            }
+            let host = endpoint.host
+            let hosts = try await NIOThreadPool.singleton.runIfActive { EtcdEndpoints.lookUp(host) }
+            guard !hosts.isEmpty else { throw GRPCError(.unavailable, "cannot resolve \(host)") }
+            return try hosts.map { try SocketAddress(ipAddress: $0, port: port) }
+        } catch {
+            throw error as? GRPCError
+                ?? GRPCError(.unavailable, "cannot resolve \(endpoint.host)", cause: error)
+        }
+    }
+}

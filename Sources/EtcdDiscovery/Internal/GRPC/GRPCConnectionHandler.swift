@@ -1,0 +1,399 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+
+/// The gRPC side of one HTTP/2 connection: turns calls into HEADERS and DATA frames on new
+/// streams, and the server's frames back into messages and statuses.
+///
+/// It sits after `NIOHTTP2Handler` in frame mode (no per-stream child channels: a call is an
+/// entry in a dictionary, which keeps a unary call to a few allocations). Since there is no
+/// multiplexer, it also does what one would: tops up the connection's and each stream's inbound
+/// flow-control windows as data is read, and notices closed streams through
+/// `StreamClosedEvent`. While calls are open it pings the server every keepalive interval and
+/// closes the connection when a ping goes unanswered for the keepalive timeout.
+///
+/// Every method runs on the channel's event loop.
+final class GRPCConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    struct Configuration: Sendable {
+        var keepaliveInterval: TimeAmount
+        var keepaliveTimeout: TimeAmount
+        /// How long the TLS handshake and the server's SETTINGS may take after the TCP connect.
+        var prefaceTimeout: TimeAmount
+    }
+
+    /// The inbound window this client grants, per stream and for the connection: large, so a
+    /// watch answering a burst of changes is not held up waiting for WINDOW_UPDATEs.
+    static let windowSize = 4 << 20
+
+    private enum State {
+        /// Connected (TCP), waiting for the server's first SETTINGS.
+        case starting
+        case ready
+        /// The server sent GOAWAY: calls in flight finish, no new ones start.
+        case draining
+        case closed(GRPCError)
+    }
+
+    private let configuration: Configuration
+    private let ready: EventLoopPromise<Void>
+    /// Cleared as soon as this connection takes no new calls; read from any thread.
+    let usable: GRPCConnectionFlag
+    private var state = State.starting
+    private var context: ChannelHandlerContext?
+    private var calls: [HTTP2StreamID: GRPCCall] = [:]
+    private var nextStreamID = HTTP2StreamID(1)
+    /// The first failure seen; it becomes the cause of every call the connection's end fails.
+    private var failure: (any Error)?
+    private var connectionBytes = 0
+    private var keepalive: Scheduled<Void>?
+    private var pingTimeout: Scheduled<Void>?
+    private var prefaceTimeout: Scheduled<Void>?
+
+    init(configuration: Configuration, ready: EventLoopPromise<Void>, usable: GRPCConnectionFlag) {
+        self.configuration = configuration
+        self.ready = ready
+        self.usable = usable
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { armPrefaceTimeout(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armPrefaceTimeout(context)
+        context.fireChannelActive()
+    }
+
+    private func armPrefaceTimeout(_ context: ChannelHandlerContext) {
+        guard prefaceTimeout == nil else { return }
+        let timeout = configuration.prefaceTimeout
+        prefaceTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self, case .starting = self.state else { return }
+            self.close(
+                GRPCError(
+                    .unavailable, "no HTTP/2 connection preface from the server within \(Self.text(timeout))")
+            )
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Opens a stream for `call` and sends its headers and, when given, its first message;
+    /// `endStream` closes this side after them.
+    func start(
+        _ call: GRPCCall, headers: HPACKHeaders, message: ByteBuffer?, endStream: Bool, timeout: TimeAmount?
+    ) {
+        guard let context else {
+            return finish(call, GRPCError(.unavailable, "the connection is closed"))
+        }
+        switch state {
+        case .ready:
+            break
+        case .starting, .draining:
+            return finish(call, GRPCError(.unavailable, "the connection takes no new calls"))
+        case .closed(let error):
+            return finish(call, error)
+        }
+        let id = nextStreamID
+        nextStreamID = HTTP2StreamID(Int32(id) + 2)
+        if Int32(nextStreamID) > Int32.max - 2 {
+            // Stream ids are spent: this connection ends when its calls do; the next call opens
+            // a new one.
+            beginDraining()
+        }
+        call.streamID = id
+        calls[id] = call
+        if let timeout {
+            call.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+                self?.cancel(
+                    call, GRPCError(.deadlineExceeded, "no answer within \(Self.text(timeout))"))
+            }
+        }
+        let onlyHeaders = message == nil && endStream
+        context.write(
+            wrapOutboundOut(
+                HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: onlyHeaders)))),
+            promise: nil)
+        if let message {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: id, payload: .data(.init(data: .byteBuffer(message), endStream: endStream)))
+                ),
+                promise: nil)
+        }
+        call.halfClosed = endStream
+        context.flush()
+        startKeepalive(context)
+    }
+
+    /// Sends one more message on an open stream; ignored once the call has ended.
+    func send(_ call: GRPCCall, _ message: ByteBuffer) {
+        guard let context, let id = call.streamID, !call.finished, !call.halfClosed else { return }
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))),
+            promise: nil)
+    }
+
+    /// Ends the call early: RST_STREAM(CANCEL) to the server, `error` to the caller.
+    func cancel(_ call: GRPCCall, _ error: GRPCError = GRPCError(.cancelled, "cancelled")) {
+        guard !call.finished else { return }
+        if let context, let id = call.streamID {
+            context.writeAndFlush(
+                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+        }
+        finish(call, error)
+    }
+
+    /// Delivers the call's end: its message or `error` to a unary call, the end of the
+    /// messages to a stream.
+    private func finish(_ call: GRPCCall, _ error: GRPCError?) {
+        guard !call.finished else { return }
+        call.finished = true
+        call.deadline?.cancel()
+        if let id = call.streamID { calls.removeValue(forKey: id) }
+        switch call.delivery {
+        case .unary(let promise):
+            if let error {
+                promise.fail(error)
+            } else if let response = call.response {
+                promise.succeed(response)
+            } else {
+                promise.fail(GRPCError(.internal, "the server ended the call without a message"))
+            }
+        case .stream(let continuation):
+            continuation.finish(throwing: error)
+        }
+        if case .draining = state, calls.isEmpty { context?.close(promise: nil) }
+    }
+
+    // MARK: - Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            guard let call = calls[frame.streamID] else { return }
+            received(headers: headers.headers, endStream: headers.endStream, on: call)
+        case .data(let payload):
+            received(payload, on: frame.streamID, context: context)
+        case .rstStream(let code):
+            guard let call = calls[frame.streamID] else { return }
+            finish(call, Self.error(resetWith: code))
+        case .settings(.settings):
+            guard case .starting = state else { return }
+            state = .ready
+            prefaceTimeout?.cancel()
+            // The connection's window starts at 65,535 bytes whatever SETTINGS say; raise it.
+            context.writeAndFlush(
+                wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: .rootStream,
+                        payload: .windowUpdate(windowSizeIncrement: Self.windowSize - 65_535))),
+                promise: nil)
+            ready.succeed()
+        case .ping(_, ack: true):
+            pingTimeout?.cancel()
+            pingTimeout = nil
+        case .goAway(let lastStreamID, let code, _):
+            beginDraining()
+            // Streams the server never saw can be retried elsewhere: unavailable.
+            for (id, call) in calls where id > lastStreamID {
+                finish(
+                    call,
+                    GRPCError(.unavailable, "the server is going away (\(code)) and did not take the call"))
+            }
+        default:
+            break
+        }
+    }
+
+    private func received(headers: HPACKHeaders, endStream: Bool, on call: GRPCCall) {
+        if !call.receivedHeaders {
+            call.receivedHeaders = true
+            if let status = headers.first(name: ":status"), status != "200" {
+                return cancel(call, Self.error(httpStatus: status))
+            }
+            // A "trailers-only" answer: the status is in the only HEADERS.
+            if endStream { finishWithStatus(call, headers) }
+            return
+        }
+        finishWithStatus(call, headers)
+    }
+
+    private func finishWithStatus(_ call: GRPCCall, _ trailers: HPACKHeaders) {
+        let status = Self.status(trailers)
+        if !call.halfClosed, let context, let id = call.streamID {
+            // The server is done; close this side too, so the stream does not linger.
+            context.writeAndFlush(
+                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
+        }
+        if status == nil, call.reader.pendingBytes > 0 {
+            return finish(call, GRPCError(.internal, "the server ended the call inside a message"))
+        }
+        finish(call, status)
+    }
+
+    private func received(
+        _ payload: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext
+    ) {
+        guard case .byteBuffer(let bytes) = payload.data else { return }
+        let length = bytes.readableBytes + (payload.paddingBytes ?? 0)
+        connectionBytes += length
+        if connectionBytes >= Self.windowSize / 2 {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionBytes))),
+                promise: nil)
+            connectionBytes = 0
+        }
+        guard let call = calls[id] else {
+            context.flush()
+            return
+        }
+        call.unacknowledgedBytes += length
+        if call.unacknowledgedBytes >= Self.windowSize / 2, !payload.endStream {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledgedBytes))),
+                promise: nil)
+            call.unacknowledgedBytes = 0
+        }
+        context.flush()
+        call.reader.append(bytes)
+        do {
+            while let message = try call.reader.next() {
+                switch call.delivery {
+                case .unary:
+                    guard call.response == nil else {
+                        return cancel(
+                            call, GRPCError(.internal, "the server sent two messages to a unary call"))
+                    }
+                    call.response = message
+                case .stream(let continuation):
+                    continuation.yield(message)
+                }
+            }
+        } catch {
+            return cancel(call, error)
+        }
+        if payload.endStream {
+            // END_STREAM on DATA: the server ended the call without trailers.
+            finish(call, GRPCError(.internal, "the server ended the call without a status"))
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent, let call = calls[closed.streamID] {
+            // Trailers and resets already ended their calls; what is left was closed under us.
+            finish(
+                call,
+                closed.reason.map(Self.error(resetWith:))
+                    ?? GRPCError(.internal, "the stream closed without a status"))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if failure == nil { failure = error }
+        // NIOHTTP2 deals with its own protocol errors: a stream error resets that stream (a
+        // StreamClosedEvent follows), a connection error sends GOAWAY and closes. Anything else
+        // (a socket or TLS failure) ends the connection here.
+        if !(error is any NIOHTTP2Error) { context.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error: GRPCError
+        switch state {
+        case .closed(let reason):
+            error = reason
+        case .starting:
+            // Refused by TLS, or a server that is not HTTP/2 (a TLS port spoken to in the clear
+            // hangs up on the preface).
+            error =
+                if let failure, !(failure is any NIOHTTP2Error) {
+                    GRPCError(.unavailable, "could not establish a connection", cause: failure)
+                } else {
+                    GRPCError(
+                        .unavailable,
+                        "the server closed the connection before completing the HTTP/2 connection preface")
+                }
+        case .ready, .draining:
+            error = GRPCError(.unavailable, "the connection to the server was lost", cause: failure)
+        }
+        state = .closed(error)
+        usable.clear()
+        prefaceTimeout?.cancel()
+        keepalive?.cancel()
+        pingTimeout?.cancel()
+        ready.fail(error)
+        for call in calls.values { finish(call, error) }
+        context.fireChannelInactive()
+    }
+
+    // MARK: - Connection
+
+    private func beginDraining() {
+        if case .ready = state { state = .draining }
+        usable.clear()
+        if calls.isEmpty { context?.close(promise: nil) }
+    }
+
+    /// Closes the connection; its calls end with `error`.
+    func close(_ error: GRPCError) {
+        if case .closed = state { return }
+        state = .closed(error)
+        usable.clear()
+        context?.close(promise: nil)
+    }
+
+    private func startKeepalive(_ context: ChannelHandlerContext) {
+        guard keepalive == nil else { return }
+        keepalive = context.eventLoop.assumeIsolated().scheduleTask(in: configuration.keepaliveInterval) {
+            [weak self] in
+            guard let self, let context = self.context else { return }
+            self.keepalive = nil
+            self.ping()
+            if case .closed = self.state { return }
+            self.startKeepalive(context)
+        }
+    }
+
+    /// A keepalive PING, while calls are open and no ping is waiting for its answer.
+    private func ping() {
+        guard let context, !calls.isEmpty, pingTimeout == nil else { return }
+        let timeout = configuration.keepaliveTimeout
+        pingTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            self?.close(
+                GRPCError(
+                    .unavailable, "the server did not answer a keepalive ping within \(Self.text(timeout))"))
+        }
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(
+                    streamID: .rootStream, payload: .ping(HTTP2PingData(withInteger: 0x5344_4354), ack: false)
+                )),
+            promise: nil)
+    }
+}
+
+/// Whether a connection takes new calls: set by its handler on the event loop, read by callers
+/// on any thread.
+final class GRPCConnectionFlag: Sendable {
+    private let value = Atomic(true)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func clear() { value.store(false, ordering: .releasing) }
+}
