@@ -70,8 +70,19 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public func deregister() async throws {
         defer { if ownsClient { client.close() } }
         try await lifecycle.deregister { lease, _ in
-            // The keeper ends before anything is removed: one that is restoring finds its work
-            // unwanted and undoes it (`restored` says so) before this goes on.
+            // The key first, so that watchers see it go as soon as possible, and only while it
+            // is under this lease: a keeper restoring the registration meanwhile (under a new
+            // lease) is left alone here, finds its work unwanted when it is stopped below, and
+            // undoes it (`restored` says so) before this goes on. Stopping the keeper first
+            // put its end on every deregistration's path (docs/etcd.md).
+            var removal: DiscoveryError?
+            if let lease {
+                do throws(DiscoveryError) {
+                    try await client.delete(Array(key.utf8), ifLease: lease)
+                } catch {
+                    removal = error
+                }
+            }
             let task = keeper.withLock { task in
                 defer { task = nil }
                 return task
@@ -79,18 +90,12 @@ public final class EtcdRegistrar: Registrar, Sendable {
             task?.cancel()
             await task?.value
             guard let lease else { return }
-            try await remove(lease: lease)
-        }
-    }
-
-    /// The key first, so that watchers see it go as soon as possible, and only while it is
-    /// ours; then the lease.
-    private func remove(lease: Int64) async throws(DiscoveryError) {
-        try await client.delete(Array(key.utf8), ifLease: lease)
-        do {
-            try await client.revokeLease(lease)
-        } catch {
-            guard error.code == .notFound else { throw error }
+            if let removal { throw removal }
+            do throws(DiscoveryError) {
+                try await client.revokeLease(lease)
+            } catch {
+                guard error.code == .notFound else { throw error }
+            }
         }
     }
 
