@@ -39,6 +39,7 @@ _sdctl() {
         --balancer) COMPREPLY=($(compgen -W "round-robin random srv least-loaded peak-ewma maglev weighted-round-robin zone" -- "$cur")); return 0 ;;
         --requests) return 0 ;;
         --rounds) return 0 ;;
+        --subscribers) return 0 ;;
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion manpage help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
@@ -48,7 +49,7 @@ _sdctl() {
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench") COMPREPLY=($(compgen -W "balancer propagation -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks --requests -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/bench/propagation") COMPREPLY=($(compgen -W "--rounds --separate-watcher -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/bench/propagation") COMPREPLY=($(compgen -W "--rounds --separate-watcher --subscribers -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/completion") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version bash zsh fish" -- "$cur")) ;;
         "/manpage") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/help") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version resolve watch register deregister bench completion manpage" -- "$cur")) ;;

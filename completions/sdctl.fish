@@ -34,5 +34,6 @@ complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcomm
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from balancer' -l requests -r -d 'requests in the simulation (default 20000)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l rounds -r -d 'register/deregister rounds (default 200)'
 complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l separate-watcher -d 'watch from a separate sdctl watch process'
+complete -c sdctl -n '__fish_seen_subcommand_from bench; and __fish_seen_subcommand_from propagation' -l subscribers -r -d 'subscribers of the one instancer; seen when the last has it (default 1)'
 complete -c sdctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish' -d 'bash, zsh or fish'
 complete -c sdctl -n '__fish_seen_subcommand_from help' -a 'resolve watch register deregister bench completion manpage' -d 'the command (optional)'

@@ -196,7 +196,7 @@ struct EndToEndTests {
     @Test("bench propagation measures rounds through a separate watcher process")
     func benchPropagation() async throws {
         try await withHome { env in
-            for extra in [[], ["--separate-watcher"]] {
+            for extra in [[], ["--separate-watcher"], ["--subscribers", "200"]] {
                 let result = try await runSDCTL(
                     ["bench", "propagation", "bench-web", "--rounds", "20", "-o", "json"] + extra,
                     environment: env)
@@ -256,6 +256,8 @@ struct EndToEndTests {
         ["register", "web", "h:80", "--"], ["deregister", "web"], ["bench"],
         ["bench", "balancer", "--threads", "0"],
         ["bench", "balancer", "--balancer", "weighted"], ["bench", "propagation"], ["completion", "tcsh"],
+        ["bench", "propagation", "web", "--subscribers", "0"],
+        ["bench", "propagation", "web", "--subscribers", "2", "--separate-watcher"],
         ["help", "nope"],
         ["--timeout"], ["resolve", "web", "--no-color=1"],
     ]

@@ -17,7 +17,8 @@ import Synchronization
 /// `sdctl bench propagation TARGET [--rounds N] [--separate-watcher]`
 ///
 /// Registers and deregisters one instance N times through the backend's registrar and times
-/// how long the watcher takes to see each change.
+/// how long the watcher takes to see each change. With `--subscribers N`, the one instancer
+/// has N subscribers, and a change is seen when the last of them has it.
 ///
 /// On a backend that polls, each change first waits a random part of the poll interval: made
 /// right after the watcher saw the previous one, every change would land just after a poll and
@@ -27,32 +28,51 @@ enum BenchPropagationCommand {
         let target = try context.target()
         let rounds = try context.integer("rounds", default: 200)!
         let wait = context.timeout ?? .seconds(10)
-        let presence = PresenceTracker()
+        let subscribers = try context.integer("subscribers", default: 1)!
+        let separate = context.invocation.has("separate-watcher")
+        if separate && subscribers > 1 {
+            throw context.usage(
+                "--subscribers counts subscribers of this process's instancer, not --separate-watcher")
+        }
+        let trackers = (0..<subscribers).map { _ in PresenceTracker() }
         let stopWatcher: @Sendable () -> Void
-        if context.invocation.has("separate-watcher") {
-            stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], presence)
+        if separate {
+            stopWatcher = try startSeparateWatcher(context.invocation.positionals[0], trackers[0])
         } else {
             // The watcher's expected churn (DNS: "no instances" between rounds) is not news.
             var watching = context
             watching.logger[metadataKey: CLILogHandler.hidesEventsKey] = "true"
             let instancer = try target.backend.makeInstancer(watching)
-            let subscription = instancer.subscribe()
-            let task = Task {
-                for await event in subscription {
-                    if let set = event.instances {
-                        let seen = monotonicNanoseconds()  // when the subscriber got it
-                        presence.update(Set(set.lazy.map { $0.address }), at: seen)
+            let tasks = trackers.map { presence in
+                let subscription = instancer.subscribe()
+                return Task {
+                    for await event in subscription {
+                        if let set = event.instances {
+                            let seen = monotonicNanoseconds()  // when this subscriber got it
+                            presence.update(Set(set.lazy.map { $0.address }), at: seen)
+                        }
                     }
                 }
             }
             stopWatcher = {
                 instancer.stop()
-                task.cancel()
+                for task in tasks { task.cancel() }
             }
         }
         defer { stopWatcher() }
-        guard await presence.waitForFirstSet(timeout: wait) else {
+        for presence in trackers where !(await presence.waitForFirstSet(timeout: wait)) {
             throw CLIError(.timedOut, "the watcher saw no initial set within \(DurationParser.format(wait))")
+        }
+        /// When the last subscriber saw `address` come (or go); `nil` if one did not in time.
+        func seenByAll(_ address: String, present: Bool) async -> UInt64? {
+            var last: UInt64 = 0
+            for presence in trackers {
+                guard let seen = await presence.wait(for: address, present: present, timeout: wait) else {
+                    return nil
+                }
+                last = max(last, seen)
+            }
+            return last
         }
 
         let registrars = try target.backend.makeRegistrars(context)
@@ -74,7 +94,7 @@ enum BenchPropagationCommand {
             await randomPhase()
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
-            guard let seen = await presence.wait(for: address, present: true, timeout: wait) else {
+            guard let seen = await seenByAll(address, present: true) else {
                 try? await registrar.deregister()
                 throw CLIError(
                     .timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
@@ -83,7 +103,7 @@ enum BenchPropagationCommand {
             await randomPhase()
             let leaving = monotonicNanoseconds()
             try await RegisterCommand.deregister(registrar, context)
-            guard let gone = await presence.wait(for: address, present: false, timeout: wait) else {
+            guard let gone = await seenByAll(address, present: false) else {
                 throw CLIError(
                     .timedOut, "round \(round): deregistration not seen within \(DurationParser.format(wait))"
                 )

@@ -122,14 +122,21 @@ public enum CommandTable {
         discussion: """
             Registers and deregisters an instance N times through the backend's registrar while \
             its instancer watches, and prints latency p50/p90/p99/max. With --separate-watcher \
-            the watcher is another process (sdctl watch), as in production.
+            the watcher is another process (sdctl watch), as in production. With --subscribers \
+            N the instancer has N subscribers and a change counts as seen when the last of \
+            them has it.
             """,
         positionals: [target],
         options: [
             .value("rounds", "N", "register/deregister rounds (default 200)"),
             .flag("separate-watcher", "watch from a separate sdctl watch process"),
+            .value(
+                "subscribers", "N", "subscribers of the one instancer; seen when the last has it (default 1)"),
         ],
-        examples: ["sdctl bench propagation bench-web --rounds 500"]
+        examples: [
+            "sdctl bench propagation bench-web --rounds 500",
+            "sdctl bench propagation bench-web --subscribers 1000",
+        ]
     )
 
     public static let bench = CommandSpec(
