@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "Discovery", package: "sdctl"),
                 .product(name: "LoadBalancing", package: "sdctl"),
                 .product(name: "DNSDiscovery", package: "sdctl"),
+                .product(name: "EtcdDiscovery", package: "sdctl"),
             ],
             path: "Benchmarks/DiscoveryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
