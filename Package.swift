@@ -169,6 +169,7 @@ let package = Package(
             name: "EtcdDiscoveryTests",
             dependencies: [
                 "EtcdDiscovery", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]),
         .testTarget(
             name: "DNSDiscoveryTests",

@@ -83,36 +83,39 @@ public final class EtcdInstancer: Instancer, Sendable {
                     backoff.reset()
                 }
                 let start = progress.state.withLock { $0.revision } + 1
-                try await client.watch(prefix: key, startRevision: start) { event in
-                    progress.state.withLock { $0.watchAnswered = true }
-                    switch event {
-                    case .created:
-                        return true
-                    case .compacted(let revision):
-                        logger.info(
-                            "etcd: history compacted; reading the prefix again",
-                            metadata: ["revision": "\(revision)", "prefix": "\(prefix)"])
-                        progress.state.withLock { $0.needRange = true }
-                        return false
-                    case .changes(let changes, let revision):
-                        let set = progress.state.withLock { state -> [Instance] in
-                            for change in changes {
-                                switch change.kind {
-                                case .put:
-                                    state.instances[change.kv.key] = parse(
-                                        change.kv, prefix: prefix, logger: logger)
-                                case .delete:
-                                    state.instances.removeValue(forKey: change.kv.key)
+                // On the event loop: the handler only updates state under a lock and publishes.
+                try await client.watch(
+                    prefix: key, startRevision: start,
+                    onEventLoop: { event in
+                        progress.state.withLock { $0.watchAnswered = true }
+                        switch event {
+                        case .created:
+                            return true
+                        case .compacted(let revision):
+                            logger.info(
+                                "etcd: history compacted; reading the prefix again",
+                                metadata: ["revision": "\(revision)", "prefix": "\(prefix)"])
+                            progress.state.withLock { $0.needRange = true }
+                            return false
+                        case .changes(let changes, let revision):
+                            let set = progress.state.withLock { state -> [Instance] in
+                                for change in changes {
+                                    switch change.kind {
+                                    case .put:
+                                        state.instances[change.kv.key] = parse(
+                                            change.kv, prefix: prefix, logger: logger)
+                                    case .delete:
+                                        state.instances.removeValue(forKey: change.kv.key)
+                                    }
+                                    state.revision = max(state.revision, change.kv.modRevision)
                                 }
-                                state.revision = max(state.revision, change.kv.modRevision)
+                                if changes.isEmpty { state.revision = max(state.revision, revision) }
+                                return Array(state.instances.values)
                             }
-                            if changes.isEmpty { state.revision = max(state.revision, revision) }
-                            return Array(state.instances.values)
+                            cache.update(set)
+                            return true
                         }
-                        cache.update(set)
-                        return !Task.isCancelled
-                    }
-                }
+                    })
             } catch {
                 if Task.isCancelled { return }
                 cache.fail(error)

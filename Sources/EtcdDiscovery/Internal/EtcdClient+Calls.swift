@@ -107,7 +107,7 @@ extension EtcdClient {
         return response.token
     }
 
-    private func tokenRefused(_ error: GRPCError, _ what: String) {
+    func tokenRefused(_ error: GRPCError, _ what: String) {
         logger.debug(
             "etcd: token refused; authenticating again",
             metadata: ["call": "\(what)", "error": "\(error.message)"])

@@ -13,6 +13,10 @@ final class GRPCCall: @unchecked Sendable {
         case unary(EventLoopPromise<ByteBuffer>)
         /// Each message as it comes, then the end (an error unless the status is OK).
         case stream(AsyncThrowingStream<ByteBuffer, any Error>.Continuation)
+        /// Each message to a function run on the event loop, which returns `false` to end the
+        /// call (or throws to fail it); then the end: `true` when the function ended it,
+        /// `false` when the server did with OK, the error otherwise. No task hop per message.
+        case callback(@Sendable (ByteBuffer) throws -> Bool, end: EventLoopPromise<Bool>)
     }
 
     let delivery: Delivery

@@ -165,6 +165,29 @@ final class GRPCConnection: Sendable {
         }
     }
 
+    /// Opens a stream to `path` whose messages go to `onMessage` on the connection's event loop
+    /// (it must not block), until it returns `false` (then this returns `true`), throws (this
+    /// throws that), or the server ends the call (`false` for an OK status). Cancelling the task
+    /// resets the stream.
+    func stream(
+        path: String, metadata: [(String, String)], first message: ByteBuffer,
+        onMessage: @escaping @Sendable (ByteBuffer) throws -> Bool
+    ) async throws -> Bool {
+        let loop = channel.eventLoop
+        let end = loop.makePromise(of: Bool.self)
+        let call = GRPCCall(.callback(onMessage, end: end))
+        let headers = headers(path: path, metadata: metadata, timeout: nil)
+        let handler = self.handler
+        loop.execute {
+            handler.value.start(call, headers: headers, message: message, endStream: false, timeout: nil)
+        }
+        return try await withTaskCancellationHandler {
+            try await end.futureResult.get()
+        } onCancel: {
+            loop.execute { handler.value.cancel(call) }
+        }
+    }
+
     /// Opens a stream to `path`; its first message, when given, goes with the headers.
     func stream(path: String, metadata: [(String, String)], first message: ByteBuffer?) -> GRPCStream {
         let (responses, continuation) = AsyncThrowingStream.makeStream(

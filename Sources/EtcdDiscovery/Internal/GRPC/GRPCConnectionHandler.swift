@@ -144,19 +144,22 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             promise: nil)
     }
 
-    /// Ends the call early: RST_STREAM(CANCEL) to the server, `error` to the caller.
-    func cancel(_ call: GRPCCall, _ error: GRPCError = GRPCError(.cancelled, "cancelled")) {
+    /// Ends the call early: RST_STREAM(CANCEL) to the server, `error` to the caller (`nil`: a
+    /// callback call that its function ended).
+    func cancel(_ call: GRPCCall, _ error: (any Error)? = GRPCError(.cancelled, "cancelled")) {
         guard !call.finished else { return }
+        // Ended first: NIOHTTP2 reports the stream's closing (StreamClosedEvent) while the
+        // RST_STREAM is written, and that must find no call to end with a "reset" error.
+        finish(call, error, stoppedByCallback: error == nil)
         if let context, let id = call.streamID {
             context.writeAndFlush(
                 wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
         }
-        finish(call, error)
     }
 
     /// Delivers the call's end: its message or `error` to a unary call, the end of the
     /// messages to a stream.
-    private func finish(_ call: GRPCCall, _ error: GRPCError?) {
+    private func finish(_ call: GRPCCall, _ error: (any Error)?, stoppedByCallback: Bool = false) {
         guard !call.finished else { return }
         call.finished = true
         call.deadline?.cancel()
@@ -172,6 +175,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             }
         case .stream(let continuation):
             continuation.finish(throwing: error)
+        case .callback(_, let end):
+            if let error { end.fail(error) } else { end.succeed(stoppedByCallback) }
         }
         if case .draining = state, calls.isEmpty { context?.close(promise: nil) }
     }
@@ -283,6 +288,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                     call.response = message
                 case .stream(let continuation):
                     continuation.yield(message)
+                case .callback(let onMessage, _):
+                    guard try onMessage(message) else { return cancel(call, nil) }
                 }
             }
         } catch {
