@@ -16,16 +16,28 @@ import SDCTLKit
 signal(SIGPIPE, SIG_IGN)
 // Swift Concurrency's jobs run on swift-nio's event loops, where the backends' sockets are, so a
 // gRPC call does not hand work between two thread pools (measured in docs/etcd.md). Must come
-// before the first task is made.
+// before the first task is made. Only a command naming a target of a backend on swift-nio needs
+// it: starting the event loops is about a tenth of starting sdctl (docs/benchmarks.md), which
+// `--version`, help, completions and the file and ZooKeeper backends need not pay.
 #if Etcd || Consul || Eureka || DNS
-    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    if CommandLine.arguments.dropFirst().contains(where: { argument in
+        argument.utf8.count > 3 && argument.contains("://") && !argument.hasPrefix("file:")
+            && !argument.hasPrefix("zk:")
+    }) {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
 #endif
+// The environment, split at each variable's first `=` on its bytes (Character-wise search
+// measured at a tenth of `--version`'s instructions).
 var environment: [String: String] = [:]
 var entry = environ
 while let pointer = entry.pointee {
-    let pair = String(cString: pointer)
-    if let equals = pair.firstIndex(of: "=") {
-        environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+    let length = strlen(pointer)
+    let bytes = UnsafeBufferPointer(
+        start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+    if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
+        environment[String(decoding: bytes[..<equals], as: UTF8.self)] = String(
+            decoding: bytes[(equals + 1)...], as: UTF8.self)
     }
     entry += 1
 }

@@ -182,15 +182,14 @@ class Load:
 
 
 def timed(argv, environment):
+    """Wall time in ms, peak RSS in MB (from GNU time: see process-times.py) and stdout."""
     started = time.monotonic()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-    output = process.stdout.read()
-    error = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=environment)
     elapsed = (time.monotonic() - started) * 1000
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"scaling: {' '.join(argv)}: {error.decode(errors='replace').strip()}")
-    return elapsed, usage.ru_maxrss / 1024, output
+    if process.returncode != 0:
+        sys.exit(f"scaling: {' '.join(argv)}: {process.stderr.decode(errors='replace').strip()}")
+    return elapsed, int(process.stderr.split()[-1]) / 1024, process.stdout
 
 
 def resolve(sdctl, target, count, environment, runs):
