@@ -20,7 +20,7 @@ public final class EtcdInstancer: Instancer, Sendable {
     /// Where the watch stands; shared with the watch callback.
     final class Progress: Sendable {
         struct State: Sendable {
-            var instances: [[UInt8]: Instance] = [:]
+            var instances = KeyedInstances<[UInt8]>()
             var revision: Int64 = 0
             var needRange = true
             /// Whether the current watch got any answer (its creation counts).
@@ -74,12 +74,13 @@ public final class EtcdInstancer: Instancer, Sendable {
                             instances[kv.key] = instance
                         }
                     }
+                    let sorted = KeyedInstances(instances)
                     progress.state.withLock { state in
-                        state.instances = instances
+                        state.instances = sorted
                         state.revision = revision
                         state.needRange = false
                     }
-                    cache.update(Array(instances.values))
+                    cache.update(sorted.sorted)
                     backoff.reset()
                 }
                 let start = progress.state.withLock { $0.revision } + 1
@@ -102,15 +103,16 @@ public final class EtcdInstancer: Instancer, Sendable {
                                 for change in changes {
                                     switch change.kind {
                                     case .put:
-                                        state.instances[change.kv.key] = parse(
-                                            change.kv, prefix: prefix, logger: logger)
+                                        state.instances.set(
+                                            parse(change.kv, prefix: prefix, logger: logger),
+                                            for: change.kv.key)
                                     case .delete:
-                                        state.instances.removeValue(forKey: change.kv.key)
+                                        state.instances.set(nil, for: change.kv.key)
                                     }
                                     state.revision = max(state.revision, change.kv.modRevision)
                                 }
                                 if changes.isEmpty { state.revision = max(state.revision, revision) }
-                                return Array(state.instances.values)
+                                return state.instances.sorted
                             }
                             cache.update(set)
                             return true

@@ -25,7 +25,7 @@ public final class FileInstancer: Instancer, Sendable {
     private let state = Mutex(WatchState())
 
     private struct WatchState: Sendable {
-        var entries: [String: Instance] = [:]
+        var entries = KeyedInstances<String>()
         var inotify: Int32 = -1
         var source: ReadSource?
         var backoff = Backoff(initial: .milliseconds(50), maximum: .seconds(5))
@@ -138,8 +138,9 @@ public final class FileInstancer: Instancer, Sendable {
         for name in try FileSystem.entryNames(in: directory.path) {
             if let instance = readEntry(name) { entries[name] = instance }
         }
-        state.withLock { $0.entries = entries }
-        cache.update(Array(entries.values))
+        let sorted = KeyedInstances(entries)
+        state.withLock { $0.entries = sorted }
+        cache.update(sorted.sorted)
     }
 
     /// Reads one entry; unreadable entries are logged and skipped, not fatal.
@@ -210,8 +211,8 @@ public final class FileInstancer: Instancer, Sendable {
 
     private func apply(_ updates: [(String, Instance?)]) {
         let set = state.withLock { state -> [Instance] in
-            for (name, instance) in updates { state.entries[name] = instance }
-            return Array(state.entries.values)
+            for (name, instance) in updates { state.entries.set(instance, for: name) }
+            return state.entries.sorted
         }
         cache.update(set)
     }
