@@ -195,7 +195,7 @@ def timed(argv, environment):
 def resolve(sdctl, target, count, environment, runs):
     walls, peak = [], 0
     for _ in range(runs):
-        wall, rss, output = timed([sdctl, "resolve", target], environment)
+        wall, rss, output = timed([sdctl, "resolve", target, "--timeout", "10m"], environment)
         lines = output.count(b"\n")
         if lines != count:
             sys.exit(f"scaling: resolve {target} printed {lines} instances, not {count}")

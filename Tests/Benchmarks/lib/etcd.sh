@@ -20,7 +20,7 @@ start_etcd() {
         --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
         --initial-cluster "bench=http://127.0.0.1:$peer" >"$etcd_dir/log" 2>&1 &
     etcd_pid=$!
-    trap 'kill "$etcd_pid" 2>/dev/null; wait "$etcd_pid" 2>/dev/null; rm -rf "$etcd_dir"' EXIT
+    trap 'kill "$etcd_pid" 2>/dev/null; wait "$etcd_pid" 2>/dev/null || true; rm -rf "$etcd_dir"' EXIT
     export SDCTL_BENCH_ETCD="127.0.0.1:$client"
     local deadline=$((SECONDS + 20))
     until ETCDCTL_API=3 etcdctl --endpoints "$SDCTL_BENCH_ETCD" endpoint health >/dev/null 2>&1; do
