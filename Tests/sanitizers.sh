@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs the core, balancer, ZooKeeper, DNS, Consul and Eureka tests (the code that touches C callbacks, threads and
+# Runs the core, balancer, ZooKeeper, etcd, DNS, Consul and Eureka tests (the code that touches C callbacks, threads and
 # raw memory) under AddressSanitizer and ThreadSanitizer, each in its own scratch directory.
 #   Tests/sanitizers.sh            both
 #   Tests/sanitizers.sh thread     one
 # A full build per sanitizer takes about 10 minutes on 2 cores; docs/development.md has timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter='^(DiscoveryTests|LoadBalancingTests|ZooKeeperDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests)\.'
+filter='^(DiscoveryTests|LoadBalancingTests|ZooKeeperDiscoveryTests|EtcdDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests)\.'
 for sanitizer in "${@:-address thread}"; do
     for name in $sanitizer; do
         started=$(date +%s)

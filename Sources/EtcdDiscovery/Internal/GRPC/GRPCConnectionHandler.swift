@@ -92,6 +92,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     func start(
         _ call: GRPCCall, headers: HPACKHeaders, message: ByteBuffer?, endStream: Bool, timeout: TimeAmount?
     ) {
+        guard !call.finished else { return }  // cancelled before it started
         guard let context else {
             return finish(call, GRPCError(.unavailable, "the connection is closed"))
         }
