@@ -51,31 +51,20 @@ extension EtcdClient {
         prefix: [UInt8], startRevision: Int64, onEventLoop handle: @escaping @Sendable (WatchEvent) -> Bool
     ) async throws(DiscoveryError) {
         let bytes = try Self.encode(Self.watchRequest(prefix: prefix, startRevision: startRevision), "watch")
-        for attempt in 0..<2 {
-            let metadata = try await metadata()
-            do {
-                let connection = try await channel.connection()
-                let stopped = try await connection.stream(
-                    path: EtcdMethod.watch, metadata: metadata,
-                    first: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator)
-                ) { answer in
-                    let event = try Self.watchEvent(answer)
-                    if case .compacted = event {
-                        _ = handle(event)
-                        return false
-                    }
-                    return handle(event)
+        try await withToken("watch") { connection, metadata in
+            let stopped = try await connection.stream(
+                path: EtcdMethod.watch, metadata: metadata,
+                first: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator)
+            ) { answer in
+                let event = try Self.watchEvent(answer)
+                if case .compacted = event {
+                    _ = handle(event)
+                    return false
                 }
-                if stopped { return }
-                throw GRPCError(.unavailable, "watch stream ended")
-            } catch let error as GRPCError where attempt == 0 && Self.isStaleToken(error) {
-                tokenRefused(error, "watch")
-                continue
-            } catch {
-                throw Self.map(error, "watch")
+                return handle(event)
             }
+            if !stopped { throw GRPCError(.unavailable, "watch stream ended") }
         }
-        throw DiscoveryError(.permissionDenied, "etcd: watch: authentication failed")
     }
 
     static func watchRequest(prefix: [UInt8], startRevision: Int64) -> Etcdserverpb_WatchRequest {

@@ -17,60 +17,54 @@ enum EtcdMethod {
 }
 
 extension EtcdClient {
-    /// A unary call with the token, renewing the token once if the server rejects it.
+    /// Runs `body` on a connection with the token's metadata, renewing the token once if the
+    /// server rejects it; any other failure is mapped to a ``DiscoveryError``.
+    func withToken<Result>(
+        _ what: String, _ body: (GRPCConnection, [(String, String)]) async throws -> Result
+    ) async throws(DiscoveryError) -> Result {
+        for attempt in 0..<2 {
+            let metadata = try await metadata()
+            do {
+                return try await body(try await channel.connection(), metadata)
+            } catch let error as GRPCError where attempt == 0 && Self.isStaleToken(error) {
+                tokenRefused(error, what)
+            } catch {
+                throw Self.map(error, what)
+            }
+        }
+        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+    }
+
+    /// A unary call with the token (``withToken(_:_:)``).
     func unary<Response: SwiftProtobuf.Message>(
         _ what: String, _ path: String, _ request: some SwiftProtobuf.Message,
         as _: Response.Type = Response.self
     ) async throws(DiscoveryError) -> Response {
         let bytes = try Self.encode(request, what)
         let timeout = configuration.requestTimeout.map(Self.timeAmount)
-        for attempt in 0..<2 {
-            let metadata = try await metadata()
-            let answer: ByteBuffer
-            do throws(GRPCError) {
-                let connection = try await channel.connection()
-                answer = try await connection.unary(
-                    path: path, metadata: metadata,
-                    message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
-                    timeout: timeout)
-            } catch  where attempt == 0 && Self.isStaleToken(error) {
-                tokenRefused(error, what)
-                continue
-            } catch {
-                throw Self.map(error, what)
-            }
-            return try Self.decode(answer, what)
+        let answer = try await withToken(what) { connection, metadata in
+            try await connection.unary(
+                path: path, metadata: metadata,
+                message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
+                timeout: timeout)
         }
-        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+        return try Self.decode(answer, what)
     }
 
-    /// A streaming call with the token, renewing the token once if the server rejects it:
-    /// `body` reads the stream's answers (and may send more); the stream is reset when it
-    /// returns or throws.
+    /// A streaming call with the token (``withToken(_:_:)``): `body` reads the stream's answers
+    /// (and may send more); the stream is reset when it returns or throws.
     func streaming(
         _ what: String, _ path: String, first request: some SwiftProtobuf.Message,
         _ body: (GRPCStream, ByteBufferAllocator) async throws -> Void
     ) async throws(DiscoveryError) {
         let bytes = try Self.encode(request, what)
-        for attempt in 0..<2 {
-            let metadata = try await metadata()
-            do {
-                let connection = try await channel.connection()
-                let allocator = connection.channel.allocator
-                let stream = connection.stream(
-                    path: path, metadata: metadata,
-                    first: GRPCMessageWriter.frame(bytes, allocator: allocator))
-                defer { stream.cancel() }
-                try await body(stream, allocator)
-                return
-            } catch let error as GRPCError where attempt == 0 && Self.isStaleToken(error) {
-                tokenRefused(error, what)
-                continue
-            } catch {
-                throw Self.map(error, what)
-            }
+        try await withToken(what) { connection, metadata in
+            let allocator = connection.channel.allocator
+            let stream = connection.stream(
+                path: path, metadata: metadata, first: GRPCMessageWriter.frame(bytes, allocator: allocator))
+            defer { stream.cancel() }
+            try await body(stream, allocator)
         }
-        throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
     }
 
     /// The metadata every call carries: the auth token, once there is one.
