@@ -11,6 +11,10 @@ public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
     public static let usage = ExitCode(2)
     /// `resolve` found no instances.
     public static let noInstances = ExitCode(3)
+    /// `resolve --compare`: the targets do not have the same instances.
+    public static let targetsDiffer = ExitCode(4)
+    /// `resolve --probe`: there were instances, and none of them answered.
+    public static let noneReachable = ExitCode(5)
     /// The discovery backend could not be reached (sysexits' EX_UNAVAILABLE).
     public static let unavailable = ExitCode(69)
     /// The discovery system refused: authentication failed or permission denied (EX_NOPERM).

@@ -25,6 +25,19 @@ struct CommandContext: Sendable {
         try Target(parsing: invocation.positionals[index], environment: environment)
     }
 
+    /// Every TARGET of a command that takes several, each with the text it was given as.
+    func targets() throws(CLIError) -> [LabelledTarget] {
+        var targets: [LabelledTarget] = []
+        for text in invocation.positionals {
+            if targets.contains(where: { $0.label == text }) {
+                throw usage("TARGET '\(text)' is given twice")
+            }
+            targets.append(
+                LabelledTarget(label: text, target: try Target(parsing: text, environment: environment)))
+        }
+        return targets
+    }
+
     /// A whole-number option of at least `minimum`.
     func integer(_ option: String, default value: Int? = nil, minimum: Int = 1) throws(CLIError) -> Int? {
         guard let text = invocation.value(option) else { return value }

@@ -1,16 +1,67 @@
 import Discovery
 import Synchronization
 
-/// `sdctl resolve TARGET [--wait-for N] [--pick BALANCER [-n K] [--key KEY] [--zone ZONE]]`
+/// `sdctl resolve TARGET... [--wait-for N] [--compare] [--probe KIND] [--pick BALANCER ...]`
 enum ResolveCommand {
     /// How long resolve waits for a first answer when neither --timeout nor --wait-for is given.
     static let defaultTimeout: Duration = .seconds(10)
 
+    /// What one target answered.
+    enum Answer: Sendable {
+        case instances([Instance])
+        /// `partial` is what it had seen when it failed (a --wait-for that timed out).
+        case failed(CLIError, partial: [Instance]?)
+    }
+
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
-        let target = try context.target()
+        let targets = try context.targets()
         let waitFor = try context.integer("wait-for", minimum: 1)
         let pick = try PickRequest.parse(context)
-        let instancer = try target.backend.makeInstancer(context)
+        let compare = context.invocation.has("compare")
+        let probe = try probe(context)
+        if targets.count > 1, pick != nil { throw context.usage("--pick takes one TARGET") }
+        if compare, targets.count < 2 { throw context.usage("--compare needs two or more TARGETs") }
+        if compare, probe != nil { throw context.usage("--compare and --probe go separately") }
+        if pick != nil, probe != nil { throw context.usage("--pick and --probe go separately") }
+
+        let answers = await withTaskGroup(of: (Int, Answer).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask { (index, await resolve(target.target, waitFor: waitFor, context)) }
+            }
+            var answers = [Answer?](repeating: nil, count: targets.count)
+            for await (index, answer) in group { answers[index] = answer }
+            return answers.map { $0! }
+        }
+        if targets.count == 1 {
+            switch answers[0] {
+            case .failed(let error, let partial):
+                if let partial { print(partial, context) }
+                throw error
+            case .instances(let set):
+                if let probe { return await printProbed([(nil, set)], probe, context) }
+                guard let pick, !set.isEmpty else {
+                    print(set, context)
+                    return set.isEmpty ? .noInstances : .success
+                }
+                do {
+                    printPicks(try picks(pick, from: set), pick, context)
+                } catch {
+                    throw targets[0].target.backend.cliError(error)
+                }
+                return .success
+            }
+        }
+        return try await runSeveral(targets, answers, compare: compare, probe: probe, context)
+    }
+
+    /// The first answer of `target`'s instancer, or the first with at least `waitFor` instances.
+    static func resolve(_ target: Target, waitFor: Int?, _ context: CommandContext) async -> Answer {
+        let instancer: any Instancer
+        do {
+            instancer = try target.backend.makeInstancer(context)
+        } catch {
+            return .failed(error, partial: nil)
+        }
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let seen = Mutex<[Instance]?>(nil)
@@ -32,27 +83,20 @@ enum ResolveCommand {
         }
         switch outcome {
         case .some(.some(.success(let set))):
-            guard let pick, !set.isEmpty else {
-                print(set, context)
-                return set.isEmpty ? .noInstances : .success
-            }
-            do {
-                printPicks(try picks(pick, from: set), pick, context)
-            } catch {
-                throw target.backend.cliError(error)
-            }
-            return .success
+            return .instances(set)
         case .some(.some(.failure(let error))):
-            throw target.backend.cliError(error)
+            return .failed(target.backend.cliError(error), partial: nil)
         case .some(.none):
-            throw CLIError(.failure, "the instancer stopped before answering")
+            return .failed(CLIError(.failure, "the instancer stopped before answering"), partial: nil)
         case .none:
             let partial = seen.withLock { $0 }
-            if let partial { print(partial, context) }
             let wanted = waitFor.map { "\($0) instance(s)" } ?? "an answer from the backend"
             let got = partial.map { "; saw \($0.count)" } ?? ""
-            throw CLIError(
-                .timedOut, "timed out after \(DurationParser.format(timeout!)) waiting for \(wanted)\(got)")
+            return .failed(
+                CLIError(
+                    .timedOut,
+                    "timed out after \(DurationParser.format(timeout!)) waiting for \(wanted)\(got)"),
+                partial: partial)
         }
     }
 

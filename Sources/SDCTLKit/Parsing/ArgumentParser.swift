@@ -117,7 +117,7 @@ public struct ArgumentParser: Sendable {
             let missing = command.positionals[positionals.count...].map(\.name).joined(separator: " ")
             throw fail("missing \(missing)")
         }
-        if positionals.count > command.positionals.count {
+        if positionals.count > command.positionals.count, command.positionals.last?.repeatable != true {
             throw fail("unexpected argument '\(positionals[command.positionals.count])'")
         }
         return invocation

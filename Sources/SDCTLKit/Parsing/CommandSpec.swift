@@ -43,12 +43,20 @@ public struct PositionalSpec: Sendable {
     public var name: String
     public var completion: ValueCompletion
     public var help: String
+    /// Whether it may be given more than once; only the last positional may be.
+    public var repeatable: Bool
 
-    public init(_ name: String, completion: ValueCompletion = .none, _ help: String) {
+    public init(
+        _ name: String, completion: ValueCompletion = .none, repeatable: Bool = false, _ help: String
+    ) {
         self.name = name
         self.completion = completion
+        self.repeatable = repeatable
         self.help = help
     }
+
+    /// `TARGET...` for a repeatable positional, as help and synopses show it.
+    var synopsis: String { repeatable ? name + "..." : name }
 }
 
 /// One command (or the root) in the table that drives parsing, help and completions.

@@ -6,6 +6,12 @@ public enum CommandTable {
         "where the service is: a bare name (file backend), file:///dir/name, zk://, etcd://, consul://, eureka://, srv://"
     )
 
+    /// One or more targets, for the commands that read.
+    static let targetList = PositionalSpec(
+        "TARGET", repeatable: true,
+        "where the service is: a bare name (file backend), file:///dir/name, zk://, etcd://, consul://, eureka://, srv://; several are each labelled in the output"
+    )
+
     /// Options accepted before or after any command.
     public static let globalOptions: [OptionSpec] = [
         .value(
@@ -25,11 +31,22 @@ public enum CommandTable {
             Prints one address per line, or with -o json an array of objects with "address" and \
             the metadata the backend has. Exits 0 when there are instances and 3 when there are \
             none. Without --wait-for, waits at most --timeout (default 10s) for the backend's \
-            first answer.
+            first answer. With several TARGETs (the same service in two backends during a \
+            migration), asks them all at once and starts each line with its target; --compare \
+            prints each address that is in some and not in others, and exits 4 when they differ. \
+            --probe checks every instance (32 at a time) and prints whether it answered and how \
+            fast; exits 0 when any did and 5 when none did.
             """,
-        positionals: [target],
+        positionals: [targetList],
         options: [
             .value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)"),
+            .flag(
+                "compare",
+                "with several TARGETs: print what is in one and not another; exit 4 when they differ"),
+            .value(
+                "probe", "KIND", completion: .choices(["tcp", "http"]),
+                "check each instance: tcp (connects), http or http:/PATH (GET answers 2xx)"),
+            .value("probe-timeout", "DURATION", "how long one probe may take (default 2s)"),
             .value(
                 "pick", "BALANCER", completion: .choices(BalancerChoice.names),
                 "print the instances this balancer would pick instead of the set (docs/balancers.md)"),
@@ -40,6 +57,8 @@ public enum CommandTable {
         examples: [
             "sdctl resolve web", "sdctl resolve web --wait-for 2 --timeout 30s -o json",
             "sdctl resolve web --pick maglev --key user-42", "sdctl resolve web --pick least-loaded -n 10",
+            "sdctl resolve web --probe http:/healthz",
+            "sdctl resolve web zk://127.0.0.1:2181/services/web --compare",
         ]
     )
 

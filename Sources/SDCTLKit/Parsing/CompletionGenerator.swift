@@ -139,7 +139,8 @@ public enum CompletionGenerator {
                     }
                     if positional.name == "ADDRESS" || positional.name.contains("ID") { action = " " }
                     let optional = command.name == "help" ? ":" : ""
-                    arguments.append("    '\(optional)\(position + 1):\(positional.name):\(action)'")
+                    let slot = positional.repeatable ? "*" : "\(position + 1)"
+                    arguments.append("    '\(optional)\(slot):\(positional.name):\(action)'")
                 }
                 if command.takesTrailingCommand { arguments.append("    '*::command:_normal'") }
             }

@@ -37,4 +37,20 @@ enum DurationParser {
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
     }
+
+    /// Milliseconds as a number, to the microsecond: for JSON.
+    static func millisecondValue(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return Double(microseconds) / 1000
+    }
+
+    /// `0.42 ms`, `12.3 ms`, `1204 ms`: a latency for people, to three significant digits
+    /// below 100 ms.
+    static func milliseconds(_ duration: Duration) -> String {
+        let value = millisecondValue(duration)
+        if value >= 100 { return "\(Int(value.rounded())) ms" }
+        if value >= 10 { return "\((value * 10).rounded() / 10) ms" }
+        return "\(String(format2: value)) ms"
+    }
 }

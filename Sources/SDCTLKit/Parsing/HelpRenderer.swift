@@ -54,7 +54,7 @@ enum HelpRenderer {
         if isRoot { parts.append("[-o text|json] [--timeout DURATION] [-v] [--no-color] COMMAND ...") }
         if !command.subcommands.isEmpty, !isRoot { parts.append("COMMAND") }
         parts.append(
-            contentsOf: command.positionals.map { command.name == "help" ? "[\($0.name)]" : $0.name })
+            contentsOf: command.positionals.map { command.name == "help" ? "[\($0.name)]" : $0.synopsis })
         if !isRoot {
             for option in command.options {
                 var text = "--\(option.long)"

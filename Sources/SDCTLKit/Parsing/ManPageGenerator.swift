@@ -84,7 +84,7 @@ public enum ManPageGenerator {
     }
 
     static func synopsisArguments(_ command: CommandSpec) -> String {
-        var parts = command.positionals.map { "\\fI\(escape($0.name))\\fR" }
+        var parts = command.positionals.map { "\\fI\(escape($0.synopsis))\\fR" }
         if !command.options.isEmpty { parts.append("[\\fIOPTIONS\\fR]") }
         if command.takesTrailingCommand { parts.append("[\\fB\\-\\-\\fR \\fICMD\\fR [\\fIARG\\fR...]]") }
         return parts.isEmpty ? "" : parts.joined(separator: " ") + "\n"
