@@ -24,6 +24,8 @@ _sdctl() {
         -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
         --timeout) return 0 ;;
         --wait-for) return 0 ;;
+        --probe) COMPREPLY=($(compgen -W "tcp http" -- "$cur")); return 0 ;;
+        --probe-timeout) return 0 ;;
         --pick) COMPREPLY=($(compgen -W "round-robin random srv least-loaded peak-ewma maglev weighted-round-robin zone" -- "$cur")); return 0 ;;
         -n|--picks) return 0 ;;
         --key) return 0 ;;
@@ -33,6 +35,9 @@ _sdctl() {
         --tag) return 0 ;;
         --meta) return 0 ;;
         --ttl) return 0 ;;
+        --ready) return 0 ;;
+        --probe-interval) return 0 ;;
+        --ready-failures) return 0 ;;
         --drain) return 0 ;;
         --instances) return 0 ;;
         --threads) return 0 ;;
@@ -43,9 +48,9 @@ _sdctl() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion manpage help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/resolve") COMPREPLY=($(compgen -W "--wait-for --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/resolve") COMPREPLY=($(compgen -W "--wait-for --compare --probe --probe-timeout --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/watch") COMPREPLY=($(compgen -W "--count -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --ready --probe-interval --probe-timeout --ready-failures --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench") COMPREPLY=($(compgen -W "balancer propagation -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench/balancer") COMPREPLY=($(compgen -W "--instances --threads --balancer --picks --requests -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;

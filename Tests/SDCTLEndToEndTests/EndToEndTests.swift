@@ -236,7 +236,7 @@ struct EndToEndTests {
     }
 
     static let malformed: [[String]] = [
-        ["frobnicate"], ["resolve"], ["resolve", "web", "extra"], ["resolve", "web", "--nope"],
+        ["frobnicate"], ["resolve"], ["deregister", "web", "x", "extra"], ["resolve", "web", "--nope"],
         ["resolve", "web", "-q"],
         ["resolve", "web", "--wait-for"], ["resolve", "web", "--wait-for", "0"],
         ["resolve", "web", "--wait-for", "two"],

@@ -50,7 +50,7 @@ struct ArgumentParserTests {
     @Test(
         "malformed command lines are usage errors",
         arguments: [
-            ["resolve"], ["resolve", "a", "b"], ["nope"], ["resolve", "web", "--bogus"],
+            ["resolve"], ["deregister", "a", "b", "c"], ["nope"], ["resolve", "web", "--bogus"],
             ["resolve", "web", "-x"],
             ["resolve", "web", "--wait-for"], ["bench"], ["bench", "nope"], ["--timeout"],
             ["watch", "web", "--count", "--timeout", "1s"],

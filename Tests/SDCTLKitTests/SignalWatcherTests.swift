@@ -30,12 +30,26 @@ struct SignalWatcherTests {
         #expect(first.load(ordering: .relaxed) == 1)
     }
 
-    @Test("a latch remembers a signal that came before anyone waited")
-    func latchRemembers() async throws {
-        let latch = await SignalLatch.start([SIGUSR2])
-        defer { latch.cancel() }
+    @Test("an event log keeps a signal that came before anyone waited, and the ones after it")
+    func eventLogRemembers() async throws {
+        let log = EventLog<Int32>()
+        let watcher = await SignalWatcher.start([SIGUSR2]) { log.append($0) }
+        defer { watcher.cancel() }
         kill(getpid(), SIGUSR2)
-        let number = try await within(.seconds(5), "the latch") { await latch.wait() }
-        #expect(number == SIGUSR2)
+        let first = try await within(.seconds(5), "the first signal") { await log.element(at: 0) }
+        #expect(first == SIGUSR2)
+        let waiting = Task { await log.element(at: 1) }
+        kill(getpid(), SIGUSR2)
+        #expect(try await within(.seconds(5), "the second signal") { await waiting.value } == SIGUSR2)
+    }
+
+    @Test("a wait on an event log ends with nil when its task is cancelled")
+    func eventLogCancelled() async throws {
+        let log = EventLog<Int>()
+        let waiting = Task { await log.element(at: 0) }
+        waiting.cancel()
+        #expect(try await within(.seconds(5), "the cancelled wait") { await waiting.value } == nil)
+        log.append(1)
+        #expect(await log.element(at: 0) == 1)
     }
 }

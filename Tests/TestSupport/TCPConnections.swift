@@ -3,6 +3,21 @@ import Foundation
 /// This process's established TCP connections, read from /proc: which server port a client in
 /// the test is talking to, without asking the client.
 public enum TCPConnections {
+    /// Whether something accepts connections on 127.0.0.1:`port` now.
+    public static func canConnect(toPort port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
     /// How many established IPv4 connections of this process have `port` as their remote port.
     public static func established(toPort port: Int) -> Int {
         let sockets = ownSockets()

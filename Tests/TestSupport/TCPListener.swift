@@ -10,10 +10,14 @@ public final class TCPListener: Sendable {
     public let port: Int
     private let descriptor: Mutex<Int32?>
 
-    public init() throws {
+    /// Listens on `port`, or on a port the kernel chooses when it is 0.
+    public init(port: Int = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) { pointer in
@@ -25,7 +29,7 @@ public final class TCPListener: Sendable {
             _ = Glibc.close(fd)
             throw ServerProcesses.Unavailable("cannot listen on 127.0.0.1: errno \(errno)")
         }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
         descriptor = Mutex(fd)
     }
 

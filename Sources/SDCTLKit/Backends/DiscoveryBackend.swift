@@ -11,9 +11,6 @@ protocol DiscoveryBackend: Sendable {
     /// The URL schemes it answers to, as written before `://`.
     static var schemes: [String] { get }
 
-    /// Whether its registrars take `register --drain` (mark out of service, wait, then remove).
-    static var drains: Bool { get }
-
     /// How often its instancer asks, for a backend that polls (`nil`: the backend pushes
     /// changes). `bench propagation` makes each change at a random point of that cycle.
     var pollInterval: Duration? { get }
@@ -50,8 +47,6 @@ struct RegistrarFactory: Sendable {
 }
 
 extension DiscoveryBackend {
-    static var drains: Bool { false }
-
     var pollInterval: Duration? { nil }
 
     func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {

@@ -9,10 +9,9 @@
     /// Basic auth: the user from the URL or EUREKA_USER, the password from EUREKA_PASSWORD or the
     /// first line of EUREKA_PASSWORD_FILE, never from the URL. EUREKA_CACERT, EUREKA_CLIENT_CERT and
     /// EUREKA_CLIENT_KEY for TLS. `register --drain D` marks the instance OUT_OF_SERVICE for D
-    /// before cancelling it (docs/eureka.md).
+    /// before cancelling it (its registrar is an ``OutOfServiceRegistrar``; docs/eureka.md).
     struct EurekaBackend: DiscoveryBackend, Equatable {
         static let schemes = ["eureka", "eurekas"]
-        static let drains = true
         let server: HostPort
         /// Before `/apps`.
         let basePath: String
@@ -170,12 +169,10 @@
             for instance: Instance, ttl: Duration?, client: EurekaClient, ownsClient: Bool,
             _ context: CommandContext
         ) throws(CLIError) -> EurekaRegistrar {
-            let drain = try context.duration("drain")
-            return try mapping {
+            try mapping {
                 try EurekaRegistrar(
                     client: client, app: app, instance: instance,
-                    configuration: .init(
-                        leaseDuration: ttl ?? .seconds(90), drain: drain, vipAddress: vipAddress),
+                    configuration: .init(leaseDuration: ttl ?? .seconds(90), vipAddress: vipAddress),
                     ownsClient: ownsClient, logger: context.logger)
             }
         }

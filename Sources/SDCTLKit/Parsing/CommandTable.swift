@@ -82,7 +82,12 @@ public enum CommandTable {
             Registers ADDRESS under TARGET, prints the instance id and holds the registration \
             until SIGINT or SIGTERM, then deregisters and exits 0. With -- CMD, runs CMD (no \
             shell), keeps it registered while it runs, forwards signals to it, deregisters when it \
-            exits and exits with its code (128+signal if it was killed).
+            exits and exits with its code (128+signal if it was killed). With --ready, registers \
+            only once the probe passes (exit 124 if it has not within --timeout), then probes \
+            every --probe-interval, deregisters after --ready-failures failures in a row and \
+            registers again when it passes, saying so on stderr. With --drain, a SIGTERM or \
+            SIGINT first takes the registration out (Eureka: marks it OUT_OF_SERVICE), waits \
+            DURATION so clients stop picking it, and only then stops CMD.
             """,
         positionals: [target, PositionalSpec("ADDRESS", "host:port of the instance ([v6]:port for IPv6)")],
         options: [
@@ -94,13 +99,24 @@ public enum CommandTable {
                 "how long a registration outlives its registrar: the ZooKeeper session timeout, etcd lease TTL or Consul TTL check (default 10s), the Eureka lease (default 90s); the file backend ties liveness to the process"
             ),
             .value(
+                "ready", "URL",
+                "register only while tcp://HOST:PORT accepts connections, or http://HOST:PORT/PATH answers 2xx"
+            ),
+            .value(
+                "probe-interval", "DURATION", "with --ready: how often to probe once registered (default 2s)"),
+            .value(
+                "probe-timeout", "DURATION",
+                "with --ready: how long one probe may take (default 2s or the interval)"),
+            .value("ready-failures", "N", "with --ready: failures in a row that deregister (default 3)"),
+            .value(
                 "drain", "DURATION",
-                "eureka: mark the instance OUT_OF_SERVICE this long before removing it, so clients stop picking it first"
+                "on SIGTERM/SIGINT, deregister (Eureka: mark OUT_OF_SERVICE) and wait this long before stopping CMD and exiting"
             ),
         ],
         takesTrailingCommand: true,
         examples: [
             "sdctl register web 127.0.0.1:8080", "sdctl register web 127.0.0.1:8080 -- ./server --port 8080",
+            "sdctl register web 127.0.0.1:8080 --ready http://127.0.0.1:8080/healthz --drain 10s -- ./server",
         ]
     )
 
