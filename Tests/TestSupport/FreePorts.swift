@@ -39,7 +39,7 @@ public enum FreePorts {
     /// Whether nothing holds `port` on 127.0.0.1 (a bind without SO_REUSEADDR also fails for a
     /// port in TIME_WAIT, which some servers cannot reuse).
     private static func canBind(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()

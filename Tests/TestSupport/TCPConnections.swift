@@ -5,7 +5,7 @@ import Foundation
 public enum TCPConnections {
     /// Whether something accepts connections on 127.0.0.1:`port` now.
     public static func canConnect(toPort port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

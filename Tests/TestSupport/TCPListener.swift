@@ -12,7 +12,9 @@ public final class TCPListener: Sendable {
 
     /// Listens on `port`, or on a port the kernel chooses when it is 0.
     public init(port: Int = 0) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a process the tests start meanwhile (a server, sdctl) must not inherit
+        // the socket and keep the port listening after close().
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var reuse: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()

@@ -177,7 +177,7 @@ public final class ZooKeeperServers: Sendable {
 /// ZooKeeper's four-letter-word admin commands, over a plain TCP connection.
 enum FourLetterWord {
     static func send(_ word: String, port: Int) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)

@@ -1,38 +1,103 @@
 import Discovery
 import FileDiscovery
 
-/// `sdctl watch TARGET [--count N]`
+/// `sdctl watch TARGET... [--count N] [--exec CMD] [--plain]`
 enum WatchCommand {
+    /// What the watch reacts to, from every source at once.
+    enum Input: Sendable {
+        case event(target: Int, InstancerEvent)
+        case key(UInt8)
+        case tick
+        case resize
+        case signal(Int32)
+        case handlerEnded(WatchHandler.Outcome)
+    }
+
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
-        let target = try context.target()
+        let targets = try context.targets()
         let count = try context.integer("count", minimum: 1)
-        let instancer = try target.backend.makeInstancer(context)
-        defer { instancer.stop() }
-        let subscription = instancer.subscribe()
-        let ending = await withTimeout(context.timeout) { () async -> DiscoveryError? in
-            var previous: [Instance]?
-            var events = 0
-            for await event in subscription {
-                switch event {
-                case .instances(let set):
-                    report(set, previous: previous, context)
-                    previous = set
-                case .failure(let error):
-                    // Without a first answer there is nothing to watch, and refused credentials
-                    // stay refused: both end the run. Later outages are reported and waited out.
-                    if previous == nil || error.code == .permissionDenied { return error }
-                    report(error, context)
-                }
-                events += 1
-                if let count, events >= count { return nil }
-            }
-            return nil
+        let command = context.invocation.value("exec")
+        if command?.allSatisfy(\.isWhitespace) == true { throw context.usage("--exec takes a command") }
+        let live =
+            context.format == .text && !context.invocation.has("plain")
+            && LiveTerminal.isUsable(environment: context.environment)
+        var instancers: [any Instancer] = []
+        defer { for instancer in instancers { instancer.stop() } }
+        for target in targets { instancers.append(try target.target.backend.makeInstancer(context)) }
+
+        let (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        var feeders: [Task<Void, Never>] = []
+        defer { for feeder in feeders { feeder.cancel() } }
+        for (index, instancer) in instancers.enumerated() {
+            let subscription = instancer.subscribe()
+            feeders.append(
+                Task {
+                    for await event in subscription { input.yield(.event(target: index, event)) }
+                })
         }
-        if case .some(.some(let error)) = ending { throw target.backend.cliError(error) }
+        let output = context.output
+        let handler = command.map { command in
+            WatchHandler(command: command, quiet: live) { outcome in
+                if live {
+                    input.yield(.handlerEnded(outcome))
+                } else if outcome.failed {
+                    output.note("--exec \(outcome.summary); it runs again at the next change")
+                }
+            }
+        }
+        let ending: (target: Int, error: DiscoveryError)??
+        if live {
+            ending = await LiveWatch(targets: targets, context: context, handler: handler).run(
+                inputs, input, count: count, timeout: context.timeout)
+        } else {
+            ending = await withTimeout(context.timeout) {
+                await printLines(inputs, targets: targets, count: count, handler: handler, context)
+            }
+        }
+        for feeder in feeders { feeder.cancel() }
+        await handler?.finish()
+        if case .some(.some(let failure)) = ending {
+            let error = targets[failure.target].target.backend.cliError(failure.error)
+            guard targets.count > 1 else { throw error }
+            throw CLIError(error.exitCode, "\(targets[failure.target].label): \(error.message)")
+        }
         return .success
     }
 
-    static func report(_ set: [Instance], previous: [Instance]?, _ context: CommandContext) {
+    /// Today's line output: the first set, then each change, until `count` events or a failure
+    /// that ends the watch.
+    static func printLines(
+        _ inputs: AsyncStream<Input>, targets: [LabelledTarget], count: Int?, handler: WatchHandler?,
+        _ context: CommandContext
+    ) async -> (target: Int, error: DiscoveryError)? {
+        var sets = [[Instance]?](repeating: nil, count: targets.count)
+        var events = 0
+        for await input in inputs {
+            guard case .event(let index, let event) = input else { continue }
+            let label = targets.count > 1 ? targets[index].label : nil
+            switch event {
+            case .instances(let set):
+                report(set, previous: sets[index], label: label, context)
+                sets[index] = set
+                handler?.changed(snapshot(targets, sets))
+            case .failure(let error):
+                // Without a first answer there is nothing to watch, and refused credentials
+                // stay refused: both end the run. Later outages are reported and waited out.
+                if sets[index] == nil || error.code == .permissionDenied { return (index, error) }
+                report(error, label: label, context)
+            }
+            events += 1
+            if let count, events >= count { return nil }
+        }
+        return nil
+    }
+
+    /// The sets of the targets that have answered, for --exec.
+    static func snapshot(_ targets: [LabelledTarget], _ sets: [[Instance]?]) -> WatchHandler.Snapshot {
+        WatchHandler.Snapshot(groups: zip(targets, sets).map { ($0.label, $1 ?? []) })
+    }
+
+    static func report(_ set: [Instance], previous: [Instance]?, label: String?, _ context: CommandContext) {
         let old = Dictionary(
             (previous ?? []).map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         let new = Dictionary(set.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
@@ -41,35 +106,41 @@ enum WatchCommand {
         let time = Timestamp.now()
         switch context.format {
         case .json:
-            context.output.json(
-                .object([
-                    ("time", .string(time)),
-                    ("instances", .array(set.map(JSONValue.init))),
-                    ("added", .array(added.map(JSONValue.init))),
-                    ("removed", .array(removed.map(JSONValue.init))),
-                ]))
+            var members: [(String, JSONValue)] = [("time", .string(time))]
+            if let label { members.append(("target", .string(label))) }
+            members += [
+                ("instances", .array(set.map(JSONValue.init))),
+                ("added", .array(added.map(JSONValue.init))),
+                ("removed", .array(removed.map(JSONValue.init))),
+            ]
+            context.output.json(.object(members))
         case .text:
             let output = context.output
+            let prefix = label.map { "\($0)  " } ?? ""
             let noun = set.count == 1 ? "instance" : "instances"
             if previous == nil {
-                output.line("\(time)  \(set.count) \(noun)")
+                output.line("\(time)  \(prefix)\(set.count) \(noun)")
                 for instance in set { output.line("  \(instance.address)") }
                 return
             }
             var changes = added.map { output.paint("+\($0.address)", "32") }
             changes += removed.map { output.paint("-\($0.address)", "31") }
             if changes.isEmpty { changes = ["~metadata"] }
-            output.line("\(time)  \(changes.joined(separator: " "))  (\(set.count) \(noun))")
+            output.line("\(time)  \(prefix)\(changes.joined(separator: " "))  (\(set.count) \(noun))")
         }
     }
 
-    static func report(_ error: DiscoveryError, _ context: CommandContext) {
+    static func report(_ error: DiscoveryError, label: String?, _ context: CommandContext) {
         let time = Timestamp.now()
         switch context.format {
         case .json:
-            context.output.json(.object([("time", .string(time)), ("error", .string(error.message))]))
+            var members: [(String, JSONValue)] = [("time", .string(time))]
+            if let label { members.append(("target", .string(label))) }
+            members.append(("error", .string(error.message)))
+            context.output.json(.object(members))
         case .text:
-            context.output.line("\(time)  \(context.output.paint("error:", "31")) \(error.message)")
+            let prefix = label.map { "\($0)  " } ?? ""
+            context.output.line("\(time)  \(prefix)\(context.output.paint("error:", "31")) \(error.message)")
         }
     }
 }

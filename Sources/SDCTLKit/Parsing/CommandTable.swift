@@ -66,13 +66,33 @@ public enum CommandTable {
         name: "watch",
         summary: "print the instances of a service, then every change",
         discussion: """
-            Prints the initial set, then each change with a timestamp, what was added and removed, \
-            and the count. With -o json, one JSON object per line, flushed as it happens. --timeout \
-            bounds the run; ending by timeout is success.
+            On a terminal, draws a full-screen table updated in place: each instance with its \
+            age, how often it flapped (left and came back), its tags and metadata; joins in green \
+            and leaves in red (no colour with --no-color or NO_COLOR); a header with the \
+            backends, churn (joins and leaves in the last minute) and the last error. q or \
+            Ctrl-C leaves it. Otherwise (a pipe, a file, --plain, -o json) prints the initial \
+            set, then each change with a timestamp, what was added and removed, and the count; \
+            with -o json, one JSON object per line, flushed as it happens. With several TARGETs \
+            each line (and JSON object) says which target it is from. --exec runs CMD after each \
+            change, never two at once: changes while it runs are coalesced into one more run; it \
+            gets the set as JSON on stdin (as resolve -o json prints it) and SDCTL_INSTANCES, \
+            SDCTL_ADDED, SDCTL_REMOVED, SDCTL_TARGET and SDCTL_RUN in its environment; a run that \
+            fails is reported on stderr and the next change runs it again. --timeout bounds the \
+            run; ending by timeout is success.
             """,
-        positionals: [target],
-        options: [.value("count", "N", "exit after N events (the initial set counts as one)")],
-        examples: ["sdctl watch web", "sdctl watch web -o json --count 5"]
+        positionals: [targetList],
+        options: [
+            .value("count", "N", "exit after N events (the initial set counts as one)"),
+            .value(
+                "exec", "CMD", completion: .command,
+                "run CMD (with /bin/sh -c) after each change, the set as JSON on stdin"),
+            .flag("plain", "line output even on a terminal"),
+        ],
+        examples: [
+            "sdctl watch web", "sdctl watch web -o json --count 5",
+            "sdctl watch web --exec 'render-upstreams > /etc/haproxy/web.cfg && systemctl reload haproxy'",
+            "sdctl watch web zk://127.0.0.1:2181/services/web --plain",
+        ]
     )
 
     public static let register = CommandSpec(

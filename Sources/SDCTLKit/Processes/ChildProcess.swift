@@ -25,8 +25,12 @@ struct ChildProcess: Sendable {
         }
     }
 
-    /// Starts `command[0]` (found on PATH) with the rest as arguments.
-    static func spawn(_ command: [String], stdout: Int32? = nil) throws(CLIError) -> ChildProcess {
+    /// Starts `command[0]` (found on PATH) with the rest as arguments, with `stdin`, `stdout`
+    /// and `stderr` in place of sdctl's where given, and `environment` added to sdctl's own.
+    static func spawn(
+        _ command: [String], stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
+        environment: [String: String] = [:]
+    ) throws(CLIError) -> ChildProcess {
         precondition(!command.isEmpty)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -42,12 +46,31 @@ struct ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
         if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
+        if let stderr { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
 
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        if !environment.isEmpty {
+            var entry = environ
+            while let pointer = entry.pointee {
+                let name = String(cString: pointer).prefix { $0 != "=" }
+                if environment[String(name)] == nil { envp.append(strdup(pointer)) }
+                entry += 1
+            }
+            for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+                envp.append(strdup("\(name)=\(value)"))
+            }
+            envp.append(nil)
+        }
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawnp(&pid, command[0], &actions, &attributes, &argv, environ)
+        let status =
+            envp.isEmpty
+            ? posix_spawnp(&pid, command[0], &actions, &attributes, &argv, environ)
+            : posix_spawnp(&pid, command[0], &actions, &attributes, &argv, &envp)
         guard status == 0 else {
             let reason = String(cString: strerror(status))
             let code: ExitCode = status == ENOENT ? ExitCode(127) : ExitCode(126)

@@ -64,6 +64,7 @@ extension UnixSignal {
         case SIGUSR1: self = .sigusr1
         case SIGUSR2: self = .sigusr2
         case SIGALRM: self = .sigalrm
+        case SIGWINCH: self = .sigwinch
         default: preconditionFailure("signal \(number) is not one sdctl watches")
         }
     }
