@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs the core, balancer, ZooKeeper, etcd, DNS, Consul and Eureka tests (the code that touches C callbacks, threads and
-# raw memory) under AddressSanitizer and ThreadSanitizer, each in its own scratch directory.
+# Runs the core, balancer, ZooKeeper, etcd, DNS, Consul and Eureka tests, sdctl's own unit tests, and the end-to-end
+# tests of the probes, --exec handlers and the live view (the code that touches C callbacks, threads, sockets, pipes,
+# the terminal and raw memory) under AddressSanitizer and ThreadSanitizer, each in its own scratch directory. The
+# end-to-end tests run the sanitized sdctl, which inherits the options below: a report fails its test.
 #   Tests/sanitizers.sh            both
 #   Tests/sanitizers.sh thread     one
 # A full build per sanitizer takes about 10 minutes on 2 cores; docs/development.md has timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-filter='^(DiscoveryTests|LoadBalancingTests|ZooKeeperDiscoveryTests|EtcdDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests)\.'
+filter='^(DiscoveryTests|LoadBalancingTests|ZooKeeperDiscoveryTests|EtcdDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests|SDCTLKitTests|SDCTLEndToEndTests\.(ReadyRegistrationTests|ResolveProbeTests|WatchExecTests|LiveWatchTests))\.'
 for sanitizer in "${@:-address thread}"; do
     for name in $sanitizer; do
         started=$(date +%s)

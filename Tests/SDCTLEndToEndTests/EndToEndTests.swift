@@ -204,7 +204,21 @@ struct EndToEndTests {
                 let line = try #require(result.lines.first)
                 #expect(line.hasPrefix(#"{"register":{"p50_ms":"#))
                 #expect(line.contains(#""deregister":{"p50_ms":"#))
+                // HdrHistogram's percentile distribution: ends at 100% with every sample.
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: [String: Any]])
+                let steps = try #require(object["register"]?["distribution"] as? [[String: Any]])
+                #expect(steps.count >= 5)
+                #expect(steps.last?["percentile"] as? Double == 100)
+                #expect(steps.last?["total_count"] as? Int == 20)
+                let percentiles = steps.compactMap { $0["percentile"] as? Double }
+                #expect(percentiles == percentiles.sorted())
             }
+            let text = try await runSDCTL(["bench", "propagation", "bench-web", "--rounds", "20"], environment: env)
+            #expect(text.status == 0)
+            let bars = text.lines.filter { $0.contains(" ms  █") }
+            #expect(bars.count == 14, "seven percentile bars for each of the two: \(text.lines)")
+            #expect(bars.filter { $0.hasPrefix("  max ") }.allSatisfy { $0.hasSuffix(String(repeating: "█", count: 40)) })
             #expect(
                 try await runSDCTL(["resolve", "bench-web"], environment: env).status == 3,
                 "nothing left behind")

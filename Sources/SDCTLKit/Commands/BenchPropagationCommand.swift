@@ -176,7 +176,10 @@ enum BenchPropagationCommand {
         switch context.format {
         case .json:
             func object(_ histogram: Histogram<UInt64>) -> JSONValue {
-                .object(summary(histogram).map { ($0.0, .double($0.1)) })
+                .object(
+                    summary(histogram).map { ($0.0, .double($0.1)) } + [
+                        ("count", .int(Int(histogram.totalCount))), ("distribution", distribution(histogram)),
+                    ])
             }
             var fields: [(String, JSONValue)] = [
                 ("register", object(register)), ("deregister", object(deregister)),
@@ -193,6 +196,11 @@ enum BenchPropagationCommand {
                 let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(
                     separator: "  ")
                 context.output.line("\(name.padding(18))  \(cells)")
+            }
+            for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
+                context.output.line("")
+                context.output.line(name)
+                for line in bars(histogram) { context.output.line(line) }
             }
             if let poll {
                 context.output.line(

@@ -113,7 +113,9 @@ struct LiveWatchView {
         title +=
             "  " + "INSTANCE".padding(addressWidth) + "  " + "AGE".padding(8) + "  FLAPS  TAGS / METADATA"
         lines.append(clip(title, width))
-        let room = max(0, height - lines.count - 1)
+        // Below the rows: the quit line, and a line saying how many did not fit, if any.
+        var room = max(0, height - lines.count - 1)
+        if entries.count > room { room = max(0, room - 1) }
         for entry in entries.prefix(room) {
             let instance = entry.row?.instance ?? entry.gone!.instance
             var line = several ? targets[entry.key.target].label.padding(targetWidth) + "  " : ""

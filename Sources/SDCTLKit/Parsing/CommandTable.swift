@@ -176,7 +176,9 @@ public enum CommandTable {
         summary: "measure register->seen and deregister->seen latency through a backend",
         discussion: """
             Registers and deregisters an instance N times through the backend's registrar while \
-            its instancer watches, and prints latency p50/p90/p99/max. With --separate-watcher \
+            its instancer watches, and prints latency p50/p90/p99/max and a bar for each \
+            percentile; -o json adds HdrHistogram's percentile distribution, to plot. With \
+            --separate-watcher \
             the watcher is another process (sdctl watch), as in production. With --subscribers \
             N the instancer has N subscribers and a change counts as seen when the last of \
             them has it.
