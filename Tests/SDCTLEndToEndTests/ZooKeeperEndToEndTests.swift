@@ -176,4 +176,40 @@ struct ZooKeeperEndToEndTests {
         }
         watcher.signal(SIGTERM)
     }
+
+    @Test(
+        "register --ready and --drain on ZooKeeper: lapse, recovery with a new session, drain before the child stops"
+    )
+    func readyAndDrain() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let target = "zk://\(servers.connectString)/services/web"
+        var listener = try TCPListener(port: FreePorts.take(1)[0])
+        let port = listener.port
+        let home = TemporaryDirectory("sdctl-zk-ready")
+        defer { home.remove() }
+        let script = "trap 'exit 0' TERM; while :; do sleep 0.05 & wait; done"
+        let registrar = try RunningProcess(
+            RunningProcess.sdctl,
+            [
+                "register", target, "127.0.0.1:\(port)", "--ready", "tcp://127.0.0.1:\(port)",
+                "--probe-interval",
+                "100ms", "--ready-failures", "2", "--drain", "500ms", "--", "sh", "-c", script,
+            ], environment: env)
+        try await registrar.line(within: .seconds(20)) { $0.hasPrefix("_c_") }
+        #expect(try await runSDCTL(["resolve", target], environment: env).lines == ["127.0.0.1:\(port)"])
+        listener.close()
+        try await eventually(.seconds(10), "the lapse") { registrar.stderr.contains("deregistering _c_") }
+        #expect(try await runSDCTL(["resolve", target], environment: env).status == 3)
+        listener = try TCPListener(port: port)
+        defer { listener.close() }
+        try await eventually(.seconds(20), "the recovery") {
+            registrar.stderr.contains("passes again; registered _c_")
+        }
+        #expect(try await runSDCTL(["resolve", target], environment: env).lines == ["127.0.0.1:\(port)"])
+        registrar.signal(SIGTERM)
+        #expect(try await registrar.wait() == 0, "\(registrar.stderr)")
+        #expect(registrar.stderr.contains("deregistered; stopping in 500ms"))
+        #expect(try await runSDCTL(["resolve", target], environment: env).status == 3)
+    }
 }
