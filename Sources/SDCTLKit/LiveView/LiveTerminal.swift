@@ -14,9 +14,12 @@ final class LiveTerminal: Sendable {
     private let saved: Mutex<termios?>
     private let restored = Atomic<Bool>(false)
 
-    /// Whether the live view should draw: stdout is a terminal that can show it.
+    /// Whether the live view should draw: someone is at the terminal. Stdin and stdout are a
+    /// terminal that can show it, and this process is in its foreground: a watch started with
+    /// `&` would be stopped by SIGTTOU when it set the keyboard up, and would draw over the
+    /// shell (a script's `&` job, which shares the foreground group, gets /dev/null as stdin).
     static func isUsable(environment: [String: String]) -> Bool {
-        isatty(1) == 1 && environment["TERM"] != "dumb"
+        isatty(0) == 1 && isatty(1) == 1 && environment["TERM"] != "dumb" && tcgetpgrp(1) == getpgrp()
     }
 
     /// Takes the screen (and the keyboard, when stdin is a terminal too).

@@ -66,7 +66,7 @@ public enum CommandTable {
         name: "watch",
         summary: "print the instances of a service, then every change",
         discussion: """
-            On a terminal, draws a full-screen table updated in place: each instance with its \
+            On a terminal (stdin and stdout, in the foreground), draws a full-screen table updated in place: each instance with its \
             age, how often it flapped (left and came back), its tags and metadata; joins in green \
             and leaves in red (no colour with --no-color or NO_COLOR); a header with the \
             backends, churn (joins and leaves in the last minute) and the last error. q or \
