@@ -1,5 +1,4 @@
 import Discovery
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc

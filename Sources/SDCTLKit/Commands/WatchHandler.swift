@@ -1,6 +1,5 @@
 import Discovery
 import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -30,7 +29,7 @@ final class WatchHandler: Sendable {
 
     let command: String
     private let pending: AsyncStream<Snapshot>.Continuation
-    private let worker: Mutex<Task<Void, Never>?>
+    private let worker: Task<Void, Never>
 
     /// `quiet` sends the handler's stdout and stderr to /dev/null (the live view owns the
     /// terminal); `report` hears how each run ended.
@@ -40,8 +39,7 @@ final class WatchHandler: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
         pending = continuation
-        worker = Mutex(nil)
-        let task = Task {
+        worker = Task {
             var previous: Snapshot?
             var run = 0
             for await snapshot in stream {
@@ -51,7 +49,6 @@ final class WatchHandler: Sendable {
                 previous = snapshot
             }
         }
-        worker.withLock { $0 = task }
     }
 
     /// Asks for a run with `snapshot`; returns at once.
@@ -62,7 +59,7 @@ final class WatchHandler: Sendable {
     /// Lets the run in progress, and the one waiting, finish.
     func finish() async {
         pending.finish()
-        await worker.withLock { $0 }?.value
+        await worker.value
     }
 
     static func run(_ command: String, _ snapshot: Snapshot, previous: Snapshot?, run: Int, quiet: Bool) async
