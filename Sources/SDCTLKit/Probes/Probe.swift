@@ -1,5 +1,5 @@
 import Discovery
-import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,7 +10,7 @@ import Dispatch
 /// A check that an address answers: a TCP connection that opens, or an HTTP/1.1 GET whose
 /// status is 2xx.
 ///
-/// Each check runs its blocking socket calls on a Dispatch thread, never on the concurrency
+/// Each check runs its blocking socket calls on a thread of its own, never on the concurrency
 /// pool, and ends within ``timeout`` whatever the peer does.
 struct Probe: Sendable, Equatable, CustomStringConvertible {
     enum Kind: Sendable, Equatable {
@@ -37,29 +37,30 @@ struct Probe: Sendable, Equatable, CustomStringConvertible {
     func check(_ address: HostPort) async -> ProbeResult {
         let probe = self
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: probe.checkBlocking(address))
-            }
+            runOnNewThread { continuation.resume(returning: probe.checkBlocking(address)) }
         }
     }
 
     /// Checks every address, at most ``concurrency`` at once; the results are in the order of
-    /// `addresses`.
+    /// `addresses`. Each of up to ``concurrency`` threads takes the next address until none is
+    /// left: no thread is made per check, and none waits for a shared pool.
     func checkAll(_ addresses: [HostPort]) async -> [ProbeResult] {
-        await withTaskGroup(of: (Int, ProbeResult).self) { group in
-            var results = [ProbeResult?](repeating: nil, count: addresses.count)
-            var next = 0
-            func startOne() {
-                let index = next
-                next += 1
-                group.addTask { (index, await check(addresses[index])) }
+        guard !addresses.isEmpty else { return [] }
+        let probe = self
+        return await withCheckedContinuation { continuation in
+            runOnNewThread {
+                let results = Mutex([ProbeResult?](repeating: nil, count: addresses.count))
+                let next = Atomic<Int>(0)
+                runOnThreads(min(Self.concurrency, addresses.count)) { _ in
+                    while true {
+                        let index = next.add(1, ordering: .relaxed).oldValue
+                        guard index < addresses.count else { return }
+                        let result = probe.checkBlocking(addresses[index])
+                        results.withLock { $0[index] = result }
+                    }
+                }
+                continuation.resume(returning: results.withLock { $0.map { $0! } })
             }
-            while next < min(addresses.count, Self.concurrency) { startOne() }
-            while let (index, result) = await group.next() {
-                results[index] = result
-                if next < addresses.count { startOne() }
-            }
-            return results.map { $0! }
         }
     }
 
