@@ -19,7 +19,9 @@ struct SignalTests {
         let signalled = ContinuousClock.now
         registrar.signal(SIGTERM)
         #expect(try await registrar.wait(timeout: .seconds(5)) == 143)
-        #expect(ContinuousClock.now - signalled < .seconds(2), "not the 10 s connect timeout")
+        // 0.5 s alone; up to 2.3 s was seen with the whole suite running on 2 cores. The point is
+        // that it is not the 10 s connect timeout.
+        #expect(ContinuousClock.now - signalled < .seconds(5), "not the 10 s connect timeout")
         #expect(registrar.lines.isEmpty)
     }
 
