@@ -214,11 +214,15 @@ struct EndToEndTests {
                 let percentiles = steps.compactMap { $0["percentile"] as? Double }
                 #expect(percentiles == percentiles.sorted())
             }
-            let text = try await runSDCTL(["bench", "propagation", "bench-web", "--rounds", "20"], environment: env)
+            let text = try await runSDCTL(
+                ["bench", "propagation", "bench-web", "--rounds", "20"], environment: env)
             #expect(text.status == 0)
             let bars = text.lines.filter { $0.contains(" ms  █") }
             #expect(bars.count == 14, "seven percentile bars for each of the two: \(text.lines)")
-            #expect(bars.filter { $0.hasPrefix("  max ") }.allSatisfy { $0.hasSuffix(String(repeating: "█", count: 40)) })
+            #expect(
+                bars.filter { $0.hasPrefix("  max ") }.allSatisfy {
+                    $0.hasSuffix(String(repeating: "█", count: 40))
+                })
             #expect(
                 try await runSDCTL(["resolve", "bench-web"], environment: env).status == 3,
                 "nothing left behind")

@@ -23,7 +23,8 @@ struct LiveWatchViewTests {
         view.apply([a, b], target: 0, now: 120)
         screen = view.render(width: 80, height: 10, now: 125, paint: plain)
         #expect(screen[0].hasSuffix("2 instances  churn/min +2 -1"))
-        #expect(screen.contains("+ 10.0.0.2:80  5s        1      "), "joined 5 s ago, flapped once: \(screen)")
+        #expect(
+            screen.contains("+ 10.0.0.2:80  5s        1      "), "joined 5 s ago, flapped once: \(screen)")
         #expect(screen.contains("  10.0.0.1:80  25s       0      blue zone=a"))
 
         view.apply([a], target: 0, now: 130)

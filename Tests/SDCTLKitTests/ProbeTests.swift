@@ -6,14 +6,17 @@ import Testing
 @Suite("Probes")
 struct ProbeTests {
     let context = CommandContext(
-        invocation: Invocation(path: ["resolve"], positionals: [], options: [:], trailing: nil), environment: [:],
+        invocation: Invocation(path: ["resolve"], positionals: [], options: [:], trailing: nil),
+        environment: [:],
         output: Output(format: .text, color: false), timeout: nil, logger: .init(label: "test"))
 
     @Test("--probe kinds")
     func kinds() throws {
         #expect(try Probe.parse(kind: "tcp", timeout: .seconds(1), context).kind == .tcp)
         #expect(try Probe.parse(kind: "http", timeout: .seconds(1), context).kind == .http(path: "/"))
-        #expect(try Probe.parse(kind: "http:/a/b?c=d", timeout: .seconds(1), context).kind == .http(path: "/a/b?c=d"))
+        #expect(
+            try Probe.parse(kind: "http:/a/b?c=d", timeout: .seconds(1), context).kind
+                == .http(path: "/a/b?c=d"))
         for bad in ["udp", "http:", "http:x", "http:/a b", "https"] {
             #expect(throws: CLIError.self) { try Probe.parse(kind: bad, timeout: .seconds(1), self.context) }
         }
@@ -27,7 +30,9 @@ struct ProbeTests {
         #expect(http.kind == .http(path: "/healthz") && httpAddress == HostPort(host: "::1", port: 80))
         let (root, _) = try Probe.parse(url: "http://localhost:81", timeout: .seconds(1), context)
         #expect(root.kind == .http(path: "/"))
-        for bad in ["tcp://127.0.0.1", "tcp://h:1/x", "udp://h:1", "http://h:99999/", "http://h:1/a b", "h:1"] {
+        for bad in [
+            "tcp://127.0.0.1", "tcp://h:1/x", "udp://h:1", "http://h:99999/", "http://h:1/a b", "h:1",
+        ] {
             #expect(throws: CLIError.self) { try Probe.parse(url: bad, timeout: .seconds(1), self.context) }
         }
     }
@@ -43,10 +48,13 @@ struct ProbeTests {
 
     @Test("a probe of a closed port fails fast; of a port that never answers, within its timeout")
     func failures() async throws {
-        let refused = await Probe(kind: .tcp, timeout: .seconds(2)).check(HostPort(host: "127.0.0.1", port: 1))
+        let refused = await Probe(kind: .tcp, timeout: .seconds(2)).check(
+            HostPort(host: "127.0.0.1", port: 1))
         #expect(!refused.reachable && refused.failure == "Connection refused")
         let unresolvable = await Probe(kind: .tcp, timeout: .seconds(2)).check(
             HostPort(host: "no-such-host.invalid", port: 1))
-        #expect(!unresolvable.reachable && unresolvable.failure?.hasPrefix("cannot resolve no-such-host.invalid") == true)
+        #expect(
+            !unresolvable.reachable
+                && unresolvable.failure?.hasPrefix("cannot resolve no-such-host.invalid") == true)
     }
 }

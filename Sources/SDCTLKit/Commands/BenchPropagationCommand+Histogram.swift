@@ -14,7 +14,8 @@ extension BenchPropagationCommand {
         return barPercentiles.map { label, percentile in
             let value = percentile == 100 ? histogram.max : histogram.valueAtPercentile(percentile)
             let milliseconds = String(format2: Double(value) / 1000).leftPadding(9)
-            return "  \(label.padding(6))\(milliseconds) ms  \(bar(Double(value) / Double(maximum) * Double(width)))"
+            return
+                "  \(label.padding(6))\(milliseconds) ms  \(bar(Double(value) / Double(maximum) * Double(width)))"
         }
     }
 
