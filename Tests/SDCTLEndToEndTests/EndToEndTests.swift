@@ -217,8 +217,13 @@ struct EndToEndTests {
             let text = try await runSDCTL(
                 ["bench", "propagation", "bench-web", "--rounds", "20"], environment: env)
             #expect(text.status == 0)
-            let bars = text.lines.filter { $0.contains(" ms  █") }
+            let labels = ["p50", "p75", "p90", "p95", "p99", "p99.9", "max"]
+            let bars = text.lines.filter { line in labels.contains { line.hasPrefix("  \($0) ") } }
             #expect(bars.count == 14, "seven percentile bars for each of the two: \(text.lines)")
+            #expect(
+                bars.allSatisfy {
+                    $0.contains(" ms  ") && ($0.hasSuffix("█") || $0.last.map("▏▎▍▌▋▊▉".contains) == true)
+                })
             #expect(
                 bars.filter { $0.hasPrefix("  max ") }.allSatisfy {
                     $0.hasSuffix(String(repeating: "█", count: 40))

@@ -63,6 +63,22 @@ struct WatchExecTests {
         for registrar in registrars.dropFirst() { #expect(try await registrar.wait() == 0) }
     }
 
+    @Test("SIGTERM during a run: the watch waits for the run to finish, then exits 143")
+    func signalWaitsForRun() async throws {
+        let home = TemporaryDirectory("sdctl-exec-term")
+        defer { home.remove() }
+        let env = ["SDCTL_HOME": home.path, "NO_COLOR": "1"]
+        let handler = "touch \(home.path)/started; sleep 0.5; touch \(home.path)/finished"
+        let watcher = try RunningProcess(
+            RunningProcess.sdctl, ["watch", "web", "--exec", handler], environment: env)
+        try await eventually(.seconds(10), "the first run to start") {
+            FileManager.default.fileExists(atPath: home.path + "/started")
+        }
+        watcher.signal(SIGTERM)
+        #expect(try await watcher.wait() == 143)
+        #expect(FileManager.default.fileExists(atPath: home.path + "/finished"), "the run was not cut short")
+    }
+
     @Test("two targets: each line says which target it is from")
     func severalTargets() async throws {
         let home = TemporaryDirectory("sdctl-watch-two")

@@ -19,9 +19,10 @@ extension BenchPropagationCommand {
         }
     }
 
-    /// `length` columns of full blocks and one eighth-block for the rest.
+    /// `length` columns of full blocks and one eighth-block for the rest; at least an eighth
+    /// for any length above zero, so a short bar is never mistaken for a missing one.
     static func bar(_ length: Double) -> String {
-        let eighths = Int((length * 8).rounded())
+        let eighths = length > 0 ? max(1, Int((length * 8).rounded())) : 0
         let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8]
         return String(repeating: "█", count: eighths / 8) + partial
     }

@@ -1,5 +1,12 @@
 import Discovery
 import FileDiscovery
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// `sdctl watch TARGET... [--count N] [--exec CMD] [--plain]`
 enum WatchCommand {
@@ -50,8 +57,24 @@ enum WatchCommand {
             ending = await LiveWatch(targets: targets, context: context, handler: handler).run(
                 inputs, input, count: count, timeout: context.timeout)
         } else {
+            // With a handler, SIGINT and SIGTERM end the watch after the run in progress (and the
+            // one waiting) instead of leaving it orphaned halfway through, say, a proxy reload.
+            let signalled = Atomic<Int32>(0)
+            let signals =
+                handler == nil
+                ? nil
+                : await SignalWatcher.start([SIGINT, SIGTERM]) { number in
+                    signalled.store(number, ordering: .relaxed)
+                    input.yield(.signal(number))
+                }
+            defer { signals?.cancel() }
             ending = await withTimeout(context.timeout) {
                 await printLines(inputs, targets: targets, count: count, handler: handler, context)
+            }
+            if signalled.load(ordering: .relaxed) != 0 {
+                for feeder in feeders { feeder.cancel() }
+                await handler?.finish()
+                return ExitCode(128 + signalled.load(ordering: .relaxed))
             }
         }
         for feeder in feeders { feeder.cancel() }
@@ -73,6 +96,7 @@ enum WatchCommand {
         var sets = [[Instance]?](repeating: nil, count: targets.count)
         var events = 0
         for await input in inputs {
+            if case .signal = input { return nil }
             guard case .event(let index, let event) = input else { continue }
             let label = targets.count > 1 ? targets[index].label : nil
             switch event {
