@@ -94,6 +94,19 @@ struct WatchExecTests {
         #expect(watcher.lines.filter { $0.contains(#""target":"web""#) }.count == 1)
         let join = watcher.lines.last ?? ""
         #expect(join.contains(#""target":"api","instances":[{"address":"127.0.0.1:9201""#), "\(join)")
+
+        // --exec with two targets runs once both have answered, with both on stdin.
+        let runs = home.path + "/runs"
+        let handler = #"echo "$SDCTL_RUN [$SDCTL_TARGET] $SDCTL_INSTANCES $(cat)" >> "# + runs
+        let both = try await runSDCTL(
+            ["watch", "web", "api", "--count", "2", "--exec", handler], environment: env)
+        #expect(both.status == 0, "\(both.stderr)")
+        let recorded = try String(contentsOfFile: runs, encoding: .utf8)
+        #expect(
+            recorded.hasPrefix(
+                #"1 [web api] 1 [{"target":"web","instances":[]},{"target":"api","instances":[{"#),
+            "\(recorded)")
+        #expect(recorded.split(separator: "\n").count == 1)
         registrar.signal(SIGTERM)
         #expect(try await registrar.wait() == 0)
     }

@@ -103,7 +103,7 @@ enum WatchCommand {
             case .instances(let set):
                 report(set, previous: sets[index], label: label, context)
                 sets[index] = set
-                handler?.changed(snapshot(targets, sets))
+                if !sets.contains(where: { $0 == nil }) { handler?.changed(snapshot(targets, sets)) }
             case .failure(let error):
                 // Without a first answer there is nothing to watch, and refused credentials
                 // stay refused: both end the run. Later outages are reported and waited out.
@@ -116,7 +116,8 @@ enum WatchCommand {
         return nil
     }
 
-    /// The sets of the targets that have answered, for --exec.
+    /// The sets of the targets, for --exec, which runs only once every target has answered: a
+    /// handler never sees a target as empty because it has not answered yet.
     static func snapshot(_ targets: [LabelledTarget], _ sets: [[Instance]?]) -> WatchHandler.Snapshot {
         WatchHandler.Snapshot(groups: zip(targets, sets).map { ($0.label, $1 ?? []) })
     }

@@ -55,7 +55,9 @@ struct LiveWatch {
                 case .event(let index, .instances(let set)):
                     view.apply(set, target: index, now: Self.now())
                     sets[index] = set
-                    handler?.changed(WatchCommand.snapshot(targets, sets))
+                    if !sets.contains(where: { $0 == nil }) {
+                        handler?.changed(WatchCommand.snapshot(targets, sets))
+                    }
                     events += 1
                 case .event(let index, .failure(let error)):
                     if sets[index] == nil || error.code == .permissionDenied { return (index, error) }
