@@ -7,9 +7,7 @@ import Testing
 struct ReadyRegistrationTests {
     /// Each test gets its own SDCTL_HOME.
     func withHome(_ body: (String, [String: String]) async throws -> Void) async throws {
-        let home = TemporaryDirectory("sdctl-ready")
-        defer { home.remove() }
-        try await body(home.path, ["SDCTL_HOME": home.path, "NO_COLOR": "1"])
+        try await withSDCTLHome("sdctl-ready") { home, env in try await body(home.path, env) }
     }
 
     @Test("registers only once a listener the test opens late accepts; not before")
