@@ -18,7 +18,12 @@ public struct TmuxSession: Sendable {
                 "/usr/bin/tmux",
                 ["-L", session.socket, "new-session", "-d", "-x", "\(width)", "-y", "\(height)", command]))
         guard status == 0 else { throw ServerProcesses.Unavailable("tmux new-session exited \(status)") }
-        defer { _ = waitForExit(spawnProcess("/usr/bin/tmux", ["-L", session.socket, "kill-server"])) }
+        defer {
+            _ = waitForExit(spawnProcess("/usr/bin/tmux", ["-L", session.socket, "kill-server"]))
+            // kill-server does not always take the socket file with it.
+            let directory = ProcessEnvironment.value("TMUX_TMPDIR") ?? "/tmp"
+            unlink("\(directory)/tmux-\(getuid())/\(session.socket)")
+        }
         try await body(session)
     }
 
