@@ -27,14 +27,12 @@ final class WatchHandler: Sendable {
         var failure: String?
     }
 
-    let command: String
     private let pending: AsyncStream<Snapshot>.Continuation
     private let worker: Task<Void, Never>
 
     /// `quiet` sends the handler's stdout and stderr to /dev/null (the live view owns the
     /// terminal); `report` hears how each run ended.
     init(command: String, quiet: Bool, report: @escaping @Sendable (Outcome) -> Void) {
-        self.command = command
         // Only the newest change waits: the ones before it are coalesced into it.
         let (stream, continuation) = AsyncStream.makeStream(
             of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
