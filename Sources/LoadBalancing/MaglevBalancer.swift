@@ -73,14 +73,15 @@ public struct MaglevBalancer<Source: Endpointer>: Balancer {
         }
     }
 
-    /// The endpoint at `slot`, or when that is `address`, the next other one along the table.
+    /// The endpoint at `slot`, or when that is `address`, the next other one along the table;
+    /// `address` itself when the table names no other (the rest have weight 0).
     @inlinable @inline(__always)
     static func entry(_ table: SharedTable<Endpoint>, from slot: Int, avoiding address: String?) -> (
         address: String, endpoint: Endpoint
     ) {
         var slot = slot
         var index = Int(table.entries[slot])
-        if let address, table.endpoints.count > 1, table.addresses[index] == address {
+        if let address, table.hasAlternatives, table.addresses[index] == address {
             repeat {
                 slot = slot + 1 == table.entries.count ? 0 : slot + 1
                 index = Int(table.entries[slot])

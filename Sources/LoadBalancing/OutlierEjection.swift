@@ -13,6 +13,9 @@ import Synchronization
 /// - At most `maximumEjectedShare` of the set (10 %) is out at once, rounded down, but one
 ///   endpoint may always be ejected when the set has two or more: an endpoint that fails
 ///   beyond the cap stays in.
+/// - What it knows of an endpoint is forgotten when the endpoint leaves the source's set (an
+///   endpoint that comes back starts afresh, as Envoy's do), and a call to an endpoint that has
+///   left counts for nothing: a departed endpoint never holds a place under the cap.
 public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserver {
     public typealias Endpoint = Source.Endpoint
 
@@ -54,6 +57,8 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
     private let nextReturn = Atomic<UInt64>(.max)
     /// How many endpoints have failures counted: a success needs the lock only when some do.
     private let failing = Atomic<Int>(0)
+    /// The source generation ``records`` were last pruned against.
+    private let prunedGeneration = Atomic<UInt64>(.max)
 
     public init(
         _ source: Source, configuration: Configuration = Configuration(), clock: BalancerClock = .shared
@@ -73,6 +78,7 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
 
     /// The source's endpoints without the ejected ones.
     public func snapshot() -> EndpointSnapshot<Endpoint> {
+        prune()
         let snapshot = source.snapshot()
         let ejected = records.withLock { records in
             Set(records.compactMap { $0.value.ejectedUntil == nil ? nil : $0.key })
@@ -93,6 +99,7 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
     /// The addresses ejected now.
     public var ejected: [String] {
         _ = generation  // returns any that are due
+        prune()
         return records.withLock { records in
             records.compactMap { $0.value.ejectedUntil == nil ? nil : $0.key }
         }
@@ -115,7 +122,14 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
         }
     }
 
+    /// How many endpoints it keeps a record of: the current set's at most.
+    var recordCount: Int { records.withLock { $0.count } }
+
     private func recordFailure(_ address: String) {
+        prune()
+        let snapshot = source.snapshot()
+        // A call that ended after its endpoint left the set says nothing about the set.
+        guard Self.contains(snapshot.addresses, address) else { return }
         let now = clock.nanoseconds
         let base = configuration.baseInterval.nanosecondsClamped
         records.withLock { records in
@@ -123,7 +137,8 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
             guard record.ejectedUntil == nil else { return }  // a call that was under way
             if record.failures == 0 { failing.add(1, ordering: .relaxed) }
             record.failures += 1
-            if record.failures >= configuration.consecutiveFailures, mayEject(records) {
+            if record.failures >= configuration.consecutiveFailures, mayEject(records, among: snapshot.count)
+            {
                 // Time in since the last return lowers the count, one per base interval.
                 if record.ejections > 0, now > record.returned {
                     record.ejections = max(0, record.ejections - Int((now - record.returned) / base))
@@ -144,11 +159,41 @@ public final class OutlierEjection<Source: Endpointer>: Endpointer, LeaseObserve
     }
 
     /// Whether one more may go: the cap is the share of the source's set, at least one.
-    private func mayEject(_ records: [String: Record]) -> Bool {
-        let count = source.snapshot().count
+    private func mayEject(_ records: [String: Record], among count: Int) -> Bool {
         guard count >= 2 else { return false }
         let out = records.values.count { $0.ejectedUntil != nil }
         return out < max(1, Int(Double(count) * configuration.maximumEjectedShare))
+    }
+
+    /// Forgets the endpoints that are no longer in the source's set, once per source generation.
+    private func prune() {
+        let generation = source.generation
+        guard prunedGeneration.load(ordering: .acquiring) != generation else { return }
+        let snapshot = source.snapshot()  // as new as `generation`, or newer
+        // A failed discovery empties the snapshot without the instances having gone: keep what
+        // is known until the next real set.
+        guard snapshot.failure == nil else { return }
+        records.withLock { records in
+            var removedEjected = false
+            for (address, record) in records where !Self.contains(snapshot.addresses, address) {
+                if record.ejectedUntil != nil { removedEjected = true }
+                records[address] = nil
+            }
+            failing.store(records.values.count { $0.failures > 0 }, ordering: .relaxed)
+            if removedEjected { epoch.add(1, ordering: .releasing) }
+        }
+        prunedGeneration.store(generation, ordering: .releasing)
+    }
+
+    /// Whether sorted `addresses` holds `address`.
+    private static func contains(_ addresses: [String], _ address: String) -> Bool {
+        var low = 0
+        var high = addresses.count
+        while low < high {
+            let middle = (low + high) / 2
+            if addresses[middle] < address { low = middle + 1 } else { high = middle }
+        }
+        return low < addresses.count && addresses[low] == address
     }
 
     private func returnDue() {

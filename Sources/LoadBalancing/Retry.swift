@@ -6,11 +6,10 @@ import Discovery
 /// - Each attempt has a bound: the time left before the deadline, or the per-attempt timeout
 ///   when that is shorter. The body can read it as ``RetryContext/deadline`` (a task-local, the way a
 ///   Go endpoint reads its context's deadline) to bound its own I/O.
-/// - Attempts run inline in the calling task, so a successful call costs no task, no timer and
-///   no allocation of its own. With `attemptTimeout` set, each attempt instead runs in a child
-///   task that is cancelled when its bound passes, so even a body that ignores the deadline
-///   is interrupted (if it honours cancellation); that costs a task group per attempt
-///   (docs/benchmarks.md has both figures).
+/// - Each attempt runs in a child task that is cancelled when its bound passes, so a body that
+///   ignores ``RetryContext/deadline`` is still interrupted at the deadline (if it honours
+///   cancellation), with or without `attemptTimeout`: the deadline covers the whole call. That
+///   costs a task group per attempt (docs/benchmarks.md has the figure).
 /// - No attempt starts after the deadline, and waits for endpoints end at it.
 /// - When the balancer has no endpoints, the call backs off and tries again until the
 ///   deadline rather than failing at once.
@@ -94,18 +93,10 @@ public struct Retry<Source: Balancer>: Sendable {
             backoff.reset()
             previous = lease.address
             let endpoint = lease.endpoint
-            let outcome: Result<Response, any Error & Sendable>
-            if let attemptTimeout {
-                let bound = min(attemptTimeout, deadline - now)
-                outcome = await Self.attempt(body, endpoint, bound: bound, clock: clock)
-            } else {
-                do {
-                    outcome = .success(
-                        try await RetryContext.$deadline.withValue(deadline) { try await body(endpoint) })
-                } catch {
-                    outcome = .failure(error)
-                }
-            }
+            // Bounded even without `attemptTimeout`: run inline, a body that ignored the deadline
+            // held the call for as long as it took (issue #23).
+            let bound = attemptTimeout.map { min($0, deadline - now) } ?? deadline - now
+            let outcome = await Self.attempt(body, endpoint, bound: bound, clock: clock)
             // The attempt started at `now`; the clock is read again only for balancers that
             // learn from latency.
             let latency = lease.measuresLatency ? clock.now - now : nil

@@ -41,7 +41,8 @@ public struct WeightedRoundRobinBalancer<Source: Endpointer>: Balancer {
         try stripes.withCurrentEndpoints { state, _ in
             let table = currentTable(&state)
             var index = Int(table.entries[Self.advance(&state.counter, table.entries.count)])
-            if let address, table.endpoints.count > 1, table.addresses[index] == address {
+            // Only when the cycle names another endpoint: weight-0 endpoints are not in it.
+            if let address, table.hasAlternatives, table.addresses[index] == address {
                 repeat {
                     index = Int(table.entries[Self.advance(&state.counter, table.entries.count)])
                 } while table.addresses[index] == address

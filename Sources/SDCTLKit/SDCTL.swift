@@ -47,10 +47,11 @@ public enum SDCTL {
             format == .text && isatty(1) == 1 && !invocation.has("no-color")
             && (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
         let threshold: Logger.Level = invocation.has("verbose") ? .debug : .error
-        let logger = Logger(label: "sdctl") { _ in CLILogHandler(threshold: threshold) }
+        let shownEvents = ShownEvents()
+        let logger = Logger(label: "sdctl") { _ in CLILogHandler(threshold: threshold, shown: shownEvents) }
         var context = CommandContext(
             invocation: invocation, environment: environment, output: Output(format: format, color: color),
-            timeout: nil, logger: logger)
+            timeout: nil, logger: logger, shownEvents: shownEvents)
         context.timeout = try context.duration("timeout")
         // A wrapped command (`register -- CMD`) shares stdout with its child, which hears about a
         // closed pipe itself; everything else ends when nobody reads its output. Made last: its

@@ -94,6 +94,35 @@ struct OutlierEjectionTests {
         #expect(single.ejected.isEmpty)
     }
 
+    @Test("an endpoint that left the set is forgotten: it holds no place under the cap, and no record")
+    func departedAreForgotten() throws {
+        // Issue #23: every address that ever failed stayed in the records for ever, and a
+        // departed ejected one kept the only place under the cap, so a live failing endpoint
+        // could not be ejected.
+        let clock = BalancerClock.manual()
+        let cache = addressEndpointer(numberedInstances(10))
+        let ejection = OutlierEjection(
+            cache, configuration: .init(consecutiveFailures: 1, maximumEjectedShare: 0.1), clock: clock)
+        let leaver = "10.0.0.3:80"
+        ejection.observe(address: leaver, outcome: .failure)
+        #expect(ejection.ejected == [leaver])
+        cache.update(.instances(numberedInstances(10).filter { $0.address != leaver }))
+        #expect(ejection.ejected.isEmpty)
+        ejection.observe(address: "10.0.0.5:80", outcome: .failure)
+        #expect(ejection.ejected == ["10.0.0.5:80"])
+        // A call to the departed endpoint that ends now counts for nothing.
+        ejection.observe(address: leaver, outcome: .failure)
+        #expect(ejection.recordCount == 1)
+        // Many endpoints failing once, then all replaced: nothing of them is kept.
+        for host in 1...10 {
+            ejection.observe(address: numberedInstances(10)[host - 1].address, outcome: .failure)
+        }
+        cache.update(.instances(numberedInstances(10, from: 100)))
+        _ = ejection.snapshot()
+        #expect(ejection.recordCount == 0)
+        #expect(ejection.ejected.isEmpty)
+    }
+
     @Test("wrapping a load-aware balancer: Retry's failures eject, and its picks avoid the ejected")
     func withRetry() async throws {
         let clock = BalancerClock.manual()

@@ -115,6 +115,26 @@ struct RetryTests {
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
+    @Test("without attemptTimeout, the overall deadline still ends an attempt that ignores it")
+    func overallDeadlineWithoutAttemptTimeout() async throws {
+        // Issue #23: the attempt ran inline and nothing ended it, so this call took 60 s.
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 3, timeout: .milliseconds(500))
+        let started = ContinuousClock.now
+        do {
+            _ = try await retry { (_: String) -> Int in
+                try await Task.sleep(for: .seconds(60))
+                return 0
+            }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.reason == .deadlineExceeded)
+            #expect(error.errors.count == 1)
+            #expect((error.errors.first as? DiscoveryError)?.code == .timedOut)
+        }
+        // Not the 60 s of the attempt; generous for a timer that fires late on a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
     @Test("the callback can stop early and replace the error")
     func callback() async throws {
         struct Fatal: Error {}

@@ -3,7 +3,7 @@ import Discovery
 /// A target URL taken apart (`scheme://authority/path?query`), with the checks most backends
 /// share; a backend turns it into its own target.
 struct TargetURL: Sendable {
-    /// The whole text, for messages.
+    /// The whole text, for messages, with any password in it masked (``Redaction``).
     let text: String
     /// Lower-cased.
     let scheme: String
@@ -14,7 +14,7 @@ struct TargetURL: Sendable {
     let query: Substring
 
     init(_ text: String, scheme: String, rest: Substring) throws(CLIError) {
-        self.text = text
+        self.text = Redaction.redactingURLs(in: text)
         self.scheme = scheme
         let authority = String(rest.prefix { $0 != "/" && $0 != "?" })
         var pathAndQuery = rest.dropFirst(authority.count)

@@ -8,6 +8,9 @@ struct CommandContext: Sendable {
     var output: Output
     var timeout: Duration?
     var logger: Logger
+    /// The events ``logger`` has shown on stderr without `-v` (a command that ends with its own
+    /// line about the same thing says it once).
+    var shownEvents = ShownEvents()
 
     var format: OutputFormat { output.format }
 
@@ -25,15 +28,17 @@ struct CommandContext: Sendable {
         try Target(parsing: invocation.positionals[index], environment: environment)
     }
 
-    /// Every TARGET of a command that takes several, each with the text it was given as.
+    /// Every TARGET of a command that takes several, each with the text it was given as (any
+    /// password in it masked: the label is shown).
     func targets() throws(CLIError) -> [LabelledTarget] {
         var targets: [LabelledTarget] = []
         for text in invocation.positionals {
-            if targets.contains(where: { $0.label == text }) {
-                throw usage("TARGET '\(text)' is given twice")
+            let label = Redaction.redactingURLs(in: text)
+            if targets.contains(where: { $0.label == label }) {
+                throw usage("TARGET '\(label)' is given twice")
             }
             targets.append(
-                LabelledTarget(label: text, target: try Target(parsing: text, environment: environment)))
+                LabelledTarget(label: label, target: try Target(parsing: text, environment: environment)))
         }
         return targets
     }

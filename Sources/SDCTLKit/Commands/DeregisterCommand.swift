@@ -10,7 +10,7 @@ enum DeregisterCommand {
                 "nothing registered as '\(key)' in \(context.invocation.positionals[0]); nothing to do")
         }
         switch context.format {
-        case .text: for id in removed { context.output.line(id) }
+        case .text: for id in removed { context.output.line(id.terminalSafe) }
         case .json: context.output.json(.object([("removed", .array(removed.map(JSONValue.string)))]))
         }
         return .success

@@ -91,7 +91,7 @@ enum RegisterCommand {
     static func printRegistered(_ registrar: any Registrar, _ context: CommandContext) {
         let id = registrar.instance.id ?? registrar.instance.address
         switch context.format {
-        case .text: context.output.line(id)
+        case .text: context.output.line(id.terminalSafe)
         case .json:
             context.output.json(
                 .object([("id", .string(id)), ("address", .string(registrar.instance.address))]))

@@ -74,7 +74,7 @@ extension ResolveCommand {
     static func printPicks(_ picked: [String], _ request: PickRequest, _ context: CommandContext) {
         switch context.format {
         case .text:
-            for address in picked { context.output.line(address) }
+            for address in picked { context.output.line(address.terminalSafe) }
         case .json:
             var counts: [String: Int] = [:]
             for address in picked { counts[address, default: 0] += 1 }

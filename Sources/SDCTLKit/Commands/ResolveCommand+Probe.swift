@@ -38,12 +38,12 @@ extension ResolveCommand {
         }
         switch context.format {
         case .text:
-            let labelWidth = groups.compactMap(\.label?.count).max() ?? 0
-            let addressWidth = instances.map(\.address.count).max() ?? 0
+            let labelWidth = groups.compactMap(\.label?.terminalSafe.count).max() ?? 0
+            let addressWidth = instances.map(\.address.terminalSafe.count).max() ?? 0
             for (group, groupRows) in zip(groups, rows) {
                 for (instance, result) in groupRows {
-                    var line = group.label.map { $0.padding(labelWidth) + "  " } ?? ""
-                    line += instance.address.padding(addressWidth) + "  "
+                    var line = group.label.map { $0.terminalSafe.padding(labelWidth) + "  " } ?? ""
+                    line += instance.address.terminalSafe.padding(addressWidth) + "  "
                     line += describe(result, context.output)
                     context.output.line(line)
                 }
@@ -71,8 +71,15 @@ extension ResolveCommand {
                         }))
             }
         }
-        if instances.isEmpty { return .noInstances }
-        return results.contains(where: \.reachable) ? .success : .noneReachable
+        if instances.isEmpty { return noInstances(in: groups.map { $0.label ?? "" }, context) }
+        guard results.contains(where: \.reachable) else {
+            let count = instances.count
+            context.output.note(
+                "none of the \(count) instance\(count == 1 ? "" : "s") answered the \(probe.description) probe"
+            )
+            return .noneReachable
+        }
+        return .success
     }
 
     /// `reachable  0.42 ms  200` or `unreachable  1.03 ms  Connection refused`
@@ -82,7 +89,7 @@ extension ResolveCommand {
             return output.paint("reachable", "32") + "    \(latency)"
                 + (result.status.map { "  HTTP \($0)" } ?? "")
         }
-        return output.paint("unreachable", "31") + "  \(latency)  \(result.failure ?? "")"
+        return output.paint("unreachable", "31") + "  \(latency)  \((result.failure ?? "").terminalSafe)"
     }
 
     static func json(_ result: ProbeResult, _ probe: Probe) -> JSONValue {

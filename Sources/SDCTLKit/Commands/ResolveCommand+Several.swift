@@ -33,7 +33,9 @@ extension ResolveCommand {
             status = await printProbed(answered.map { ($0.label, $0.set) }, probe, context)
         } else {
             printLabelled(answered, failures: failures, context)
-            status = answered.allSatisfy({ $0.set.isEmpty }) ? .noInstances : .success
+            status =
+                answered.allSatisfy({ $0.set.isEmpty }) && firstFailure == nil
+                ? noInstances(in: answered.map(\.label), context) : .success
         }
         if let firstFailure { throw firstFailure }
         return status
@@ -45,9 +47,12 @@ extension ResolveCommand {
     ) {
         switch context.format {
         case .text:
-            let width = answered.map(\.label.count).max() ?? 0
+            let width = answered.map(\.label.terminalSafe.count).max() ?? 0
             for (label, set) in answered {
-                for instance in set { context.output.line("\(label.padding(width))  \(instance.address)") }
+                for instance in set {
+                    context.output.line(
+                        "\(label.terminalSafe.padding(width))  \(instance.address.terminalSafe)")
+                }
             }
         case .json:
             var groups = answered.map { answer -> JSONValue in
@@ -84,7 +89,7 @@ extension ResolveCommand {
             for difference in differences {
                 context.output.line(
                     "\(difference.address)  in \(difference.in.joined(separator: ", ")), "
-                        + "not in \(difference.notIn.joined(separator: ", "))")
+                        + "not in \(difference.notIn.joined(separator: ", "))".terminalSafe)
             }
             if differences.isEmpty {
                 let count = addressSets.first?.count ?? 0
@@ -113,6 +118,11 @@ extension ResolveCommand {
                     ("targets", .array(targets)),
                 ]))
         }
-        return differences.isEmpty ? .success : .targetsDiffer
+        guard differences.isEmpty else {
+            let count = differences.count
+            context.output.note("the targets differ in \(count) address\(count == 1 ? "" : "es")")
+            return .targetsDiffer
+        }
+        return .success
     }
 }

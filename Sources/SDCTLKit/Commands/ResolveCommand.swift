@@ -41,7 +41,7 @@ enum ResolveCommand {
                 if let probe { return await printProbed([(nil, set)], probe, context) }
                 guard let pick, !set.isEmpty else {
                     print(set, context)
-                    return set.isEmpty ? .noInstances : .success
+                    return set.isEmpty ? noInstances(in: [targets[0].label], context) : .success
                 }
                 do {
                     printPicks(try picks(pick, from: set), pick, context)
@@ -100,10 +100,21 @@ enum ResolveCommand {
         }
     }
 
+    /// Exit 3 with its one stderr line, unless the backend has given the reason already (DNS
+    /// SRV's NXDOMAIN or empty answer).
+    static func noInstances(in labels: [String], _ context: CommandContext) -> ExitCode {
+        if !context.shownEvents.contains(.noInstances) {
+            let named = labels.filter { !$0.isEmpty }
+            context.output.note(
+                named.isEmpty ? "no instances" : "no instances in \(named.joined(separator: ", "))")
+        }
+        return .noInstances
+    }
+
     static func print(_ set: [Instance], _ context: CommandContext) {
         switch context.format {
         case .text:
-            for instance in set { context.output.line(instance.address) }
+            for instance in set { context.output.line(instance.address.terminalSafe) }
         case .json:
             context.output.json(.array(set.map(JSONValue.init)))
         }

@@ -141,15 +141,15 @@ enum WatchCommand {
             context.output.json(.object(members))
         case .text:
             let output = context.output
-            let prefix = label.map { "\($0)  " } ?? ""
+            let prefix = label.map { "\($0.terminalSafe)  " } ?? ""
             let noun = set.count == 1 ? "instance" : "instances"
             if previous == nil {
                 output.line("\(time)  \(prefix)\(set.count) \(noun)")
-                for instance in set { output.line("  \(instance.address)") }
+                for instance in set { output.line("  \(instance.address.terminalSafe)") }
                 return
             }
-            var changes = added.map { output.paint("+\($0.address)", "32") }
-            changes += removed.map { output.paint("-\($0.address)", "31") }
+            var changes = added.map { output.paint("+\($0.address.terminalSafe)", "32") }
+            changes += removed.map { output.paint("-\($0.address.terminalSafe)", "31") }
             if changes.isEmpty { changes = ["~metadata"] }
             output.line("\(time)  \(prefix)\(changes.joined(separator: " "))  (\(set.count) \(noun))")
         }
@@ -164,8 +164,9 @@ enum WatchCommand {
             members.append(("error", .string(error.message)))
             context.output.json(.object(members))
         case .text:
-            let prefix = label.map { "\($0)  " } ?? ""
-            context.output.line("\(time)  \(prefix)\(context.output.paint("error:", "31")) \(error.message)")
+            let prefix = label.map { "\($0.terminalSafe)  " } ?? ""
+            context.output.line(
+                "\(time)  \(prefix)\(context.output.paint("error:", "31")) \(error.message.terminalSafe)")
         }
     }
 }

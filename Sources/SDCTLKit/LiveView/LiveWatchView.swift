@@ -157,8 +157,10 @@ struct LiveWatchView {
         return "\(whole / 3600)h\(String(whole % 3600 / 60).leftPadding(2).replacingSpaces)m"
     }
 
+    /// `text` with what came from servers and registrants made terminal-safe, cut to `width`.
     private func clip(_ text: String, _ width: Int) -> String {
-        text.count <= width ? text : String(text.prefix(max(0, width - 1))) + "…"
+        let text = text.terminalSafe
+        return text.count <= width ? text : String(text.prefix(max(0, width - 1))) + "…"
     }
 }
 

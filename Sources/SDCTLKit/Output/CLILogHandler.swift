@@ -16,10 +16,13 @@ struct CLILogHandler: LogHandler {
     /// The logger's gate: low enough to let the always-shown events (logged at notice) in.
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
+    /// Told of every always-shown event it prints.
+    let shown: ShownEvents?
 
-    init(threshold: Logger.Level) {
+    init(threshold: Logger.Level, shown: ShownEvents? = nil) {
         self.threshold = threshold
         self.logLevel = min(threshold, .notice)
+        self.shown = shown
     }
 
     /// The events shown without `-v`.
@@ -46,8 +49,10 @@ struct CLILogHandler: LogHandler {
         }
         let rendered = fields.keys.sorted().map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
         let prefix = event.level >= threshold && threshold <= .debug ? "\(event.level): " : ""
-        let line = "sdctl: \(prefix)\(event.message)\(rendered.isEmpty ? "" : " (\(rendered))")\n"
-        var text = line
-        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        if let marker, Self.alwaysShown.contains(marker) { shown?.insert(marker) }
+        // One line whatever the message and metadata quote of a server (TerminalText).
+        let text = "\(prefix)\(event.message)\(rendered.isEmpty ? "" : " (\(rendered))")"
+        var line = "sdctl: \(Redaction.redactingURLs(in: text).terminalSafe)\n"
+        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 }

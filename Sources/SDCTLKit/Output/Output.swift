@@ -26,8 +26,12 @@ struct Output: Sendable {
         line(value.rendered)
     }
 
+    /// One diagnostic line on stderr. What it quotes of a server or a registrant reaches the
+    /// terminal with its control characters shown as escapes, and cut to a sane length
+    /// (``TerminalText``): a note is always exactly one line. A URL's password never shows
+    /// (``Redaction``).
     func note(_ text: String) {
-        write("sdctl: \(text)\n", to: 2)
+        write("sdctl: \(Redaction.redactingURLs(in: text).terminalSafe)\n", to: 2)
     }
 
     func paint(_ text: String, _ code: String) -> String {

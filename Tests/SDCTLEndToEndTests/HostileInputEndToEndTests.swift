@@ -1,0 +1,111 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue #23 seen from a shell: weights that once made a pick spin, server text that reached
+/// the terminal raw, passwords echoed, and exit 3 without its line.
+@Suite("sdctl under hostile input, end to end")
+struct HostileInputEndToEndTests {
+    @Test("resolve --pick maglev and weighted-round-robin with a weight-0 instance end (they spun for ever)")
+    func zeroWeightPick() async throws {
+        try await withSDCTLHome("sdctl-zero-weight") { _, env in
+            var registrars: [RunningProcess] = []
+            defer { for registrar in registrars { registrar.signal(SIGKILL) } }
+            for (port, weight) in [(9001, 1), (9002, 0)] {
+                let registrar = try RunningProcess(
+                    RunningProcess.sdctl,
+                    ["register", "web", "127.0.0.1:\(port)", "--meta", "weight=\(weight)"],
+                    environment: env)
+                try await registrar.line { !$0.isEmpty }
+                registrars.append(registrar)
+            }
+            for balancer in ["maglev", "weighted-round-robin"] {
+                var arguments = ["resolve", "web", "--pick", balancer, "-n", "2", "--timeout", "2s"]
+                if balancer == "maglev" { arguments += ["--key", "k"] }
+                let result = try await runSDCTL(arguments, environment: env)
+                #expect(result.status == 0, "\(balancer): \(result.stderr)")
+                #expect(result.lines.allSatisfy { $0 == "127.0.0.1:9001" }, "\(balancer): \(result.lines)")
+            }
+        }
+    }
+
+    @Test(
+        "a server's error text with escapes, C1 controls, a bidi override and 10 kB reaches stderr as one safe line"
+    )
+    func serverTextIsMadeSafe() async throws {
+        let port = try FreePorts.take(1)[0]
+        // Answers every request with a 500 whose body is hostile text.
+        let script = #"""
+            import socket, sys
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+            body = ("\x1b[31mred\x07\x1b]52;c;aGk=\x07\u009b31m\u202e" + "A" * 10000).encode()
+            while True:
+                c, _ = s.accept(); c.recv(65536)
+                c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: " + str(len(body)).encode()
+                          + b"\r\nConnection: close\r\n\r\n" + body)
+                c.close()
+            """#
+        let server = try RunningProcess("/usr/bin/python3", ["-c", script, "\(port)"], environment: [:])
+        defer { server.signal(SIGKILL) }
+        try await eventually(.seconds(10), "the hostile server to listen") {
+            TCPConnections.canConnect(toPort: port)
+        }
+        try await withSDCTLHome("sdctl-hostile-text") { _, env in
+            for target in ["eureka://127.0.0.1:\(port)/eureka/apps/WEB", "consul://127.0.0.1:\(port)/web"] {
+                let result = try await runSDCTL(["resolve", target, "--timeout", "5s"], environment: env)
+                #expect(result.status != 0)
+                let bytes = Array(result.stderr.utf8)
+                #expect(bytes.last == 0x0A && bytes.count(where: { $0 == 0x0A }) == 1, "\(result.stderr)")
+                #expect(!bytes.dropLast().contains { $0 < 0x20 || $0 == 0x7F }, "C0 reached stderr: \(bytes)")
+                let scalars = result.stderr.unicodeScalars.map(\.value)
+                #expect(
+                    !scalars.contains { (0x80...0x9F).contains($0) || (0x202A...0x202E).contains($0) },
+                    "C1 or a bidi override reached stderr: \(result.stderr)")
+                #expect(result.stderr.count < 1200, "\(result.stderr.count) characters")
+            }
+        }
+    }
+
+    @Test("a password in a target URL is never printed", arguments: ["etcd", "eureka", "consul", "zk"])
+    func passwordsAreMasked(scheme: String) async throws {
+        try await withSDCTLHome("sdctl-redaction") { _, env in
+            let target = "\(scheme)://root:hunter2@127.0.0.1:1/services/web/apps/WEB"
+            for arguments in [
+                ["resolve", target], ["watch", "web", target, "-v"], ["deregister", target, "x"],
+            ] {
+                let result = try await runSDCTL(arguments, environment: env)
+                #expect(result.status != 0)
+                #expect(!result.stderr.contains("hunter2"), "\(arguments[0]): \(result.stderr)")
+                #expect(!result.lines.joined().contains("hunter2"))
+            }
+        }
+    }
+
+    @Test("exit 3 says so in one stderr line; the first watch event adds the initial set")
+    func noInstancesLineAndFirstEvent() async throws {
+        try await withSDCTLHome("sdctl-exit-3") { _, env in
+            let empty = try await runSDCTL(["resolve", "nothing"], environment: env)
+            #expect(empty.status == 3)
+            #expect(empty.stderr == "sdctl: no instances in nothing\n")
+            let json = try await runSDCTL(["resolve", "nothing", "-o", "json"], environment: env)
+            #expect(json.status == 3)
+            #expect(json.lines == ["[]"])
+            #expect(json.stderr.split(separator: "\n").count == 1)
+
+            let registrar = try RunningProcess(
+                RunningProcess.sdctl, ["register", "web", "127.0.0.1:9001"], environment: env)
+            defer { registrar.signal(SIGKILL) }
+            try await registrar.line { !$0.isEmpty }
+            let watch = try await runSDCTL(["watch", "web", "-o", "json", "--count", "1"], environment: env)
+            #expect(watch.status == 0)
+            let event = try #require(
+                try JSONSerialization.jsonObject(with: Data(watch.lines[0].utf8)) as? [String: Any])
+            let added = try #require(event["added"] as? [[String: Any]])
+            let instances = try #require(event["instances"] as? [[String: Any]])
+            #expect(added.map { $0["address"] as? String } == instances.map { $0["address"] as? String })
+            #expect(added.count == 1)
+            #expect((event["removed"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
