@@ -216,10 +216,12 @@ struct FileBackendTests {
     }
 
     @Test("the home directory follows SDCTL_HOME, then XDG_STATE_HOME, then HOME")
-    func home() {
-        #expect(FileServiceDirectory.home(environment: ["SDCTL_HOME": "/a", "XDG_STATE_HOME": "/b"]) == "/a")
-        #expect(FileServiceDirectory.home(environment: ["XDG_STATE_HOME": "/b", "HOME": "/h"]) == "/b/sdctl")
-        #expect(FileServiceDirectory.home(environment: ["HOME": "/h"]) == "/h/.local/state/sdctl")
+    func home() throws {
+        #expect(
+            try FileServiceDirectory.home(environment: ["SDCTL_HOME": "/a", "XDG_STATE_HOME": "/b"]) == "/a")
+        #expect(
+            try FileServiceDirectory.home(environment: ["XDG_STATE_HOME": "/b", "HOME": "/h"]) == "/b/sdctl")
+        #expect(try FileServiceDirectory.home(environment: ["HOME": "/h"]) == "/h/.local/state/sdctl")
     }
 }
 

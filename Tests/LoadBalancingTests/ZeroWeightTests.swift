@@ -2,6 +2,7 @@ import Discovery
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import LoadBalancing
@@ -107,23 +108,4 @@ struct ZeroWeightTests {
     }
 
     struct TestFailure: Error {}
-}
-
-/// Runs `body` on a thread of its own and returns its result, or nil when it has not returned
-/// within `timeout`. Unlike a task group it does not wait for a body that never returns (the
-/// thread is left to spin, and the test fails).
-func finishes<T: Sendable>(
-    within timeout: Duration, _ what: String, _ body: @escaping @Sendable () throws -> T
-) async throws -> T? {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
-        let once = Mutex<CheckedContinuation<T?, any Error>?>(continuation)
-        @Sendable func resume(_ result: Result<T?, any Error>) {
-            once.withLock { $0.take() }?.resume(with: result)
-        }
-        Thread.detachNewThread { resume(Result { try body() }) }
-        let (seconds, attoseconds) = timeout.components
-        DispatchQueue.global().asyncAfter(
-            deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-        ) { resume(.success(nil)) }
-    }
 }

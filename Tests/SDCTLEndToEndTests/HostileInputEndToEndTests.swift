@@ -82,6 +82,19 @@ struct HostileInputEndToEndTests {
         }
     }
 
+    @Test("a state directory writable by others is refused: exit 77 with one line")
+    func untrustedStateDirectory() async throws {
+        try await withSDCTLHome("sdctl-untrusted") { home, env in
+            #expect(chmod(home.path, 0o777) == 0)
+            for arguments in [["resolve", "web"], ["register", "web", "127.0.0.1:1"], ["watch", "web"]] {
+                let result = try await runSDCTL(arguments + ["--timeout", "5s"], environment: env)
+                #expect(result.status == 77, "\(arguments[0]): \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+                #expect(result.stderr.contains("writable by group or others"), "\(result.stderr)")
+            }
+        }
+    }
+
     @Test("exit 3 says so in one stderr line; the first watch event adds the initial set")
     func noInstancesLineAndFirstEvent() async throws {
         try await withSDCTLHome("sdctl-exit-3") { _, env in

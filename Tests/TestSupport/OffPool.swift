@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 /// Runs a blocking call (a child process to completion, a socket read with a timeout, openssl)
 /// on a thread of its own and awaits it. A blocked thread of the 2-thread cooperative pool
@@ -23,5 +25,24 @@ public func offPoolAtLowPriority<T: Sendable>(_ body: @escaping @Sendable () thr
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
         #endif
         return try body()
+    }
+}
+
+/// Runs `body` on a thread of its own and returns its result, or nil when it has not returned
+/// within `timeout`. Unlike a task group it does not wait for a body that never returns (the
+/// thread is left to spin, and the test fails).
+public func finishes<T: Sendable>(
+    within timeout: Duration, _ what: String, _ body: @escaping @Sendable () throws -> T
+) async throws -> T? {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
+        let once = Mutex<CheckedContinuation<T?, any Error>?>(continuation)
+        @Sendable func resume(_ result: Result<T?, any Error>) {
+            once.withLock { $0.take() }?.resume(with: result)
+        }
+        Thread.detachNewThread { resume(Result { try body() }) }
+        let (seconds, attoseconds) = timeout.components
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        ) { resume(.success(nil)) }
     }
 }
