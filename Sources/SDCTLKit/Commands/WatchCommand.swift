@@ -32,15 +32,12 @@ enum WatchCommand {
         defer { for instancer in instancers { instancer.stop() } }
         for target in targets { instancers.append(try target.target.backend.makeInstancer(context)) }
 
-        let (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        let (stream, input) = AsyncStream.makeStream(of: Input.self)
+        let inputs = WatchInputs(stream, targets: instancers.count)
         var feeders: [Task<Void, Never>] = []
         defer { for feeder in feeders { feeder.cancel() } }
         for (index, instancer) in instancers.enumerated() {
-            let subscription = instancer.subscribe()
-            feeders.append(
-                Task {
-                    for await event in subscription { input.yield(.event(target: index, event)) }
-                })
+            feeders.append(inputs.feed(instancer.subscribe(), target: index, into: input))
         }
         let output = context.output
         let handler = command.map { command in
@@ -59,6 +56,13 @@ enum WatchCommand {
         } else {
             // With a handler, SIGINT and SIGTERM end the watch after the run in progress (and the
             // one waiting) instead of leaving it orphaned halfway through, say, a proxy reload.
+            // The printer is its own task so that a signal can cancel it even while it waits on a
+            // stdout that nobody reads (Output gives up a write when its task is cancelled).
+            let printer = Task {
+                await withTimeout(context.timeout) {
+                    await printLines(inputs, targets: targets, count: count, handler: handler, context)
+                }
+            }
             let signalled = Atomic<Int32>(0)
             let signals =
                 handler == nil
@@ -66,10 +70,13 @@ enum WatchCommand {
                 : await SignalWatcher.start([SIGINT, SIGTERM]) { number in
                     signalled.store(number, ordering: .relaxed)
                     input.yield(.signal(number))
+                    printer.cancel()
                 }
             defer { signals?.cancel() }
-            ending = await withTimeout(context.timeout) {
-                await printLines(inputs, targets: targets, count: count, handler: handler, context)
+            ending = await withTaskCancellationHandler {
+                await printer.value
+            } onCancel: {
+                printer.cancel()
             }
             if signalled.load(ordering: .relaxed) != 0 {
                 for feeder in feeders { feeder.cancel() }
@@ -90,7 +97,7 @@ enum WatchCommand {
     /// Today's line output: the first set, then each change, until `count` events or a failure
     /// that ends the watch.
     static func printLines(
-        _ inputs: AsyncStream<Input>, targets: [LabelledTarget], count: Int?, handler: WatchHandler?,
+        _ inputs: WatchInputs, targets: [LabelledTarget], count: Int?, handler: WatchHandler?,
         _ context: CommandContext
     ) async -> (target: Int, error: DiscoveryError)? {
         var sets = [[Instance]?](repeating: nil, count: targets.count)

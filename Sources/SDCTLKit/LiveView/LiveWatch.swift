@@ -17,7 +17,7 @@ struct LiveWatch {
     /// `nil` when the watch ended on its own terms (q, a signal, --count); the failure that
     /// ended it otherwise; `.none` when --timeout did.
     func run(
-        _ inputs: AsyncStream<WatchCommand.Input>, _ input: AsyncStream<WatchCommand.Input>.Continuation,
+        _ inputs: WatchInputs, _ input: AsyncStream<WatchCommand.Input>.Continuation,
         count: Int?, timeout: Duration?
     ) async -> (target: Int, error: DiscoveryError)?? {
         let terminal = LiveTerminal()

@@ -39,12 +39,22 @@ struct Output: Sendable {
     }
 
     /// One `write(2)` per line where possible: unbuffered, so nothing waits in a buffer.
+    ///
+    /// Stdout is written a pipe buffer's worth at a time, each after `poll(2)` says it has room,
+    /// and a task that is cancelled meanwhile drops the rest of the line: a reader that stopped
+    /// reading never holds `--timeout`, a signal or the end of a command (a blocking write
+    /// cannot be interrupted).
     private func write(_ text: String, to fd: Int32) {
         var text = text
         text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                var length = bytes.count - offset
+                if fd == 1 {
+                    guard Self.waitForRoom(fd) else { return }
+                    length = min(length, Int(PIPE_BUF))
+                }
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, length)
                 if written < 0 {
                     if errno == EINTR { continue }
                     // The reader is gone: the command ends (SDCTL.run), nothing more to write.
@@ -53,6 +63,17 @@ struct Output: Sendable {
                 }
                 offset += written
             }
+        }
+    }
+
+    /// Waits until `fd` can take a write, in slices of 100 ms; false when the task is
+    /// cancelled first.
+    private static func waitForRoom(_ fd: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&descriptor, 1, 100)
+            if ready != 0 { return true }  // room, an error or a hang-up: write(2) says which
+            if Task.isCancelled { return false }
         }
     }
 }
