@@ -58,6 +58,72 @@ struct SignalTests {
         #expect(try String(contentsOfFile: home.path + "/status", encoding: .utf8) == "exit=0\n")
     }
 
+    /// A child script that appends a line per SIGINT it gets to `counter`, says it is ready,
+    /// and lives about two seconds.
+    func countingChild(_ home: TemporaryDirectory) throws -> (script: String, counter: String, ready: String)
+    {
+        let counter = home.path + "/interrupts"
+        let ready = home.path + "/ready"
+        let script = home.path + "/child.sh"
+        try """
+        trap 'echo INT >> \(counter)' INT
+        awk '{print $5}' /proc/$PPID/stat > \(home.path)/pgid
+        touch \(ready)
+        i=0
+        while [ $i -lt 40 ]; do sleep 0.05 & wait; i=$((i+1)); done
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        return (script, counter, ready)
+    }
+
+    @Test("SIGINT to sdctl's whole process group without a terminal reaches the wrapped command once")
+    func groupSignalOnce() async throws {
+        let home = TemporaryDirectory("sdctl-group")
+        defer { home.remove() }
+        let child = try countingChild(home)
+        // setsid: sdctl leads a new session and process group, with no terminal, as under a
+        // CI runner or a supervisor; `kill -- -PGID` is what such a one sends when it cancels.
+        let registrar = try RunningProcess(
+            "/usr/bin/setsid",
+            ["--wait", RunningProcess.sdctl, "register", "web", "127.0.0.1:8080", "--", "sh", child.script],
+            environment: ["SDCTL_HOME": home.path])
+        try await eventually(.seconds(10), "the wrapped command to start") {
+            FileManager.default.fileExists(atPath: child.ready)
+        }
+        // sdctl's group, as the child found it through its parent.
+        let group = try #require(
+            Int32(
+                try String(contentsOfFile: home.path + "/pgid", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
+        #expect(group > 1)
+        #expect(kill(-group, SIGINT) == 0)
+        _ = try await registrar.wait(timeout: .seconds(15))
+        let interrupts = (try? String(contentsOfFile: child.counter, encoding: .utf8)) ?? ""
+        #expect(interrupts == "INT\n", "the child saw \(interrupts.split(separator: "\n").count) SIGINTs")
+    }
+
+    @Test("Ctrl-C at a terminal with stdin redirected reaches a wrapped command exactly once")
+    func ctrlCOnceStdinRedirected() async throws {
+        let home = TemporaryDirectory("sdctl-tty-redirected")
+        defer { home.remove() }
+        let child = try countingChild(home)
+        let session = "sdctl-redirected-\(getpid())"
+        let command =
+            "SDCTL_HOME=\(home.path) \(RunningProcess.sdctl) register web 127.0.0.1:8080 -- sh \(child.script) "
+            + "< /dev/null; echo exit=$? > \(home.path)/status"
+        _ = try runTool(
+            "/usr/bin/tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "20", command])
+        defer { _ = try? runTool("/usr/bin/tmux", ["kill-session", "-t", session]) }
+        try await eventually(.seconds(10), "the wrapped command to start") {
+            FileManager.default.fileExists(atPath: child.ready)
+        }
+        #expect(try runTool("/usr/bin/tmux", ["send-keys", "-t", session, "C-c"]) == 0)
+        try await eventually(.seconds(15), "sdctl to finish") {
+            FileManager.default.fileExists(atPath: home.path + "/status")
+        }
+        let interrupts = try String(contentsOfFile: child.counter, encoding: .utf8)
+        #expect(interrupts == "INT\n", "the child saw: \(interrupts.split(separator: "\n").count)")
+    }
+
     /// Runs a tool to its end, with clean signal state (see `spawnProcess`).
     func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
         waitForExit(spawnProcess(path, arguments))

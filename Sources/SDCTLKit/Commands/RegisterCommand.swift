@@ -119,9 +119,14 @@ enum RegisterCommand {
         }
     }
 
-    /// Whether this process's group is the foreground of the terminal on stdin, where the
+    /// Whether this process's group is the foreground of its controlling terminal, where the
     /// terminal's own SIGINT and SIGQUIT reach the whole group.
     static func ownsTerminalForeground() -> Bool {
-        isatty(0) == 1 && tcgetpgrp(0) == getpgrp()
+        // The controlling terminal itself, not fd 0: stdin may be redirected (`< /dev/null`)
+        // while Ctrl-C still comes from the terminal.
+        let terminal = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)
+        guard terminal >= 0 else { return false }
+        defer { close(terminal) }
+        return tcgetpgrp(terminal) == getpgrp()
     }
 }

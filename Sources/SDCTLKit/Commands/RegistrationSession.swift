@@ -29,13 +29,6 @@ struct RegistrationSession {
         case cancelled
     }
 
-    /// The wrapped command, shared with the signal handler that forwards to it.
-    final class ChildSlot: Sendable {
-        let process = Mutex<ChildProcess?>(nil)
-        /// Whether a SIGTERM or SIGINT was held back for draining instead of forwarded.
-        let heldOne = Atomic<Bool>(false)
-    }
-
     let context: CommandContext
     let plan: RegistrationPlan
     let makeRegistrar: @Sendable () throws(CLIError) -> any Registrar
@@ -65,10 +58,17 @@ struct RegistrationSession {
         let watcher = await startWatchingSignals()
         defer { watcher.cancel() }
         if let command = plan.command {
-            let spawned = try ChildProcess.spawn(command)
-            child.process.withLock { $0 = spawned }
+            // Exactly once (DESIGN.md contract 10): at the terminal, in its foreground, the
+            // child shares sdctl's group, so the terminal's Ctrl-C (and job control) reach it
+            // directly and sdctl does not forward those; anywhere else it gets a group of its
+            // own, so that a signal to sdctl's whole group (a script's `kill -- -PGID`, a CI
+            // runner, `timeout`) reaches it only through sdctl's forward.
+            let ownGroup = !RegisterCommand.ownsTerminalForeground()
+            let spawned = try ChildProcess.spawn(command, ownProcessGroup: ownGroup)
+            child.started(spawned, ownGroup: ownGroup)
             let stops = self.stops
-            Task { stops.append(.exited(await spawned.wait())) }
+            let child = self.child
+            Task { stops.append(.exited(await spawned.wait(beforeReaping: { child.ended() }))) }
         }
         if let readiness = plan.readiness {
             let timeout = context.timeout
@@ -166,11 +166,11 @@ struct RegistrationSession {
         case .signal(let number):
             context.logger.info("signalled; deregistering", metadata: ["signal": "\(number)"])
             if registered, let drain = plan.drain { try await self.drain(for: drain) }
-            if let process = child.process.withLock({ $0 }) {
+            if child.wasStarted {
                 // Held back for draining (only a held signal is a stop when there is a child),
                 // unless the terminal gave the child its own Ctrl-C already.
-                let typed = number == SIGINT && RegisterCommand.ownsTerminalForeground()
-                if termination == nil, !typed { process.signal(number) }
+                let typed = number == SIGINT && child.sharesTerminalSignals
+                if termination == nil, !typed { child.signal(number) }
                 let ended = await waitForExit()
                 try await RegisterCommand.deregisterUncancelled(registrar, context)
                 return ExitCode(ended.exitCode)
@@ -205,9 +205,9 @@ struct RegistrationSession {
 
     /// Stops the wrapped command after a failure before registering, and throws the failure.
     mutating func giveUp(_ error: CLIError) async throws(CLIError) -> Never {
-        if let process = child.process.withLock({ $0 }) {
+        if child.wasStarted {
             context.output.note("\(error.message); stopping \(plan.command![0])")
-            if termination == nil { process.signal(SIGTERM) }
+            if termination == nil { child.signal(SIGTERM) }
             _ = await waitForExit()
         }
         throw error
@@ -218,11 +218,11 @@ struct RegistrationSession {
         guard plan.command != nil else {
             return await SignalWatcher.start([SIGINT, SIGTERM]) { stops.append(.signal($0)) }
         }
-        // The child shares sdctl's process group, so a Ctrl-C (or Ctrl-\) typed at the terminal
-        // reaches it directly when sdctl is in the terminal's foreground; those two signals are
-        // forwarded only when it is not, so the child sees each exactly once. Every other
-        // signal, and every signal while sdctl runs in the background or under a supervisor,
-        // is forwarded; with --drain the first SIGTERM or SIGINT is held until the drain ends.
+        // A child in sdctl's process group at the terminal's foreground gets a typed Ctrl-C (or
+        // Ctrl-\) straight from the terminal: those two are not forwarded then, so it sees each
+        // exactly once. Every other signal, and every signal to a child with a group of its
+        // own, is forwarded; with --drain the first SIGTERM or SIGINT is held until the drain
+        // ends. A signal before the child exists is kept for it (ChildSlot).
         let child = self.child
         let drains = plan.drain != nil
         return await SignalWatcher.start(RegisterCommand.forwarded) { number in
@@ -232,8 +232,8 @@ struct RegistrationSession {
                 stops.append(.signal(number))
                 return
             }
-            if (number == SIGINT || number == SIGQUIT) && RegisterCommand.ownsTerminalForeground() { return }
-            child.process.withLock { $0 }?.signal(number)
+            if (number == SIGINT || number == SIGQUIT) && child.sharesTerminalSignals { return }
+            child.signal(number)
         }
     }
 }

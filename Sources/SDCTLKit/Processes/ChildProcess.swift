@@ -27,9 +27,11 @@ struct ChildProcess: Sendable {
 
     /// Starts `command[0]` (found on PATH) with the rest as arguments, with `stdin`, `stdout`
     /// and `stderr` in place of sdctl's where given, and `environment` added to sdctl's own.
+    /// With `ownProcessGroup`, the child leads a process group of its own, so that a signal
+    /// sent to sdctl's group does not reach it as well as sdctl's forward of it.
     static func spawn(
         _ command: [String], stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], ownProcessGroup: Bool = false
     ) throws(CLIError) -> ChildProcess {
         precondition(!command.isEmpty)
         var attributes = posix_spawnattr_t()
@@ -41,7 +43,12 @@ struct ChildProcess: Sendable {
         var none = sigset_t()
         sigemptyset(&none)
         posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+        if ownProcessGroup {
+            flags |= POSIX_SPAWN_SETPGROUP
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -84,10 +91,15 @@ struct ChildProcess: Sendable {
     }
 
     /// Waits for the child on a Dispatch thread, never blocking the concurrency pool.
-    func wait() async -> Termination {
+    /// `beforeReaping` runs once the child has ended but before its pid is released: after
+    /// that, the pid may be another process's.
+    func wait(beforeReaping: @escaping @Sendable () -> Void = {}) async -> Termination {
         let pid = self.pid
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
+                var info = siginfo_t()
+                while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0, errno == EINTR {}
+                beforeReaping()
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0, errno == EINTR {}
                 // WIFEXITED / WTERMSIG are macros; decode the status word by hand.
