@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Swift Testing's ids are Module.Suite/test(): a module is matched up to its dot, a suite up to its slash.
-filter='^((DiscoveryTests|LoadBalancingTests|ZooKeeperDiscoveryTests|EtcdDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests|SDCTLKitTests)\.|SDCTLEndToEndTests\.(ReadyRegistrationTests|ResolveProbeTests|WatchExecTests|LiveWatchTests)/)'
+filter='^((DiscoveryTests|LoadBalancingTests|FileDiscoveryTests|ZooKeeperDiscoveryTests|EtcdDiscoveryTests|DNSDiscoveryTests|ConsulDiscoveryTests|EurekaDiscoveryTests|SDCTLKitTests)\.|SDCTLEndToEndTests\.(ReadyRegistrationTests|ResolveProbeTests|WatchExecTests|LiveWatchTests|SignalTests|HostileInputEndToEndTests)/)'
 for sanitizer in "${@:-address thread}"; do
     for name in $sanitizer; do
         started=$(date +%s)
