@@ -25,35 +25,28 @@ struct SignalTests {
         #expect(registrar.lines.isEmpty)
     }
 
-    @Test("Ctrl-C at a terminal reaches a wrapped command exactly once")
-    func ctrlCOnce() async throws {
+    @Test(
+        "Ctrl-C at a terminal reaches a wrapped command exactly once, with stdin the terminal or redirected",
+        arguments: ["", " < /dev/null"])
+    func ctrlCOnce(redirection: String) async throws {
         let home = TemporaryDirectory("sdctl-tty")
         defer { home.remove() }
-        let counter = home.path + "/interrupts"
-        let ready = home.path + "/ready"
-        // The child counts SIGINTs; `wait` returns at once when one arrives, so two are two.
-        let script = home.path + "/child.sh"
-        try """
-        trap 'echo INT >> \(counter)' INT
-        touch \(ready)
-        i=0
-        while [ $i -lt 40 ]; do sleep 0.05 & wait; i=$((i+1)); done
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let session = "sdctl-\(getpid())"
+        let child = try countingChild(home)
+        let session = "sdctl-\(getpid())-\(redirection.isEmpty ? "tty" : "redirected")"
         let command =
-            "SDCTL_HOME=\(home.path) \(RunningProcess.sdctl) register web 127.0.0.1:8080 -- sh \(script); "
-            + "echo exit=$? > \(home.path)/status"
+            "SDCTL_HOME=\(home.path) \(RunningProcess.sdctl) register web 127.0.0.1:8080 -- sh \(child.script)"
+            + "\(redirection); echo exit=$? > \(home.path)/status"
         _ = try runTool(
             "/usr/bin/tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "20", command])
         defer { _ = try? runTool("/usr/bin/tmux", ["kill-session", "-t", session]) }
         try await eventually(.seconds(10), "the wrapped command to start") {
-            FileManager.default.fileExists(atPath: ready)
+            FileManager.default.fileExists(atPath: child.ready)
         }
         #expect(try runTool("/usr/bin/tmux", ["send-keys", "-t", session, "C-c"]) == 0)
         try await eventually(.seconds(15), "sdctl to finish") {
             FileManager.default.fileExists(atPath: home.path + "/status")
         }
-        let interrupts = try String(contentsOfFile: counter, encoding: .utf8)
+        let interrupts = try String(contentsOfFile: child.counter, encoding: .utf8)
         #expect(interrupts == "INT\n", "the child saw: \(interrupts.split(separator: "\n").count)")
         #expect(try String(contentsOfFile: home.path + "/status", encoding: .utf8) == "exit=0\n")
     }
@@ -99,29 +92,6 @@ struct SignalTests {
         _ = try await registrar.wait(timeout: .seconds(15))
         let interrupts = (try? String(contentsOfFile: child.counter, encoding: .utf8)) ?? ""
         #expect(interrupts == "INT\n", "the child saw \(interrupts.split(separator: "\n").count) SIGINTs")
-    }
-
-    @Test("Ctrl-C at a terminal with stdin redirected reaches a wrapped command exactly once")
-    func ctrlCOnceStdinRedirected() async throws {
-        let home = TemporaryDirectory("sdctl-tty-redirected")
-        defer { home.remove() }
-        let child = try countingChild(home)
-        let session = "sdctl-redirected-\(getpid())"
-        let command =
-            "SDCTL_HOME=\(home.path) \(RunningProcess.sdctl) register web 127.0.0.1:8080 -- sh \(child.script) "
-            + "< /dev/null; echo exit=$? > \(home.path)/status"
-        _ = try runTool(
-            "/usr/bin/tmux", ["new-session", "-d", "-s", session, "-x", "120", "-y", "20", command])
-        defer { _ = try? runTool("/usr/bin/tmux", ["kill-session", "-t", session]) }
-        try await eventually(.seconds(10), "the wrapped command to start") {
-            FileManager.default.fileExists(atPath: child.ready)
-        }
-        #expect(try runTool("/usr/bin/tmux", ["send-keys", "-t", session, "C-c"]) == 0)
-        try await eventually(.seconds(15), "sdctl to finish") {
-            FileManager.default.fileExists(atPath: home.path + "/status")
-        }
-        let interrupts = try String(contentsOfFile: child.counter, encoding: .utf8)
-        #expect(interrupts == "INT\n", "the child saw: \(interrupts.split(separator: "\n").count)")
     }
 
     /// Runs a tool to its end, with clean signal state (see `spawnProcess`).
