@@ -137,6 +137,19 @@ public struct FileServiceDirectory: Sendable, Hashable, CustomStringConvertible 
         return instances.sorted()
     }
 
+    /// Removes the entries moved aside by an earlier deregistration whose registrar has gone
+    /// without taking them away (it exited before its next check).
+    private func removeAbandonedDeregistrations() {
+        let names =
+            (try? FileSystem.names(in: path) { $0.hasPrefix(".") && $0.hasSuffix(".deregistered") }) ?? []
+        for name in names {
+            let file = path + "/" + name
+            guard let fd = try? FileSystem.openEntry(file) else { continue }
+            if !FileSystem.isLockedByAnother(fd), FileSystem.sameFile(fd, file) { unlink(file) }
+            close(fd)
+        }
+    }
+
     /// Removes every entry whose id or address is `idOrAddress`, live or not, and returns the
     /// ids removed. A registrar holding one of them keeps running but is no longer listed (it
     /// sees that its entry was deregistered, and does not put it back).
@@ -147,6 +160,7 @@ public struct FileServiceDirectory: Sendable, Hashable, CustomStringConvertible 
             throw FileSystem.error("cannot read", path)
         }
         try FileSystem.verifyTrusted(path)
+        removeAbandonedDeregistrations()
         var removed: [String] = []
         for name in try FileSystem.entryNames(in: path) {
             let id = String(name.dropLast(Self.entrySuffix.count))

@@ -203,6 +203,20 @@ struct FileHardeningTests {
         }
     }
 
+    @Test(
+        "an entry moved aside by deregister whose registrar has exited is cleaned up by the next deregister")
+    func abandonedDeregistration() async throws {
+        try await withService { directory, path in
+            let aside = path + "/.web-a.deregistered"
+            close(try liveEntry(aside, address: "10.0.0.1:80"))
+            let held = try liveEntry(path + "/.web-b.deregistered", address: "10.0.0.2:80")
+            defer { close(held) }
+            #expect(try directory.remove(idOrAddress: "nothing") == [])
+            #expect(access(aside, F_OK) != 0, "the abandoned one stayed")
+            #expect(access(path + "/.web-b.deregistered", F_OK) == 0, "one whose registrar lives was removed")
+        }
+    }
+
     @Test("a registrar whose entry vanishes puts it back and says so")
     func restoresItsEntry() async throws {
         try await withService { directory, _ in

@@ -179,6 +179,13 @@ enum FileSystem {
     }
 
     static func entryNames(in directory: String) throws(DiscoveryError) -> [String] {
+        try names(in: directory, where: FileServiceDirectory.isEntryName)
+    }
+
+    /// The names in `directory` that `include` keeps.
+    static func names(in directory: String, where include: (String) -> Bool) throws(DiscoveryError)
+        -> [String]
+    {
         guard let dir = opendir(directory) else { throw error("cannot list", directory) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -186,7 +193,7 @@ enum FileSystem {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if FileServiceDirectory.isEntryName(name) { names.append(name) }
+            if include(name) { names.append(name) }
         }
         return names
     }
