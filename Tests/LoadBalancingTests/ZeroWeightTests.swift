@@ -85,9 +85,12 @@ struct ZeroWeightTests {
     @Test("Retry over Maglev with one weighted and one weight-0 instance ends when its only endpoint fails")
     func retryAfterTheOnlyWeightedFails() async throws {
         let source = addressEndpointer(Self.instances([1, 0]))
-        let retry = Retry(MaglevBalancer(source).keyed("k"), maxAttempts: 3, timeout: .seconds(5))
+        let maglev = MaglevBalancer(source)
+        let retry = Retry(maglev.keyed("k"), maxAttempts: 3, timeout: .seconds(30))
         // Off the cooperative pool: a pick that spins must not take a pool thread with it.
-        let ended = try await finishes(within: .seconds(10), "Retry") { () -> RetryError? in
+        let ended = try await finishes(within: .seconds(30), "Retry") { () -> RetryError? in
+            // The 65,537-slot table is built here, at low priority, not on a pool thread.
+            maglev.prepare()
             let done = DispatchSemaphore(value: 0)
             let outcome = Mutex<RetryError?>(nil)
             Task.detached {

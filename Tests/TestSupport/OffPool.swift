@@ -30,7 +30,7 @@ public func offPoolAtLowPriority<T: Sendable>(_ body: @escaping @Sendable () thr
 
 /// Runs `body` on a thread of its own and returns its result, or nil when it has not returned
 /// within `timeout`. Unlike a task group it does not wait for a body that never returns (the
-/// thread is left to spin, and the test fails).
+/// thread is left to spin, at the lowest priority, and the test fails).
 public func finishes<T: Sendable>(
     within timeout: Duration, _ what: String, _ body: @escaping @Sendable () throws -> T
 ) async throws -> T? {
@@ -39,7 +39,14 @@ public func finishes<T: Sendable>(
         @Sendable func resume(_ result: Result<T?, any Error>) {
             once.withLock { $0.take() }?.resume(with: result)
         }
-        Thread.detachNewThread { resume(Result { try body() }) }
+        Thread.detachNewThread {
+            // Low priority, as offPoolAtLowPriority: a body that spins (the bug it guards
+            // against) or builds large tables must not starve the timing tests beside it.
+            #if os(Linux)
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            #endif
+            resume(Result { try body() })
+        }
         let (seconds, attoseconds) = timeout.components
         DispatchQueue.global().asyncAfter(
             deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
