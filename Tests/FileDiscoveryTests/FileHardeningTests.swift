@@ -190,7 +190,7 @@ struct FileHardeningTests {
                 logger: RecordingLogHandler.logger(messages), checkInterval: .milliseconds(20))
             try await registrar.register()
             #expect(try directory.remove(idOrAddress: "web-a") == ["web-a"])
-            try await eventually(.seconds(10), "the registrar to notice") {
+            try await eventually(.seconds(30), "the registrar to notice") {
                 messages.all.contains { $0.contains("deregistered by another process") }
             }
             // Many keeper checks later, still out, and nothing left behind.
@@ -230,11 +230,11 @@ struct FileHardeningTests {
             let subscription = instancer.subscribe()
             try await subscription.set(["127.0.0.1:8080"])
             #expect(unlink(registrar.entryPath) == 0)
-            try await eventually(.seconds(10), "the entry put back, and a notice") {
+            try await eventually(.seconds(30), "the entry put back, and a notice") {
                 access(registrar.entryPath, F_OK) == 0
                     && messages.all.contains { $0.contains("registered again") }
             }
-            try await subscription.set(["127.0.0.1:8080"], within: .seconds(10))
+            try await subscription.set(["127.0.0.1:8080"], within: .seconds(30))
             try await registrar.deregister()
             try await subscription.set([])
         }

@@ -61,7 +61,7 @@ struct ZeroWeightTests {
             for avoided in [nil] + addresses {
                 // 200 picks each: a walk that can spin is met on the first or not at all.
                 let picked = try await finishes(
-                    within: .seconds(10), "\(name) avoiding \(avoided ?? "nothing")"
+                    within: .seconds(30), "\(name) avoiding \(avoided ?? "nothing")"
                 ) {
                     try (0..<200).map { _ in try pick(avoided) }
                 }
