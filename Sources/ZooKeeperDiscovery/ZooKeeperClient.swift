@@ -92,7 +92,8 @@ public final class ZooKeeperClient: Sendable {
     public let configuration: Configuration
     let logger: Logger
     private let state = Mutex(State())
-    private let queue = DispatchQueue(label: "sdctl.zookeeper.session")
+    /// Opens, reopens and closes handles, one at a time (internal for tests).
+    let queue = DispatchQueue(label: "sdctl.zookeeper.session")
 
     /// Opens a session (asynchronously: operations wait for it, ``waitUntilConnected(timeout:)``
     /// waits explicitly). With `resuming`, it attaches to an existing session instead.
@@ -407,7 +408,8 @@ public final class ZooKeeperClient: Sendable {
         public func cancel() { cancelAction() }
     }
 
-    /// Closes the session (its ephemeral nodes go at once). Idempotent.
+    /// Closes the session (its ephemeral nodes go at once). Idempotent. Called from one of the
+    /// library's callbacks, it returns at once and the handle closes on another thread.
     public func close() {
         let (handle, waiters, listeners) = state.withLock {
             state -> (
@@ -424,7 +426,16 @@ public final class ZooKeeperClient: Sendable {
             return (state.handle, Array(state.waiters.values), Array(state.listeners.values))
         }
         for waiter in waiters { waiter.resume(returning: false) }
-        if let handle { queue.sync { closeAndForgetWatches(handle) } }
+        if let handle {
+            if CompletionThread.isCurrent {
+                // Called from a callback (an owning instancer's last reference went there): the
+                // queue may be closing an old handle, which joins this very thread. Waiting for it
+                // here would never end, so the close runs on a thread of its own.
+                DispatchQueue.global().async { self.queue.sync { self.closeAndForgetWatches(handle) } }
+            } else {
+                queue.sync { closeAndForgetWatches(handle) }
+            }
+        }
         for listener in listeners { listener(.closed) }
     }
 

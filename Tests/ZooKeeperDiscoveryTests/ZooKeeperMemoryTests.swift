@@ -1,5 +1,6 @@
 import CZooKeeper
 import Discovery
+import Dispatch
 import Synchronization
 import TestSupport
 import Testing
@@ -77,6 +78,55 @@ extension ZooKeeperTests {
                 guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "\(node) to go") }
                 try await Task.sleep(for: .milliseconds(10))
             }
+        }
+    }
+
+    /// An owning instancer whose last reference goes inside one of its callbacks closes its
+    /// client there, on the library's completion thread. If the session queue is busy at that
+    /// moment (closing an expired handle joins that very thread), waiting for it there never
+    /// ends: close() must hand the work to a thread of its own, as the client's deinit does.
+    @Test(
+        "close() on the library's completion thread returns at once while the session queue is busy, and still closes"
+    )
+    func closeInCompletion() async throws {
+        let servers = try await ZooKeeperServers.start()
+        defer { servers.stop() }
+        let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
+        defer { observer.close() }
+        try await observer.waitUntilConnected(timeout: .seconds(10))
+        try await observer.createParents("/services/web")
+        let node = "/services/web/closed-in-completion"
+        let client = try ZooKeeperClient(.init(connectString: servers.connectString))
+        try await client.waitUntilConnected(timeout: .seconds(10))
+        _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
+        let instancer = Mutex<ZooKeeperInstancer?>(
+            ZooKeeperInstancer(client: client, path: "/services/web", ownsClient: true))
+        let queueFree = DispatchSemaphore(value: 0)
+        client.queue.async { queueFree.wait() }
+        var freed = false
+        defer { if !freed { queueFree.signal() } }
+        let returned = Atomic<Bool>(false)
+        client.requestChildren(
+            "/services/web", onChange: nil,
+            completion: { _, _ in
+                let last = instancer.withLock { held in
+                    defer { held = nil }
+                    return held
+                }
+                _ = consume last  // deinit -> stop() -> client.close(), here
+                returned.store(true, ordering: .releasing)
+            })
+        try await eventually(.seconds(10), "the completion that closed the client to return") {
+            returned.load(ordering: .acquiring)
+        }
+        #expect(!client.isConnected)
+        queueFree.signal()
+        freed = true
+        // The handle is closed once the queue is free, so its ephemeral node goes.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await observer.exists(node) {
+            guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "\(node) to go") }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 }

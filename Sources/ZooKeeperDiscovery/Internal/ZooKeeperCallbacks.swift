@@ -56,18 +56,22 @@ final class WatchBox: Sendable {
 
 enum Trampolines {
     static let string: string_completion_t = { rc, value, data in
+        CompletionThread.mark()
         CompletionBox<String?>.take(data).resume(rc, value.map { String(cString: $0) })
     }
 
     static let void: void_completion_t = { rc, data in
+        CompletionThread.mark()
         CompletionBox<Void>.take(data).resume(rc, ())
     }
 
     static let stat: stat_completion_t = { rc, _, data in
+        CompletionThread.mark()
         CompletionBox<Void>.take(data).resume(rc, ())
     }
 
     static let data: data_completion_t = { rc, value, length, _, data in
+        CompletionThread.mark()
         var bytes: [UInt8] = []
         if let value, length > 0 {
             bytes = Array(UnsafeRawBufferPointer(start: value, count: Int(length)))
@@ -76,6 +80,7 @@ enum Trampolines {
     }
 
     static let children: strings_stat_completion_t = { rc, strings, _, data in
+        CompletionThread.mark()
         var names: [String] = []
         if let strings {
             names.reserveCapacity(Int(strings.pointee.count))
@@ -89,6 +94,7 @@ enum Trampolines {
     /// Node watches: session events go to every watcher without consuming it, so they are
     /// ignored here; anything else fires the watch once.
     static let watch: watcher_fn = { _, type, _, _, context in
+        CompletionThread.mark()
         guard let context, type != ZOO_SESSION_EVENT else { return }
         let box = Unmanaged<WatchBox>.fromOpaque(context).takeUnretainedValue()
         guard box.claim() else { return }
@@ -99,6 +105,7 @@ enum Trampolines {
     /// The session watcher given to `zookeeper_init`; its context is a retained
     /// ``ZooKeeperClient/SessionContext``.
     static let session: watcher_fn = { handle, type, state, _, context in
+        CompletionThread.mark()
         guard let handle, let context, type == ZOO_SESSION_EVENT else { return }
         let session = Unmanaged<ZooKeeperClient.SessionContext>.fromOpaque(context).takeUnretainedValue()
         session.client?.sessionStateChanged(state, handleNumber: session.handleNumber, handle: handle)
