@@ -13,7 +13,9 @@ import Synchronization
 /// followed by the next server; ``DNSResolverConfiguration/attempts`` rounds over all servers
 /// are made, within the caller's deadline. NXDOMAIN and empty answers move on to the next name
 /// of the search list and are returned when it ends: they are answers, not failures. As in
-/// glibc, SERVFAIL from every server also moves on; any other failure ends the search.
+/// glibc, SERVFAIL from every server also moves on; any other failure ends the search. A search
+/// that found nothing but had a SERVFAIL on its way ends in that failure (glibc's TRY_AGAIN),
+/// not in a negative answer: the name that failed may well exist.
 public final class DNSClient: Sendable {
     public let configuration: DNSResolverConfiguration
     let group: any EventLoopGroup
@@ -63,8 +65,11 @@ public final class DNSClient: Sendable {
                 negative = response
             }
         }
-        guard let negative else { throw serverFailure! }
-        return negative
+        // A temporary failure of any candidate makes the whole answer a temporary failure: with
+        // several search domains (Kubernetes' ndots:5) one upstream hiccup for the real name
+        // would otherwise read as "does not exist" and empty a watched set.
+        if let serverFailure { throw serverFailure }
+        return negative!
     }
 
     /// Asks for `type` records of exactly `name` (no search list).
@@ -127,13 +132,18 @@ public final class DNSClient: Sendable {
         let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout.wholeNanoseconds))
         let id = UInt16.random(in: .min ... .max)
         let query = try DNSMessage.query(id: id, name: question.name, type: question.type)
-        let udp = try await DNSTransport.exchange(
-            query, id: id, question: question, server: address, overTCP: false, deadline: deadline,
-            group: group)
-        guard udp.isTruncated else {
-            return DNSResponse(message: udp, server: "\(server)", name: question.name, overTCP: false)
+        do {
+            let udp = try await DNSTransport.exchange(
+                query, id: id, question: question, server: address, overTCP: false, deadline: deadline,
+                group: group)
+            guard udp.isTruncated else {
+                return DNSResponse(message: udp, server: "\(server)", name: question.name, overTCP: false)
+            }
+            logger.debug("UDP reply truncated; asking over TCP", metadata: ["server": "\(server)"])
+        } catch  where error.cause is OversizedReply {
+            logger.debug(
+                "UDP reply over the advertised size; asking over TCP", metadata: ["server": "\(server)"])
         }
-        logger.debug("UDP reply truncated; asking over TCP", metadata: ["server": "\(server)"])
         let tcpID = UInt16.random(in: .min ... .max)
         let tcpQuery = try DNSMessage.query(id: tcpID, name: question.name, type: question.type)
         let tcp = try await DNSTransport.exchange(

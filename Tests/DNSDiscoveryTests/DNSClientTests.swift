@@ -96,6 +96,19 @@ struct DNSClientTests {
         }
     }
 
+    @Test("a UDP reply over the advertised 1232 bytes is taken as truncated and asked again over TCP")
+    func oversizedDatagram() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let server = MisbehavingDNSServer(behaviour: .oversized, upstream: UInt16(knot.port))
+            defer { server.stop() }
+            let response = try await client(["127.0.0.1:\(server.port)"]).query(
+                "_big._tcp.example.test", type: .srv)
+            #expect(response.overTCP)
+            #expect(response.answers(.srv).count == TestZones.bigCount)
+            #expect(server.queries.load(ordering: .relaxed) == 1)
+        }
+    }
+
     @Test("a malformed reply is an error for that query; a silent server times out within the deadline")
     func malformedAndSilent() async throws {
         let malformed = MisbehavingDNSServer(behaviour: .malformed)
@@ -115,6 +128,23 @@ struct DNSClientTests {
         let elapsed = ContinuousClock.now - started
         #expect(timedOut?.code == .timedOut || timedOut?.code == .unavailable)
         #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3))
+    }
+
+    @Test("a SERVFAIL on the way through the search list makes the answer a failure, not NXDOMAIN")
+    func servfailThenNegativeIsFailure() async throws {
+        try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
+            let client = DNSClient(
+                configuration: DNSResolverConfiguration(
+                    servers: [try HostPort(parsing: knot.address)], search: ["example.test"], ndots: 5,
+                    timeout: .seconds(2), attempts: 1))
+            // The search-list name is NXDOMAIN; the name as given (tried last) is SERVFAIL.
+            let error = await #expect(throws: DiscoveryError.self) {
+                try await client.query("_x._tcp.broken.test", type: .srv)
+            }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("SERVFAIL") == true)
+            #expect(error?.message.contains("_x._tcp.broken.test") == true)
+        }
     }
 
     @Test("in the search list, SERVFAIL moves on to the next name, as glibc's res_search does")

@@ -18,11 +18,17 @@ public final class MisbehavingDNSServer: Sendable {
         case malformed
         /// Nothing at all.
         case silent
+        /// The whole reply, as the upstream server gives it over TCP, in one UDP datagram
+        /// whatever the size the query advertised; over TCP (on the same port number) the real
+        /// reply.
+        case oversized
     }
 
     public let port: UInt16
     private let socket: Int32
     private let decoy: Int32
+    /// A TCP listener on `port`, for ``Behaviour/oversized``; -1 otherwise.
+    private let listener: Int32
     private let upstream: UInt16
     private let behaviour: Behaviour
     private let stopped = Atomic<Bool>(false)
@@ -35,6 +41,7 @@ public final class MisbehavingDNSServer: Sendable {
         socket = Self.udpSocket()
         decoy = Self.udpSocket()
         port = Self.localPort(socket)
+        listener = behaviour == .oversized ? Self.tcpListener(port) : -1
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
         pthread_create(
@@ -57,8 +64,15 @@ public final class MisbehavingDNSServer: Sendable {
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !stopped.load(ordering: .relaxed) {
-            var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) == 1 else { continue }
+            var pollers = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
+            ]
+            guard poll(&pollers, 2, 50) >= 1 else { continue }
+            if pollers[1].revents != 0 {
+                relayOverTCP()
+                continue
+            }
             var client = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             let count = withUnsafeMutablePointer(to: &client) {
@@ -72,6 +86,13 @@ public final class MisbehavingDNSServer: Sendable {
             switch behaviour {
             case .silent:
                 continue
+            case .oversized:
+                // The whole answer, as TCP gets it, sent back in one datagram.
+                guard
+                    let framed = Self.exchangeOverTCP(
+                        [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query, port: upstream)
+                else { continue }
+                send(socket, Array(framed.dropFirst(2)), to: client)
             case .malformed:
                 // QR set, one question claimed, and then nothing.
                 send(socket, [query[0], query[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x61], to: client)
@@ -89,6 +110,67 @@ public final class MisbehavingDNSServer: Sendable {
         }
         close(socket)
         close(decoy)
+        if listener >= 0 { close(listener) }
+    }
+
+    /// Takes one TCP connection and relays its one query to the upstream server over TCP.
+    private func relayOverTCP() {
+        let client = accept(listener, nil, nil)
+        guard client >= 0 else { return }
+        defer { close(client) }
+        guard let query = Self.readFramed(client), let answer = Self.exchangeOverTCP(query, port: upstream)
+        else { return }
+        _ = Self.writeAll(client, answer)
+    }
+
+    /// Sends one length-prefixed query to a server's TCP port and returns its framed reply.
+    private static func exchangeOverTCP(_ framed: [UInt8], port: UInt16) -> [UInt8]? {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var server = loopback(port)
+        let connected = withUnsafePointer(to: &server) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0, writeAll(fd, framed) else { return nil }
+        return readFramed(fd)
+    }
+
+    /// One length-prefixed DNS message, prefix included; nil after 2 s or at end of stream.
+    private static func readFramed(_ fd: Int32) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if bytes.count >= 2, bytes.count >= 2 + (Int(bytes[0]) << 8 | Int(bytes[1])) { return bytes }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 2000) == 1 else { return nil }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return nil }
+            bytes += buffer[0..<count]
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
+    }
+
+    private static func tcpListener(_ port: UInt16) -> Int32 {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = loopback(port)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        precondition(bound == 0 && listen(fd, 8) == 0, "cannot listen on TCP port \(port): errno \(errno)")
+        return fd
     }
 
     /// The upstream server's reply to `query`.

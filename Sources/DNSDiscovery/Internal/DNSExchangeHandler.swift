@@ -31,6 +31,9 @@ struct DNSReplyMatcher {
     }
 }
 
+/// A UDP reply larger than the payload size the query advertised: asked again over TCP.
+struct OversizedReply: Error {}
+
 /// Waits on a UDP channel for the reply to one query; datagrams from any other address are
 /// dropped. Runs on the channel's event loop.
 final class DNSDatagramHandler: ChannelInboundHandler {
@@ -47,7 +50,19 @@ final class DNSDatagramHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         guard envelope.remoteAddress == server else { return }
-        matcher.accept(envelope.data)
+        let bytes = envelope.data
+        if bytes.readableBytes > DNSTransport.datagramLimit {
+            // Cut short by the receive buffer: the server ignored the payload size we advertised.
+            // Only the header is whole; a response with our id is taken as truncated (TC).
+            guard bytes.getInteger(at: bytes.readerIndex, as: UInt16.self) == matcher.id,
+                let flags = bytes.getInteger(at: bytes.readerIndex + 2, as: UInt16.self), flags & 0x8000 != 0
+            else { return }
+            matcher.promise.fail(
+                DiscoveryError(
+                    .invalidResponse, "UDP reply over the advertised size", cause: OversizedReply()))
+            return
+        }
+        matcher.accept(bytes)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -11,6 +11,10 @@ import NIOPosix
 /// Sends one query over a fresh UDP socket or TCP connection and waits for its reply until
 /// `deadline`; the channel is closed whatever happens, cancellation included.
 enum DNSTransport {
+    /// The largest UDP reply taken as whole: the payload size a query advertises. Datagrams are
+    /// read into a buffer one byte larger, so a fuller one was cut short.
+    static let datagramLimit = Int(DNSMessage.advertisedPayloadSize)
+
     static func exchange(
         _ query: [UInt8], id: UInt16, question: DNSQuestion, server: SocketAddress, overTCP: Bool,
         deadline: NIODeadline, group: any EventLoopGroup
@@ -44,6 +48,9 @@ enum DNSTransport {
                 // Connected, so the kernel delivers only the server's datagrams and reports an
                 // ICMP port-unreachable as ECONNREFUSED instead of leaving us to time out.
                 channel = try await DatagramBootstrap(group: eventLoop)
+                    .channelOption(
+                        .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: datagramLimit + 1)
+                    )
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
