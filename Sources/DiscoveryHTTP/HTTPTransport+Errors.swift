@@ -32,6 +32,10 @@ extension HTTPTransport {
             return DiscoveryError(.stopped, "\(service): \(what): cancelled", cause: error)
         }
         let prefix = "\(service): \(what): \(peer) \(address)"
+        if error is NIOTooManyBytesError {
+            return DiscoveryError(
+                .invalidResponse, "\(prefix) sent a reply over \(Self.bodyLimit >> 20) MiB", cause: error)
+        }
         if let failure = error as? HTTPClientError {
             switch failure {
             case .deadlineExceeded, .readTimeout, .writeTimeout:

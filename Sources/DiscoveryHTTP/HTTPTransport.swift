@@ -165,9 +165,7 @@ package final class HTTPTransport: Sendable {
         logger.trace("\(service): request", metadata: ["method": "\(method)", "path": "\(path)"])
         let response: Response
         do {
-            let answer = try await http.execute(request, timeout: .nanoseconds(deadline.nanoseconds))
-            let bytes = try await answer.body.collect(upTo: 64 << 20)
-            response = Response(status: answer.status, headers: answer.headers, body: Array(buffer: bytes))
+            response = try await exchange(request, deadline: deadline)
         } catch {
             throw map(transport: error, what: what, deadline: deadline)
         }
@@ -175,6 +173,32 @@ package final class HTTPTransport: Sendable {
             throw map(status: response.status, body: response.body, what: what)
         }
         return response
+    }
+}
+
+extension HTTPTransport {
+    /// The largest body read; a longer one fails the request as an invalid answer.
+    package static let bodyLimit = 64 << 20
+
+    /// The request and its whole body within `deadline`. async-http-client's own deadline ends
+    /// when the headers arrive, so a server that sends them and then stalls (or drips) would
+    /// hold the body read for ever: the read runs beside a timer and whichever ends first wins.
+    private func exchange(_ request: HTTPClientRequest, deadline: Duration) async throws -> Response {
+        let http = self.http
+        return try await withThrowingTaskGroup(of: Response?.self) { group in
+            group.addTask {
+                let answer = try await http.execute(request, timeout: .nanoseconds(deadline.nanoseconds))
+                let bytes = try await answer.body.collect(upTo: Self.bodyLimit)
+                return Response(status: answer.status, headers: answer.headers, body: Array(buffer: bytes))
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let response = try await group.next()! else { throw HTTPClientError.deadlineExceeded }
+            return response
+        }
     }
 }
 

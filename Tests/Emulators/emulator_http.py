@@ -32,7 +32,14 @@ class EmulatorState:
         self.lock = threading.Condition()
         self.requests: dict[str, int] = {}
         self.server_names: list[str] = []  # SNI of each TLS handshake
-        self.faults = {"fail_status": 0, "fail_count": 0, "delay": 0.0, "refuse": False}
+        self.faults = {
+            "fail_status": 0,
+            "fail_count": 0,
+            "delay": 0.0,
+            "refuse": False,
+            "stall_body": 0.0,
+            "stall_on": "",
+        }
 
     def control(self, method: str, path: str, body: dict) -> bool:
         """The shared control endpoints; False when `path` is not one of them. Lock held."""
@@ -54,7 +61,11 @@ class EmulatorState:
 class EmulatorHandler(BaseHTTPRequestHandler):
     """Routes to `route(method, path, body)`; the shared faults apply to every API request:
     `fail_status` for `fail_count` requests (-1: until cleared), `delay` seconds, `refuse`
-    (close the connection unanswered). `/_emulator/...` goes to `control`."""
+    (close the connection unanswered), `stall_body` seconds (send the headers and the body's
+    first byte, then nothing for that long) for requests whose "METHOD path" starts with
+    `stall_on`. `/_emulator/...` goes to `control`."""
+
+    stall = 0.0
 
     protocol_version = "HTTP/1.1"
     state: EmulatorState
@@ -99,9 +110,22 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if data or body is not None:
             self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.stall:
+            # A server that stalls mid-body: headers and one byte, then silence.
+            data = data or b"  "  # two bytes, so that one is still owed
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            try:
+                self.wfile.write(data[:1])
+                self.wfile.flush()
+                time.sleep(self.stall)
+                self.wfile.write(data[1:])
+            except OSError:
+                pass  # the client gave up, as it should
+            return
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
@@ -110,6 +134,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         return values[0] if values else None
 
     def dispatch(self, method: str):
+        self.stall = 0.0
         url = urllib.parse.urlsplit(self.path)
         self.query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         path = urllib.parse.unquote(url.path)
@@ -137,6 +162,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 return
             if faults["delay"]:
                 time.sleep(faults["delay"])
+            self.stall = faults["stall_body"] if key.startswith(faults["stall_on"]) else 0.0
             if faults["fail_count"] != 0 and faults["fail_status"]:
                 raise HTTPError(faults["fail_status"], "emulator: injected failure")
             self.route(method, path, raw)

@@ -62,3 +62,16 @@ public func eventually(
         try await Task.sleep(for: .milliseconds(5))
     }
 }
+
+/// Polls an asynchronous `condition` (a question to a server) every 50 ms until it holds,
+/// failing after `timeout`.
+public func eventually(
+    _ timeout: Duration = .seconds(5), _ what: String,
+    _ condition: @escaping @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: what) }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}

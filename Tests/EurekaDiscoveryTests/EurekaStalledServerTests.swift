@@ -1,0 +1,61 @@
+import Discovery
+import EurekaDiscovery
+import Foundation
+import TestSupport
+import Testing
+
+/// A server that sends its headers and the first byte of a body, and then nothing: every
+/// request has a deadline that covers the body too, so neither a watch nor the renewals can
+/// hang on one.
+@Suite("Eureka: a server that stalls in the middle of a body")
+struct EurekaStalledServerTests {
+    static func client(_ emulator: EurekaEmulator) throws -> EurekaClient {
+        try EurekaClient(
+            .init(
+                server: .http(HostPort(host: "127.0.0.1", port: UInt16(emulator.port))),
+                basePath: emulator.options.basePath, requestTimeout: .seconds(1)))
+    }
+
+    @Test("a watch whose answer stalls after its headers reports a timeout within the request deadline")
+    func stalledWatch() async throws {
+        try await EurekaEmulator.with { emulator in
+            let client = try Self.client(emulator)
+            defer { client.close() }
+            try await emulator.faults(#"{"stall_body": 60, "stall_on": "GET "}"#)
+            let instancer = EurekaInstancer(
+                client: client, app: "web", configuration: EurekaEmulatorTests.fast)
+            defer { instancer.stop() }
+            let started = ContinuousClock.now
+            let event = try await instancer.subscribe().first(within: .seconds(20)) { $0.failure != nil }
+            #expect(event.failure?.code == .timedOut, "\(String(describing: event.failure))")
+            #expect(ContinuousClock.now - started < .seconds(15))
+        }
+    }
+
+    @Test("a renewal stalls: it times out, renewals go on, and the instance stays registered")
+    func stalledRenewal() async throws {
+        try await EurekaEmulator.with { emulator in
+            let client = try Self.client(emulator)
+            defer { client.close() }
+            let registrar = try EurekaRegistrar(
+                client: client, app: "web", instance: Instance(address: "127.0.0.1:8080"),
+                configuration: .init(leaseDuration: .seconds(3)))
+            try await registrar.register()
+            let renew = "PUT \(emulator.options.basePath)/apps/WEB/127.0.0.1:web:8080"
+            let renewals = { @Sendable in try await emulator.requestCounts()[renew] ?? 0 }
+            try await eventually(.seconds(10), "a first renewal") { try await renewals() >= 1 }
+            try await emulator.faults(#"{"stall_body": 60, "stall_on": "\#(renew)"}"#)
+            let stalledFrom = try await renewals()
+            // Renewals held by the first stalled one would make no second one.
+            try await eventually(.seconds(20), "renewals to go on after a stalled one") {
+                try await renewals() >= stalledFrom + 3
+            }
+            try await emulator.faults(#"{"stall_body": 0}"#)
+            let instancer = EurekaInstancer(
+                client: client, app: "web", configuration: EurekaEmulatorTests.fast)
+            defer { instancer.stop() }
+            try await instancer.subscribe().set(["127.0.0.1:8080"], within: .seconds(10))
+            try await registrar.deregister()
+        }
+    }
+}
