@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// It registers a complete InstanceInfo with status UP and renews every renewal interval; when a
 /// renewal answers 404 (the server forgot the lease: a restart, an eviction after an outage) it
-/// registers again and logs that (``DiscoveryLogEvent/registrationRestored``). Deregistering
+/// registers again, with the status it has now (OUT_OF_SERVICE once draining), and logs that
+/// (``DiscoveryLogEvent/registrationRestored``). Deregistering
 /// cancels the lease, after ``Configuration/drain`` with the status overridden to
 /// OUT_OF_SERVICE when a drain is set, so that clients stop picking the instance before it goes.
 public final class EurekaRegistrar: Registrar, Sendable {
@@ -33,6 +34,9 @@ public final class EurekaRegistrar: Registrar, Sendable {
     private let logger: Logger
     private let lifecycle = RegistrarLifecycle<String>()
     private let keeper = Mutex<Task<Void, Never>?>(nil)
+    /// What the registration is now: UP, or OUT_OF_SERVICE once a drain began. A lease the
+    /// server forgot is registered again as this, so a drain is not undone by a restore.
+    let currentStatus = Mutex<EurekaStatus>(.up)
 
     /// The instance id is the instance's, else `<host>:<app>:<port>` as Spring Cloud makes it.
     public init(
@@ -90,6 +94,7 @@ public final class EurekaRegistrar: Registrar, Sendable {
         let id = registration.instanceID
         do {
             if let drain {
+                currentStatus.withLock { $0 = .outOfService }
                 try await client.overrideStatus(app: app, instanceID: id, .outOfService)
                 logger.info("eureka: draining", metadata: ["id": "\(id)", "for": "\(drain)"])
                 try? await Task.sleep(for: drain)
@@ -131,7 +136,14 @@ public final class EurekaRegistrar: Registrar, Sendable {
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
         while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
             do throws(DiscoveryError) {
+                var registration = self.registration
+                registration.status = currentStatus.withLock { $0 }
                 try await client.register(registration)
+                if registration.status != .up {
+                    // Servers keep an overridden status apart from the registered one: set both.
+                    try await client.overrideStatus(
+                        app: registration.app, instanceID: registration.instanceID, registration.status)
+                }
                 if lifecycle.withMachine({ $0.restored(attempt: attempt, registration.instanceID) }) == .undo
                 {
                     let client = self.client

@@ -4,11 +4,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A server that sends its headers and the first byte of a body, and then nothing: every
-/// request has a deadline that covers the body too, so neither a watch nor the renewals can
-/// hang on one.
-@Suite("Eureka: a server that stalls in the middle of a body")
-struct EurekaStalledServerTests {
+/// Servers that stall in the middle of a body (every request has a deadline that covers the
+/// body too, so neither a watch nor the renewals can hang on one), forget leases, or send what
+/// they should not.
+@Suite("Eureka: servers that stall, forget or misbehave")
+struct EurekaBrokenServerTests {
     static func client(_ emulator: EurekaEmulator) throws -> EurekaClient {
         try EurekaClient(
             .init(
@@ -55,6 +55,31 @@ struct EurekaStalledServerTests {
                 client: client, app: "web", configuration: EurekaEmulatorTests.fast)
             defer { instancer.stop() }
             try await instancer.subscribe().set(["127.0.0.1:8080"], within: .seconds(10))
+            try await registrar.deregister()
+        }
+    }
+
+    @Test("a lease the server forgets while draining is registered again OUT_OF_SERVICE, not UP")
+    func restoreWhileDraining() async throws {
+        try await EurekaEmulator.with { emulator in
+            let client = try EurekaEmulatorTests.client(emulator)
+            defer { client.close() }
+            let log = RecordingLogHandler.Messages()
+            let registrar = try EurekaRegistrar(
+                client: client, app: "web", instance: Instance(address: "127.0.0.1:8080"),
+                configuration: .init(leaseDuration: .seconds(3)), logger: RecordingLogHandler.logger(log))
+            try await registrar.register()
+            try await registrar.markOutOfService()
+            try await emulator.restart()
+            try await eventually(.seconds(10), "the lease to be registered again") {
+                log.all.contains { $0.contains("registered again") }
+            }
+            var everything = EurekaEmulatorTests.fast
+            everything.statuses = nil
+            let instancer = EurekaInstancer(client: client, app: "web", configuration: everything)
+            defer { instancer.stop() }
+            let set = try await instancer.subscribe().set(["127.0.0.1:8080"], within: .seconds(10))
+            #expect(set[0].metadata["eureka.status"] == "OUT_OF_SERVICE")
             try await registrar.deregister()
         }
     }
