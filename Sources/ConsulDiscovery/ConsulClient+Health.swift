@@ -14,7 +14,8 @@ extension ConsulClient {
     /// agent's jitter) runs out. The request's own deadline allows for both.
     ///
     /// Entries failing the query's tags or passing filter are dropped here too, for servers that
-    /// ignore them.
+    /// ignore them; an entry that does not decode (a port that is not a number) is skipped and
+    /// logged at debug, never the whole answer.
     public func health(_ query: ConsulHealthQuery, index: UInt64? = nil, wait: Duration? = nil)
         async throws(DiscoveryError) -> HealthAnswer
     {
@@ -36,8 +37,19 @@ extension ConsulClient {
         let response = try await send(
             .GET, "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
             timeout: deadline, what: "health of '\(query.service)'")
-        var entries =
-            try decode([ConsulServiceEntry]?.self, response.body, what: "health of '\(query.service)'") ?? []
+        let (decoded, skipped, firstFailure) = [ConsulServiceEntry].decoded(
+            try decode(
+                [LenientElement<ConsulServiceEntry>]?.self, response.body,
+                what: "health of '\(query.service)'")
+                ?? [])
+        if skipped > 0 {
+            transport.logger.debug(
+                "consul: undecodable entries skipped",
+                metadata: [
+                    "service": "\(query.service)", "skipped": "\(skipped)", "first": "\(firstFailure ?? "")",
+                ])
+        }
+        var entries = decoded
         entries.removeAll { entry in
             !query.tags.allSatisfy(entry.tags.contains) || (query.passingOnly && !entry.isPassing)
         }

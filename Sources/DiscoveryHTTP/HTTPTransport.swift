@@ -80,7 +80,7 @@ package final class HTTPTransport: Sendable {
     package let address: Address
     package let requestTimeout: Duration
     private let headers: [(String, String)]
-    private let logger: Logger
+    package let logger: Logger
     private let http: HTTPClient
     /// `scheme://authority` of every request.
     private let base: String

@@ -2,13 +2,23 @@ import Discovery
 
 extension EurekaClient {
     /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the
-    /// server does not know (404) has none.
+    /// server does not know (404) has none. An instance that does not decode is skipped (logged
+    /// at debug), never the whole answer.
     public func instances(of app: String) async throws(DiscoveryError) -> [EurekaInstanceRecord] {
         let what = "instances of \(app.uppercased())"
         do {
             let response = try await send(.GET, path(app), what: what)
-            return try transport.decode(EurekaApplicationBody.self, response.body, what: what).application
-                .instances
+            let application = try transport.decode(EurekaApplicationBody.self, response.body, what: what)
+                .application
+            if application.skipped > 0 {
+                transport.logger.debug(
+                    "eureka: undecodable instances skipped",
+                    metadata: [
+                        "app": "\(app.uppercased())", "skipped": "\(application.skipped)",
+                        "first": "\(application.firstFailure ?? "")",
+                    ])
+            }
+            return application.instances
         } catch {
             guard error.code == .notFound else { throw error }
             return []

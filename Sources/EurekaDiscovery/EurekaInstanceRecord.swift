@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 
 /// One instance as a Eureka server lists it, decoded leniently: ports as `{"$": 8080,
 /// "@enabled": "true"}` with numbers or strings, `overriddenStatus` or the older
@@ -126,18 +127,28 @@ public struct EurekaInstanceRecord: Sendable, Hashable, Decodable {
 struct EurekaApplicationBody: Decodable {
     struct Application: Decodable {
         var instances: [EurekaInstanceRecord]
+        /// Instances that did not decode (a port that is not a number, say), and the first reason.
+        var skipped = 0
+        var firstFailure: String?
 
         enum CodingKeys: String, CodingKey { case instance }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            if let many = try? container.decode([EurekaInstanceRecord].self, forKey: .instance) {
-                instances = many
-            } else if let one = try container.decodeIfPresent(EurekaInstanceRecord.self, forKey: .instance) {
-                instances = [one]
+            let elements: [LenientElement<EurekaInstanceRecord>]
+            if let many = try? container.decode(
+                [LenientElement<EurekaInstanceRecord>].self, forKey: .instance)
+            {
+                elements = many
+            } else if let one = try container.decodeIfPresent(
+                LenientElement<EurekaInstanceRecord>.self, forKey: .instance)
+            {
+                // A single instance comes as an object, not a list (Eureka's JSON of one).
+                elements = [one]
             } else {
-                instances = []
+                elements = []
             }
+            (instances, skipped, firstFailure) = [EurekaInstanceRecord].decoded(elements)
         }
     }
 

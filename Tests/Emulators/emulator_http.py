@@ -39,6 +39,8 @@ class EmulatorState:
             "refuse": False,
             "stall_body": 0.0,
             "stall_on": "",
+            "raw_body": "",
+            "raw_on": "",
         }
 
     def control(self, method: str, path: str, body: dict) -> bool:
@@ -63,7 +65,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     `fail_status` for `fail_count` requests (-1: until cleared), `delay` seconds, `refuse`
     (close the connection unanswered), `stall_body` seconds (send the headers and the body's
     first byte, then nothing for that long) for requests whose "METHOD path" starts with
-    `stall_on`. `/_emulator/...` goes to `control`."""
+    `stall_on`, `raw_body` (answer 200 with exactly this text as JSON, X-Consul-Index 7) for
+    requests whose "METHOD path" starts with `raw_on`. `/_emulator/...` goes to `control`."""
 
     stall = 0.0
 
@@ -163,6 +166,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if faults["delay"]:
                 time.sleep(faults["delay"])
             self.stall = faults["stall_body"] if key.startswith(faults["stall_on"]) else 0.0
+            if faults["raw_body"] and key.startswith(faults["raw_on"]):
+                return self.send(200, faults["raw_body"].encode(), {"X-Consul-Index": "7"}, "application/json")
             if faults["fail_count"] != 0 and faults["fail_status"]:
                 raise HTTPError(faults["fail_status"], "emulator: injected failure")
             self.route(method, path, raw)

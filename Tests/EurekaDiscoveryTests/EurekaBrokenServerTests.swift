@@ -84,3 +84,43 @@ struct EurekaBrokenServerTests {
         }
     }
 }
+
+extension EurekaBrokenServerTests {
+    /// An instance in Eureka's JSON, with `port` as given.
+    static func instanceJSON(_ id: String, port: String) -> String {
+        """
+        {"instanceId": "\(id)", "hostName": "h", "app": "WEB", "ipAddr": "127.0.0.1", "status": "UP",
+         "port": \(port), "dataCenterInfo": {"name": "MyOwn"}}
+        """
+    }
+
+    @Test("one instance with a port that is not a port is skipped (said at debug); the others are kept")
+    func badInstanceIsSkipped() async throws {
+        try await EurekaEmulator.with { emulator in
+            let bad = [
+                #""abc""#, "80.5", "1e20", #"{"$": null}"#, #"{"$": "abc"}"#, "[]", #"{"$": {"x": 1}}"#,
+            ]
+            let instances =
+                [Self.instanceJSON("good-1", port: #"{"$": 1, "@enabled": "true"}"#)]
+                + bad.enumerated().map { Self.instanceJSON("bad-\($0.offset)", port: $0.element) }
+                + [Self.instanceJSON("good-2", port: "2")]
+            let body =
+                #"{"application": {"name": "WEB", "instance": [\#(instances.joined(separator: ","))]}}"#
+            let escaped = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+            try await emulator.faults(#"{"raw_body": \#(escaped), "raw_on": "GET "}"#)
+            let log = RecordingLogHandler.Messages()
+            let client = try EurekaClient(
+                .init(
+                    server: .http(HostPort(host: "127.0.0.1", port: UInt16(emulator.port))),
+                    basePath: emulator.options.basePath),
+                logger: RecordingLogHandler.logger(log))
+            defer { client.close() }
+            let instancer = EurekaInstancer(
+                client: client, app: "web", configuration: EurekaEmulatorTests.fast)
+            defer { instancer.stop() }
+            try await instancer.subscribe().set(["127.0.0.1:1", "127.0.0.1:2"])
+            #expect(
+                log.all.contains { $0.contains("undecodable instances skipped") && $0.contains("skipped=7") })
+        }
+    }
+}

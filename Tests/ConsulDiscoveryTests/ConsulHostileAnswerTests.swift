@@ -1,0 +1,42 @@
+import ConsulDiscovery
+import Discovery
+import Foundation
+import TestSupport
+import Testing
+
+/// Answers the agent should not give, served as they are by the emulator's `raw_body` switch.
+@Suite("Consul: answers that are partly wrong")
+struct ConsulHostileAnswerTests {
+    static func entryJSON(_ id: String, port: String) -> String {
+        """
+        {"Node": {"Node": "n", "Address": "127.0.0.1", "Datacenter": "dc1"},
+         "Service": {"ID": "\(id)", "Service": "web", "Address": "127.0.0.1", "Port": \(port)},
+         "Checks": []}
+        """
+    }
+
+    @Test("one entry with a port that is not a port is skipped (said at debug); the others are kept")
+    func badEntryIsSkipped() async throws {
+        try await ConsulEmulator.with { emulator in
+            let bad = [#""abc""#, "80.5", "1e20", "null", "{}", "[]"]
+            let entries =
+                [Self.entryJSON("good-1", port: "1")]
+                + bad.enumerated().map { Self.entryJSON("bad-\($0.offset)", port: $0.element) }
+                + [#"{"Node": 5, "Service": "x"}"#, Self.entryJSON("good-2", port: "2")]
+            let body = "[\(entries.joined(separator: ","))]"
+            let escaped = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+            try await emulator.faults(#"{"raw_body": \#(escaped), "raw_on": "GET /v1/health/service/web"}"#)
+            let log = RecordingLogHandler.Messages()
+            let client = try ConsulClient(
+                ConsulClient.Configuration(environment: ["CONSUL_HTTP_ADDR": emulator.httpAddress]),
+                logger: RecordingLogHandler.logger(log))
+            defer { client.close() }
+            let instancer = ConsulInstancer(
+                client: client, query: ConsulHealthQuery(service: "web", passingOnly: false))
+            defer { instancer.stop() }
+            try await instancer.subscribe().set(["127.0.0.1:1", "127.0.0.1:2"])
+            #expect(
+                log.all.contains { $0.contains("undecodable entries skipped") && $0.contains("skipped=") })
+        }
+    }
+}
