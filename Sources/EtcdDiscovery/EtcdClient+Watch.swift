@@ -84,7 +84,11 @@ extension EtcdClient {
             return .compacted(revision: message.compactRevision)
         }
         if message.canceled {
-            throw GRPCError(.aborted, "watch canceled: \(message.cancelReason)")
+            // etcd refuses a stale token on Watch not with a status but with a watch created and
+            // cancelled at once: read that as the status, so the token is renewed and the watch
+            // made again (clientv3 does the same).
+            let stale = isStaleTokenReason(message.cancelReason)
+            throw GRPCError(stale ? .unauthenticated : .aborted, "watch canceled: \(message.cancelReason)")
         }
         if message.created && message.events.isEmpty {
             return .created

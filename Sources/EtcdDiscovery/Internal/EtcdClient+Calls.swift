@@ -108,8 +108,16 @@ extension EtcdClient {
         token.withLock { $0 = nil }
     }
 
+    /// A token the server no longer takes: expired or unknown (`ErrInvalidAuthToken`), or issued
+    /// before a change to users or roles (`ErrAuthOldRevision`, sent as InvalidArgument). Both
+    /// are cured by authenticating again, as clientv3 does.
     static func isStaleToken(_ error: GRPCError) -> Bool {
-        error.code == .unauthenticated && error.message.contains("token")
+        (error.code == .unauthenticated && error.message.contains("token"))
+            || isStaleTokenReason(error.message)
+    }
+
+    static func isStaleTokenReason(_ text: String) -> Bool {
+        text.contains("invalid auth token") || text.contains("revision of auth store is old")
     }
 
     static func encode(_ message: some SwiftProtobuf.Message, _ what: String) throws(DiscoveryError)
