@@ -51,16 +51,21 @@ public struct DiscoveryError: Error, Sendable, Hashable, CustomStringConvertible
 
     /// The kind of failure.
     public var code: Code
-    /// What went wrong, in one line, for a human.
+    /// What went wrong, in one line, for a human: control characters a server or a file put in
+    /// it (an escape sequence, a line break) are shown as escapes (`\x1B`, `\x0A`).
     public var message: String
     /// The error underneath, if there was one.
     public var cause: (any Error)?
 
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
-        self.message = message
+        self.message = TerminalText.sanitized(message, limit: Self.messageLimit)
         self.cause = cause
     }
+
+    /// Longer messages are cut (saying how much was left out): a server's error text is quoted
+    /// in them, and it can be any size.
+    static let messageLimit = 4000
 
     public var description: String { message }
 

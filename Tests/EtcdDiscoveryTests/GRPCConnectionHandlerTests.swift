@@ -259,3 +259,25 @@ extension HPACKHeaders {
         return result
     }
 }
+
+extension GRPCConnectionHandlerTests {
+    @Test("a grpc-message with percent-encoded escapes and line breaks becomes one line with them shown")
+    func hostileStatusMessage() throws {
+        let harness = try Harness()
+        let (_, future) = harness.unary()
+        _ = try harness.written()
+        try harness.receive(.headers(.init(headers: Self.ok)))
+        try harness.receive(
+            .headers(
+                .init(
+                    headers: Self.trailers(13, "%1B]52;c;aGk=%07%1B[31mred%0Asdctl: forged%E2%80%AE"),
+                    endStream: true)))
+        let error = try #require(harness.failure(future))
+        let mapped = EtcdClient.map(error, "range")
+        #expect(
+            !mapped.message.unicodeScalars.contains {
+                $0.value < 0x20 || $0.value == 0x7F || $0.value == 0x202E
+            })
+        #expect(mapped.message.contains(#"\x1B[31mred\x0Asdctl: forged"#), "\(mapped.message)")
+    }
+}

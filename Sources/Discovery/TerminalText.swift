@@ -7,12 +7,16 @@
 /// instead: C0 and DEL as `\xHH`, C1 as `\u{HH}`, and the bidirectional overrides that can
 /// reorder what the reader sees as `\u{HHHH}`. Text longer than a limit is cut, saying how much
 /// was left out.
-enum TerminalText {
+///
+/// ``DiscoveryError`` applies the escapes to every message it is given, so an error's message is
+/// one line whatever a server put in it; sdctl applies them (and the limit) to everything it
+/// prints as text.
+package enum TerminalText {
     /// The longest text kept of one diagnostic line, in characters.
-    static let lineLimit = 1000
+    package static let lineLimit = 1000
 
     /// `text` with its control characters shown as escapes, cut to `limit` characters.
-    static func sanitized(_ text: some StringProtocol, limit: Int = lineLimit) -> String {
+    package static func sanitized(_ text: some StringProtocol, limit: Int = lineLimit) -> String {
         if !needsWork(text, limit: limit) { return String(text) }
         var result = ""
         var kept = 0
@@ -61,5 +65,5 @@ enum TerminalText {
 
 extension StringProtocol {
     /// This text with its control characters shown as escapes (``TerminalText``).
-    var terminalSafe: String { TerminalText.sanitized(self) }
+    package var terminalSafe: String { TerminalText.sanitized(self) }
 }
