@@ -32,6 +32,11 @@ extension HTTPTransport {
             return DiscoveryError(.stopped, "\(service): \(what): cancelled", cause: error)
         }
         let prefix = "\(service): \(what): \(peer) \(address)"
+        if error is HTTPParserError {
+            // llhttp's own words ("invalid constant string") mean nothing to a user.
+            return DiscoveryError(
+                .invalidResponse, "\(prefix) answered with something that is not HTTP", cause: error)
+        }
         if error is NIOTooManyBytesError {
             return DiscoveryError(
                 .invalidResponse, "\(prefix) sent a reply over \(Self.bodyLimit >> 20) MiB", cause: error)

@@ -1,3 +1,4 @@
+import Discovery
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
@@ -128,7 +129,9 @@ struct GRPCConnectionHandlerTests {
         // Reset by the server.
         (_, future) = harness.unary()
         try harness.receive(.rstStream(.refusedStream), on: 5)
-        #expect(harness.failure(future)?.code == .unavailable)
+        error = harness.failure(future)
+        #expect(error?.code == .unavailable)
+        #expect(error?.message == "the server reset the stream (refused stream)", "not a Swift case name")
 
         // A stream that ends inside a message, and one with no status.
         (_, future) = harness.unary()
@@ -279,5 +282,27 @@ extension GRPCConnectionHandlerTests {
                 $0.value < 0x20 || $0.value == 0x7F || $0.value == 0x202E
             })
         #expect(mapped.message.contains(#"\x1B[31mred\x0Asdctl: forged"#), "\(mapped.message)")
+    }
+}
+
+extension GRPCConnectionHandlerTests {
+    @Test("transport failures and bad answers are described in words, not Swift names")
+    func failuresInWords() throws {
+        #expect(EtcdClient.words(for: HTTP2ErrorCode.internalError) == "internal error")
+        #expect(
+            EtcdClient.words(for: ChannelPipelineError.notFound) == "the server closed the connection at once"
+        )
+        #expect(EtcdClient.words(for: ChannelError.connectTimeout(.seconds(1))) == "connect timed out")
+        let error = #expect(throws: DiscoveryError.self) {
+            _ = try EtcdClient.decode(
+                ByteBuffer(bytes: [0xFF, 0xFF, 0xFF]), "range", as: Etcdserverpb_RangeResponse.self)
+        }
+        #expect(error?.message == "etcd: range: the answer is not valid protobuf")
+        let mapped = EtcdClient.map(
+            GRPCError(.unavailable, "could not establish a connection", cause: ChannelPipelineError.notFound),
+            "range")
+        #expect(
+            mapped.message
+                == "etcd: range: could not establish a connection: the server closed the connection at once")
     }
 }

@@ -121,4 +121,49 @@ struct HostileInputEndToEndTests {
             #expect((event["removed"] as? [Any])?.isEmpty == true)
         }
     }
+
+    @Test("a server that does not speak HTTP, and one whose body is over 64 MiB: one line in words, exit 1")
+    func notHTTPAndOversizedBody() async throws {
+        let ports = try FreePorts.take(2)
+        // The first port answers garbage; the second a 65 MiB JSON body.
+        let script = #"""
+            import socket, sys, threading
+            def serve(port, answer):
+                s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port)); s.listen(16)
+                while True:
+                    c, _ = s.accept(); c.recv(65536)
+                    try:
+                        c.sendall(answer)
+                    except OSError:
+                        pass
+                    c.close()
+            body = b"[" + b" " * (65 << 20) + b"]"
+            big = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nX-Consul-Index: 1\r\n\r\n" + body
+            threading.Thread(target=serve, args=(int(sys.argv[1]), b"HELLO THERE\r\n\r\n"), daemon=True).start()
+            serve(int(sys.argv[2]), big)
+            """#
+        let server = try RunningProcess(
+            "/usr/bin/python3", ["-c", script, "\(ports[0])", "\(ports[1])"], environment: [:])
+        defer { server.signal(SIGKILL) }
+        for port in ports {
+            try await eventually(.seconds(10), "the server to listen") {
+                TCPConnections.canConnect(toPort: port)
+            }
+        }
+        try await withSDCTLHome("sdctl-not-http") { _, env in
+            for (port, words) in [(ports[0], "not HTTP"), (ports[1], "over 64 MiB")] {
+                for target in [
+                    "consul://127.0.0.1:\(port)/web", "eureka://127.0.0.1:\(port)/eureka/apps/WEB",
+                ] {
+                    let result = try await runSDCTL(
+                        ["resolve", target, "--timeout", "20s"], environment: env)
+                    #expect(result.status == 1, "\(target): \(result.stderr)")
+                    #expect(result.stderr.contains(words), "\(target): \(result.stderr)")
+                    #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+                    #expect(!result.stderr.contains("Error(") && !result.stderr.contains("invalid constant"))
+                }
+            }
+        }
+    }
 }

@@ -102,7 +102,8 @@ final class DNSStreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        matcher.promise.fail(DiscoveryError(.unavailable, "\(server) closed the connection before answering"))
+        matcher.promise.fail(
+            DiscoveryError(.unavailable, "\(server.dnsDescription) closed the connection before answering"))
         context.fireChannelInactive()
     }
 

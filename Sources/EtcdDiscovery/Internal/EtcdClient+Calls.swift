@@ -140,7 +140,7 @@ extension EtcdClient {
             }
         } catch {
             throw DiscoveryError(
-                .invalidResponse, "etcd: \(what): the answer is not valid protobuf: \(error)", cause: error)
+                .invalidResponse, "etcd: \(what): the answer is not valid protobuf", cause: error)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Discovery
 import NIOCore
+import NIOHTTP2
 import NIOSSL
 
 #if canImport(Glibc)
@@ -16,7 +17,7 @@ extension EtcdClient {
     static func map(_ error: any Error, _ what: String) -> DiscoveryError {
         if let error = error as? DiscoveryError { return error }
         guard let error = error as? GRPCError else {
-            return DiscoveryError(.io, "etcd: \(what): \(error)", cause: error)
+            return DiscoveryError(.io, "etcd: \(what): \(words(for: error))", cause: error)
         }
         let message = "etcd: \(what): \(describe(error))"
         switch error.code {
@@ -46,13 +47,58 @@ extension EtcdClient {
         case let failure as BoringSSLError:
             return describe(handshake: failure)
         case .some(let other):
-            return "\(text): \(other)"
+            return "\(text): \(words(for: other))"
         case .none where text.contains("HTTP/2 connection preface"):
             // The server took the connection and then hung up: the usual reply of a TLS
             // endpoint to a plaintext client.
             return "\(text) (a TLS endpoint? use etcds:// and ETCDCTL_CACERT)"
         case .none:
             return text
+        }
+    }
+
+    /// What a transport error means, in words rather than a Swift case name.
+    static func words(for error: any Error) -> String {
+        switch error {
+        case let failure as ChannelError:
+            switch failure {
+            case .connectTimeout: return "connect timed out"
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed:
+                return "the connection closed"
+            default: return "the connection failed"
+            }
+        case is ChannelPipelineError:
+            // The handler is gone from the pipeline: the connection closed as it was made.
+            return "the server closed the connection at once"
+        case is NIOHTTP2Errors.FlowControlViolation, is NIOHTTP2Errors.ExcessiveOutboundFrameBuffering:
+            return "the server broke HTTP/2 flow control"
+        case is NIOHTTP2Errors.ExcessiveEmptyDataFrames, is NIOHTTP2Errors.ExcessiveRSTFrames:
+            return "the server flooded the connection"
+        case let failure as IOError:
+            return String(cString: strerror(failure.errnoCode))
+        default:
+            return "the connection failed (\(type(of: error)))"
+        }
+    }
+
+    /// An HTTP/2 error code as RFC 9113 names it, in lower case.
+    static func words(for code: HTTP2ErrorCode) -> String {
+        switch code {
+        case .noError: "no error"
+        case .protocolError: "protocol error"
+        case .internalError: "internal error"
+        case .flowControlError: "flow-control error"
+        case .settingsTimeout: "settings timeout"
+        case .streamClosed: "stream closed"
+        case .frameSizeError: "frame size error"
+        case .refusedStream: "refused stream"
+        case .cancel: "cancelled"
+        case .compressionError: "compression error"
+        case .connectError: "connect error"
+        case .enhanceYourCalm: "enhance your calm"
+        case .inadequateSecurity: "inadequate security"
+        case .http11Required: "HTTP/1.1 required"
+        default: "error code \(code.networkCode)"
         }
     }
 

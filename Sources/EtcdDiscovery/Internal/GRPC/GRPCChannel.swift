@@ -94,7 +94,7 @@ final class GRPCChannel: Sendable {
         do {
             return try await future.get()
         } catch {
-            throw error as? GRPCError ?? GRPCError(.unavailable, "\(error)", cause: error)
+            throw error as? GRPCError ?? GRPCError(.unavailable, EtcdClient.words(for: error), cause: error)
         }
     }
 

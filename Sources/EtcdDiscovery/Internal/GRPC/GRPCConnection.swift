@@ -161,7 +161,7 @@ final class GRPCConnection: Sendable {
                 loop.execute { handler.value.cancel(call) }
             }
         } catch {
-            throw error as? GRPCError ?? GRPCError(.unknown, "\(error)", cause: error)
+            throw error as? GRPCError ?? GRPCError(.unknown, EtcdClient.words(for: error), cause: error)
         }
     }
 

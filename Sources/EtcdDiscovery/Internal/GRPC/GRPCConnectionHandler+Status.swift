@@ -44,7 +44,7 @@ extension GRPCConnectionHandler {
 
     /// A stream reset by the server, as gRPC maps the HTTP/2 error codes.
     static func error(resetWith code: HTTP2ErrorCode) -> GRPCError {
-        let message = "the server reset the stream (\(code))"
+        let message = "the server reset the stream (\(EtcdClient.words(for: code)))"
         switch code {
         case .refusedStream: return GRPCError(.unavailable, message)
         case .cancel: return GRPCError(.cancelled, message)

@@ -216,7 +216,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             for (id, call) in calls where id > lastStreamID {
                 finish(
                     call,
-                    GRPCError(.unavailable, "the server is going away (\(code)) and did not take the call"))
+                    GRPCError(
+                        .unavailable,
+                        "the server is going away (\(EtcdClient.words(for: code))) and did not take the call")
+                )
             }
         default:
             break
