@@ -15,11 +15,12 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
         CLIError(.usage, "\(message) (see '\(command) --help')")
     }
 
-    /// Maps a toolkit error onto the documented exit codes.
+    /// Maps a toolkit error onto the documented exit codes. A backend that gave no answer in
+    /// time is unavailable (69), as a refused one is: 124 is for sdctl's own waits
+    /// (`--wait-for`, `register --timeout`, `--ready`), which raise it themselves.
     public init(_ error: DiscoveryError) {
         switch error.code {
-        case .unavailable: self.init(.unavailable, error.message)
-        case .timedOut: self.init(.timedOut, error.message)
+        case .unavailable, .timedOut: self.init(.unavailable, error.message)
         case .invalidArgument: self.init(.usage, error.message)
         case .permissionDenied: self.init(.permissionDenied, error.message)
         case .noEndpoints: self.init(.noInstances, error.message)

@@ -166,4 +166,27 @@ struct HostileInputEndToEndTests {
             }
         }
     }
+
+    @Test(
+        "a server that accepts and never answers: watch --timeout and resolve exit 69 with one line",
+        arguments: [
+            "etcd://127.0.0.1:P/services/web/", "consul://127.0.0.1:P/web",
+            "eureka://127.0.0.1:P/eureka/apps/WEB", "zk://127.0.0.1:P/services/web",
+        ]
+    )
+    func silentServer(target pattern: String) async throws {
+        let listener = try TCPListener()  // the kernel accepts; nobody reads or answers
+        defer { listener.close() }
+        let target = pattern.replacingOccurrences(of: ":P/", with: ":\(listener.port)/")
+        try await withSDCTLHome("sdctl-silent") { _, env in
+            for command in [["watch", target, "--timeout", "3s"], ["resolve", target, "--timeout", "3s"]] {
+                let started = ContinuousClock.now
+                let result = try await runSDCTL(command, environment: env)
+                #expect(result.status == 69, "\(command): \(result.status) \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(command): \(result.stderr)")
+                #expect(result.lines.isEmpty, "\(command): \(result.lines)")
+                #expect(ContinuousClock.now - started < .seconds(20))
+            }
+        }
+    }
 }

@@ -122,10 +122,5 @@
         func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
             throw readOnly
         }
-
-        /// No answer in time is the server's failure (69), as SERVFAIL and REFUSED are.
-        func cliError(_ error: DiscoveryError) -> CLIError {
-            error.code == .timedOut ? CLIError(.unavailable, error.message) : CLIError(error)
-        }
     }
 #endif  // DNS

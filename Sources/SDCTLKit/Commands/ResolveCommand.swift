@@ -92,9 +92,11 @@ enum ResolveCommand {
             let partial = seen.withLock { $0 }
             let wanted = waitFor.map { "\($0) instance(s)" } ?? "an answer from the backend"
             let got = partial.map { "; saw \($0.count)" } ?? ""
+            // No answer at all is the backend's failure to answer (69, as a refused connection
+            // is); an answer that fell short of --wait-for is sdctl's own wait running out (124).
             return .failed(
                 CLIError(
-                    .timedOut,
+                    partial == nil ? .unavailable : .timedOut,
                     "timed out after \(DurationParser.format(timeout!)) waiting for \(wanted)\(got)"),
                 partial: partial)
         }

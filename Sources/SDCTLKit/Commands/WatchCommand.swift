@@ -50,6 +50,7 @@ enum WatchCommand {
             }
         }
         let ending: (target: Int, error: DiscoveryError)??
+        let answered = AnsweredTargets(count: targets.count)
         if live {
             ending = await LiveWatch(targets: targets, context: context, handler: handler).run(
                 inputs, input, count: count, timeout: context.timeout)
@@ -60,7 +61,8 @@ enum WatchCommand {
             // stdout that nobody reads (Output gives up a write when its task is cancelled).
             let printer = Task {
                 await withTimeout(context.timeout) {
-                    await printLines(inputs, targets: targets, count: count, handler: handler, context)
+                    await printLines(
+                        inputs, targets: targets, count: count, handler: handler, answered: answered, context)
                 }
             }
             let signalled = Atomic<Int32>(0)
@@ -91,6 +93,13 @@ enum WatchCommand {
             guard targets.count > 1 else { throw error }
             throw CLIError(error.exitCode, "\(targets[failure.target].label): \(error.message)")
         }
+        // --timeout ran out before a target's first answer (a server that accepts and never
+        // answers, or drips): that is a backend giving no answer in time, not a finished watch.
+        if !live, ending == nil, let timeout = context.timeout, let silent = answered.firstSilent {
+            throw CLIError(
+                .unavailable,
+                "no answer from \(targets[silent].label) within --timeout \(DurationParser.format(timeout))")
+        }
         return .success
     }
 
@@ -98,7 +107,7 @@ enum WatchCommand {
     /// that ends the watch.
     static func printLines(
         _ inputs: WatchInputs, targets: [LabelledTarget], count: Int?, handler: WatchHandler?,
-        _ context: CommandContext
+        answered: AnsweredTargets, _ context: CommandContext
     ) async -> (target: Int, error: DiscoveryError)? {
         var sets = [[Instance]?](repeating: nil, count: targets.count)
         var events = 0
@@ -110,6 +119,7 @@ enum WatchCommand {
             case .instances(let set):
                 report(set, previous: sets[index], label: label, context)
                 sets[index] = set
+                answered.answered(index)
                 if !sets.contains(where: { $0 == nil }) { handler?.changed(snapshot(targets, sets)) }
             case .failure(let error):
                 // Without a first answer there is nothing to watch, and refused credentials

@@ -67,9 +67,10 @@ extension CommandTable {
         Entry("\(ExitCode.failure)", "a runtime failure (I/O, a refused registration, an undecodable reply)"),
         Entry("\(ExitCode.usage)", "the command line was wrong"),
         Entry("\(ExitCode.noInstances)", "resolve found no instances"),
-        Entry("\(ExitCode.unavailable)", "the discovery system could not be reached"),
+        Entry(
+            "\(ExitCode.unavailable)", "the discovery system could not be reached, or gave no answer in time"),
         Entry("\(ExitCode.permissionDenied)", "the discovery system refused: authentication or permission"),
-        Entry("\(ExitCode.timedOut)", "time ran out waiting (--wait-for, --timeout)"),
+        Entry("\(ExitCode.timedOut)", "sdctl's own wait ran out (--wait-for, register --timeout, --ready)"),
         Entry("\(ExitCode.outputClosed)", "nobody reads stdout any more (sdctl watch | head -1)"),
         Entry("126, 127", "register -- CMD: CMD could not be started, or was not found"),
         Entry("n, 128+s", "register -- CMD: the command's own exit code, or 128 + the signal that killed it"),
