@@ -25,6 +25,22 @@ extension EurekaClient {
         }
     }
 
+    /// `GET <base>/apps/<APP>/<id>`: one instance, read from the registry itself (real servers
+    /// do not serve it from the response cache that delays `GET <base>/apps`); `nil` when the
+    /// server does not have it.
+    public func instance(app: String, instanceID: String) async throws(DiscoveryError)
+        -> EurekaInstanceRecord?
+    {
+        let what = "instance '\(instanceID)' of \(app.uppercased())"
+        do {
+            let response = try await send(.GET, path(app, instanceID), what: what)
+            return try transport.decode(EurekaInstanceBody.self, response.body, what: what).instance
+        } catch {
+            guard error.code == .notFound else { throw error }
+            return nil
+        }
+    }
+
     /// Whether `GET <base>/apps` answers: a server that knows no app at all still does, so a 404
     /// here means the base path is wrong rather than the app unknown.
     public func registryAnswers() async throws(DiscoveryError) -> Bool {

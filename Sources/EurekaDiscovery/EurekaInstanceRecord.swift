@@ -111,6 +111,7 @@ public struct EurekaInstanceRecord: Sendable, Hashable, Decodable {
         let host = ipAddr.contains(":") && !ipAddr.hasPrefix("[") ? "[\(ipAddr)]" : ipAddr
         guard let address = try? HostPort(parsing: "\(host):\(chosen.number)") else { return nil }
         var fields = metadata
+        fields.removeValue(forKey: EurekaRegistrar.ownerKey)  // bookkeeping, not the instance's
         fields["eureka.status"] = status.rawValue
         fields["eureka.app"] = app
         fields["eureka.hostName"] = hostName
@@ -153,4 +154,9 @@ struct EurekaApplicationBody: Decodable {
     }
 
     var application: Application
+}
+
+/// `{"instance": {...}}`: the answer to `GET <base>/apps/<APP>/<id>`.
+struct EurekaInstanceBody: Decodable {
+    var instance: EurekaInstanceRecord
 }

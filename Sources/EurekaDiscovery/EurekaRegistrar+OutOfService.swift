@@ -8,6 +8,8 @@ extension EurekaRegistrar: OutOfServiceRegistrar {
     public func markOutOfService() async throws {
         // First, so that a restore racing this registers the instance out of service too.
         currentStatus.withLock { $0 = .outOfService }
+        // Not another process's instance that took over our id.
+        guard try await isStillOurs() else { return }
         try await client.overrideStatus(
             app: registration.app, instanceID: registration.instanceID, .outOfService)
     }

@@ -38,6 +38,14 @@ public final class EurekaRegistrar: Registrar, Sendable {
     /// server forgot is registered again as this, so a drain is not undone by a restore.
     let currentStatus = Mutex<EurekaStatus>(.up)
 
+    /// The metadata key whose value says which registrar made a registration. Instance ids are
+    /// made from the address, so a process restarted on the same address registers the same id;
+    /// the one exiting must not cancel its successor's lease (instancers leave this key out of
+    /// an instance's metadata).
+    public static let ownerKey = "sdctl-owner"
+    /// This registrar's value of ``ownerKey``: random, one per registrar.
+    let ownerToken: String
+
     /// The instance id is the instance's, else `<host>:<app>:<port>` as Spring Cloud makes it.
     public init(
         client: EurekaClient, app: String, instance: Instance, configuration: Configuration = Configuration(),
@@ -53,9 +61,11 @@ public final class EurekaRegistrar: Registrar, Sendable {
         }
         self.client = client
         self.instance = instance
+        ownerToken = String(UInt64.random(in: .min ... .max), radix: 16)
         self.registration = EurekaRegistration(
             instanceID: id, app: app, hostName: address.host, ipAddr: address.host, port: Int(address.port),
-            vipAddress: configuration.vipAddress, metadata: instance.metadata,
+            vipAddress: configuration.vipAddress,
+            metadata: instance.metadata.merging([Self.ownerKey: ownerToken]) { _, owner in owner },
             renewalInterval: max(configuration.leaseDuration / 3, .seconds(1)),
             leaseDuration: configuration.leaseDuration)
         self.drain = configuration.drain
@@ -88,10 +98,12 @@ public final class EurekaRegistrar: Registrar, Sendable {
         }
     }
 
-    /// Drains when asked to, then cancels; a lease the server no longer has is gone already.
+    /// Drains when asked to, then cancels; a lease the server no longer has is gone already, and
+    /// one another registrar has registered since (its ``ownerKey`` differs) is left to it.
     private func cancelLease() async throws(DiscoveryError) {
         let app = registration.app
         let id = registration.instanceID
+        guard try await isStillOurs() else { return }
         do {
             if let drain {
                 currentStatus.withLock { $0 = .outOfService }
@@ -103,6 +115,22 @@ public final class EurekaRegistrar: Registrar, Sendable {
         } catch {
             guard error.code == .notFound else { throw error }
         }
+    }
+
+    /// Whether the server's instance under our id is the one this registrar made: `false` when
+    /// it has none (gone already) or another registrar's (logged).
+    func isStillOurs() async throws(DiscoveryError) -> Bool {
+        let id = registration.instanceID
+        guard let current = try await client.instance(app: registration.app, instanceID: id) else {
+            return false
+        }
+        guard current.metadata[Self.ownerKey] == ownerToken else {
+            logger.notice(
+                "eureka: the instance id is registered by another process now; left in place",
+                metadata: ["id": "\(id)"])
+            return false
+        }
+        return true
     }
 
     /// Renews every renewal interval; registers again when the server forgot the lease.

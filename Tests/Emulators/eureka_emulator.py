@@ -319,8 +319,10 @@ class Handler(EmulatorHandler):
         self.reply({"application": self.application(app, views)})
 
     def get_instance(self, app: str, instance_id: str):
+        # Eureka's InstanceResource reads the registry itself, never the response cache.
         with self.state.lock:
-            view = next((v for v in self.state.readable().get(app, []) if v["instanceId"] == instance_id), None)
+            lease = self.state.leases.get(app, {}).get(instance_id)
+            view = lease.view() if lease else None
         if view is None:
             raise HTTPError(404, "")
         self.reply({"instance": view})

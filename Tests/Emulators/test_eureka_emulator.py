@@ -208,6 +208,15 @@ class SwitchTests(EurekaTestCase):
         time.sleep(1.1)
         self.assertEqual(self.app()[0], 200)
 
+    def test_one_instance_is_read_past_the_read_cache(self):
+        # InstanceResource reads the registry itself: a new lease shows there at once.
+        self.emulator.request("POST", "/_emulator/faults", {"read_cache": 5.0})
+        self.assertEqual(self.app()[0], 404)  # fills the cache
+        self.register()
+        self.assertEqual(self.app()[0], 404)
+        status, _, body = self.emulator.api("GET", "/apps/WEB/10.0.0.2:web:8080", headers=JSON)
+        self.assertEqual(status, 200, body)
+
     def test_old_servers_send_one_instance_as_an_object(self):
         self.register()
         self.emulator.request("POST", "/_emulator/faults", {"single_object": True})
