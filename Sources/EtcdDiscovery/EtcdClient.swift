@@ -41,13 +41,11 @@ public final class EtcdClient: Sendable {
         public var tls: TLS?
         public var username: String?
         public var password: String?
-        /// A client-side bound on each unary call; `nil` (the default): none.
-        ///
-        /// Without it, calls are still bounded: etcd ends a proposal or read it cannot serve
-        /// after its own request timeout (about 5 s plus two election timeouts), and keepalive
-        /// pings close a connection whose server stopped answering (``keepaliveInterval``). The
-        /// bound travels as `grpc-timeout`, so the server gives up too.
-        public var requestTimeout: Duration?
+        /// A client-side bound on each unary call (10 s by default, twice etcdctl's command
+        /// timeout). It travels as `grpc-timeout`, so the server gives up too. Watches and lease
+        /// keepalives are streams without a deadline: keepalive pings close a connection whose
+        /// server stopped answering (``keepaliveInterval``).
+        public var requestTimeout: Duration
         /// How often a connection with calls in flight is pinged, and how long an answer may
         /// take before the connection is closed and its calls fail. etcd refuses pings more often
         /// than every 5 s (`--grpc-keepalive-min-time`).
@@ -59,7 +57,7 @@ public final class EtcdClient: Sendable {
 
         public init(
             endpoints: [HostPort], tls: TLS? = nil, username: String? = nil, password: String? = nil,
-            requestTimeout: Duration? = nil
+            requestTimeout: Duration = .seconds(10)
         ) {
             self.endpoints = endpoints
             self.tls = tls

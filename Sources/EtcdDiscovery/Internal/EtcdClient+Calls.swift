@@ -41,7 +41,7 @@ extension EtcdClient {
         as _: Response.Type = Response.self
     ) async throws(DiscoveryError) -> Response {
         let bytes = try Self.encode(request, what)
-        let timeout = configuration.requestTimeout.map(Self.timeAmount)
+        let timeout = Self.timeAmount(configuration.requestTimeout)
         let answer = try await withToken(what) { connection, metadata in
             try await connection.unary(
                 path: path, metadata: metadata,
@@ -88,7 +88,7 @@ extension EtcdClient {
             answer = try await connection.unary(
                 path: EtcdMethod.authenticate, metadata: [],
                 message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
-                timeout: configuration.requestTimeout.map(Self.timeAmount))
+                timeout: Self.timeAmount(configuration.requestTimeout))
         } catch  where error.code == .invalidArgument {
             // etcd answers a wrong user or password with InvalidArgument (ErrGRPCAuthFailed).
             throw DiscoveryError(

@@ -74,7 +74,8 @@ final class GRPCChannel: Sendable {
         self.group = group
     }
 
-    /// A connection that takes calls, made now if there is none.
+    /// A connection that takes calls, made now if there is none. Cancelling the caller's task
+    /// ends its wait.
     func connection() async throws(GRPCError) -> GRPCConnection {
         let group = self.group
         let action = state.withLock { $0.connection { group.next().makePromise() } }
@@ -91,8 +92,15 @@ final class GRPCChannel: Sendable {
         case .fail:
             throw GRPCError(.cancelled, "the client is closed")
         }
+        // The wait ends with the caller's task: the connection attempt goes on for the others.
+        let waiter = future.eventLoop.makePromise(of: GRPCConnection.self)
+        future.cascade(to: waiter)
         do {
-            return try await future.get()
+            return try await withTaskCancellationHandler {
+                try await waiter.futureResult.get()
+            } onCancel: {
+                waiter.fail(GRPCError(.cancelled, "cancelled while connecting"))
+            }
         } catch {
             throw error as? GRPCError ?? GRPCError(.unavailable, EtcdClient.words(for: error), cause: error)
         }
