@@ -89,7 +89,8 @@ struct ConsulPacingTests {
         let instancer = ConsulInstancer(
             client: client, query: ConsulHealthQuery(service: "web"), logger: RecordingLogHandler.logger(log))
         defer { instancer.stop() }
-        let event = try await instancer.subscribe().first { $0.failure != nil }
+        // A refused connection fails at once; the bound allows for a loaded machine.
+        let event = try await instancer.subscribe().first(within: .seconds(20)) { $0.failure != nil }
         #expect(event.failure?.code == .unavailable)
         #expect(event.failure?.message.contains("127.0.0.1:\(port)") == true)
         do {
