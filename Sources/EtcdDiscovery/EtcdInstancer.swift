@@ -25,6 +25,8 @@ public final class EtcdInstancer: Instancer, Sendable {
             var needRange = true
             /// Whether the current watch got any answer (its creation counts).
             var watchAnswered = false
+            /// Whether a watch delivered changes since the last full read.
+            var changedSinceRange = false
         }
         let state = Mutex(State())
     }
@@ -64,6 +66,7 @@ public final class EtcdInstancer: Instancer, Sendable {
         let key = Array(prefix.utf8)
         let progress = Progress()
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
+        var compactionBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
         while !Task.isCancelled {
             do throws(DiscoveryError) {
                 if progress.state.withLock({ $0.needRange }) {
@@ -79,6 +82,7 @@ public final class EtcdInstancer: Instancer, Sendable {
                         state.instances = sorted
                         state.revision = revision
                         state.needRange = false
+                        state.changedSinceRange = false
                     }
                     cache.update(sorted.sorted)
                     backoff.reset()
@@ -100,6 +104,7 @@ public final class EtcdInstancer: Instancer, Sendable {
                             return false
                         case .changes(let changes, let revision):
                             let set = progress.state.withLock { state -> [Instance] in
+                                state.changedSinceRange = true
                                 for change in changes {
                                     switch change.kind {
                                     case .put:
@@ -118,6 +123,19 @@ public final class EtcdInstancer: Instancer, Sendable {
                             return true
                         }
                     })
+                // The watch ended without an error: the history was compacted past its start. A
+                // compaction that follows a fresh read with nothing in between is not progress: a
+                // server or proxy that keeps answering "compacted" gets a Range after a growing
+                // delay, not one every millisecond.
+                if progress.state.withLock({ $0.changedSinceRange }) {
+                    compactionBackoff.reset()
+                } else {
+                    let delay = compactionBackoff.next()
+                    logger.debug(
+                        "etcd: compacted again with no change read; waiting",
+                        metadata: ["prefix": "\(prefix)", "delay": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                }
             } catch {
                 if Task.isCancelled { return }
                 cache.fail(error)

@@ -232,6 +232,18 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             if let status = headers.first(name: ":status"), status != "200" {
                 return cancel(call, Self.error(httpStatus: status))
             }
+            // What is not gRPC is not read as gRPC (a proxy's HTML page, say); gRPC maps a 200
+            // with another content type to UNKNOWN. A trailers-only answer may carry none.
+            let contentType = headers.first(name: "content-type")
+            if !endStream || contentType != nil,
+                !(contentType ?? "").lowercased().hasPrefix("application/grpc")
+            {
+                return cancel(
+                    call,
+                    GRPCError(
+                        .unknown,
+                        "the server answered with content-type '\(contentType ?? "")', not gRPC"))
+            }
             // A "trailers-only" answer: the status is in the only HEADERS.
             if endStream { finishWithStatus(call, headers) }
             return
