@@ -4,6 +4,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHPACK
 import NIOHTTP2
+import NIOPosix
 import Testing
 
 @testable import EtcdDiscovery
@@ -22,10 +23,12 @@ struct GRPCConnectionHandlerTests {
         let ready: EventLoopPromise<Void>
         let usable = GRPCConnectionFlag()
 
-        init(settings: Bool = true) throws {
+        init(
+            settings: Bool = true,
+            configuration: GRPCConnectionHandler.Configuration = GRPCConnectionHandlerTests.configuration
+        ) throws {
             ready = channel.eventLoop.makePromise()
-            handler = GRPCConnectionHandler(
-                configuration: GRPCConnectionHandlerTests.configuration, ready: ready, usable: usable)
+            handler = GRPCConnectionHandler(configuration: configuration, ready: ready, usable: usable)
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2379)).wait()
             if settings {
@@ -304,5 +307,35 @@ extension GRPCConnectionHandlerTests {
         #expect(
             mapped.message
                 == "etcd: range: could not establish a connection: the server closed the connection at once")
+    }
+}
+
+extension GRPCConnectionHandlerTests {
+    @Test("GOAWAY 'too_many_pings' is reported, and the channel's next connections ping half as often")
+    func tooManyPings() throws {
+        let reported = NIOLockedValueBox(0)
+        var configuration = Self.configuration
+        configuration.tooManyPings = { reported.withLockedValue { $0 += 1 } }
+        let harness = try Harness(configuration: configuration)
+        try harness.receive(
+            .goAway(lastStreamID: 0, errorCode: .enhanceYourCalm, opaqueData: ByteBuffer(string: "other")),
+            on: .rootStream)
+        #expect(reported.withLockedValue { $0 } == 0)
+        try harness.receive(
+            .goAway(
+                lastStreamID: 0, errorCode: .enhanceYourCalm, opaqueData: ByteBuffer(string: "too_many_pings")
+            ),
+            on: .rootStream)
+        #expect(reported.withLockedValue { $0 } == 1)
+
+        let channel = GRPCChannel(
+            endpoints: [],
+            configuration: .init(tls: nil, connectTimeout: .seconds(1), handler: Self.configuration),
+            group: MultiThreadedEventLoopGroup.singleton)
+        #expect(channel.connectionConfiguration.handler.keepaliveInterval == .seconds(10))
+        channel.tooManyPings()
+        #expect(channel.connectionConfiguration.handler.keepaliveInterval == .seconds(20))
+        for _ in 0..<20 { channel.tooManyPings() }
+        #expect(channel.connectionConfiguration.handler.keepaliveInterval == .hours(1))
     }
 }

@@ -15,6 +15,13 @@ final class GRPCChannel: Sendable {
     let configuration: GRPCConnection.Configuration
     let group: any EventLoopGroup
     private let state = Mutex(State.idle)
+    /// The keepalive interval of the next connection: the configured one, doubled each time a
+    /// server answers GOAWAY "too_many_pings" (gRPC's keepalive spec), at most an hour. A
+    /// grpc-go proxy with its default five-minute minimum would otherwise drop the connection
+    /// every few pings.
+    private let keepaliveInterval: Mutex<TimeAmount>
+
+    static let longestKeepaliveInterval = TimeAmount.hours(1)
 
     /// Where the channel stands. Its methods decide; the caller acts, outside the lock.
     enum State {
@@ -72,6 +79,22 @@ final class GRPCChannel: Sendable {
         self.endpoints = endpoints
         self.configuration = configuration
         self.group = group
+        keepaliveInterval = Mutex(configuration.handler.keepaliveInterval)
+    }
+
+    /// The server refused our pings as too many: later connections ping half as often.
+    func tooManyPings() {
+        keepaliveInterval.withLock { interval in
+            interval = min(interval * 2, Self.longestKeepaliveInterval)
+        }
+    }
+
+    /// What the next connection is made with.
+    var connectionConfiguration: GRPCConnection.Configuration {
+        var configuration = self.configuration
+        configuration.handler.keepaliveInterval = keepaliveInterval.withLock { $0 }
+        configuration.handler.tooManyPings = { [weak self] in self?.tooManyPings() }
+        return configuration
     }
 
     /// A connection that takes calls, made now if there is none. Cancelling the caller's task
@@ -125,7 +148,7 @@ final class GRPCChannel: Sendable {
                 do {
                     let connection = try await GRPCConnection.connect(
                         to: address, host: endpoint.host, port: Int(endpoint.port),
-                        configuration: configuration,
+                        configuration: connectionConfiguration,
                         group: group)
                     guard state.withLock({ $0.connected(connection) }) else {
                         connection.close()

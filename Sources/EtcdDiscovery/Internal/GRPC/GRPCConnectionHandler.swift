@@ -23,6 +23,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         var keepaliveTimeout: TimeAmount
         /// How long the TLS handshake and the server's SETTINGS may take after the TCP connect.
         var prefaceTimeout: TimeAmount
+        /// Called when the server says GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"): its
+        /// keepalive policy is stricter than our interval (gRPC's keepalive spec, A8).
+        var tooManyPings: (@Sendable () -> Void)? = nil
     }
 
     /// The inbound window this client grants, per stream and for the connection: large, so a
@@ -210,7 +213,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         case .ping(_, ack: true):
             pingTimeout?.cancel()
             pingTimeout = nil
-        case .goAway(let lastStreamID, let code, _):
+        case .goAway(let lastStreamID, let code, let debugData):
+            if code == .enhanceYourCalm, let debugData, String(buffer: debugData) == "too_many_pings" {
+                configuration.tooManyPings?()
+            }
             beginDraining()
             // Streams the server never saw can be retried elsewhere: unavailable.
             for (id, call) in calls where id > lastStreamID {
