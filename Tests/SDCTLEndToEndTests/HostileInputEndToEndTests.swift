@@ -189,4 +189,66 @@ struct HostileInputEndToEndTests {
             }
         }
     }
+
+    /// Answers a hostile or broken server gives, each served to `resolve` on consul:// and
+    /// eureka://, with what sdctl does about it (docs/consul.md, docs/eureka.md).
+    static let hostileAnswers:
+        [(name: String, response: String, consul: (Int32, String), eureka: (Int32, String))] = [
+            // 100,000 nested arrays: JSON's nesting limit, not a stack overflow.
+            (
+                "deep JSON", "200|application/json|" + String(repeating: "[", count: 100_000),
+                (1, "not JSON"),
+                (1, "not JSON")
+            ),
+            ("a redirect", "302|text/plain|", (1, "302"), (1, "302")),
+            (
+                "wrong types", #"200|application/json|{"application": 5, "Node": []}"#,
+                (1, "undecodable answer"), (1, "undecodable answer")
+            ),
+            // Read to the end of the stream; Consul's list is empty, Eureka wants an object.
+            (
+                "an HTTP/1.0 body ended by close, an index that is not a number", "close|application/json|[]",
+                (3, "no instances"), (1, "wrong type at the top")
+            ),
+        ]
+
+    @Test(
+        "hostile answers from an HTTP backend: each one line in words, a documented exit code",
+        arguments: 0..<4)
+    func hostileHTTPAnswers(index: Int) async throws {
+        let answer = Self.hostileAnswers[index]
+        let port = try FreePorts.take(1)[0]
+        let script = #"""
+            import socket, sys
+            status, kind, body = sys.argv[2].split("|", 2)
+            body = body.encode()
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+            while True:
+                c, _ = s.accept(); c.recv(65536)
+                if status == "close":
+                    head = b"HTTP/1.0 200 OK\r\nContent-Type: " + kind.encode() + b"\r\nX-Consul-Index: x\r\n\r\n"
+                else:
+                    head = (b"HTTP/1.1 " + status.encode() + b" X\r\nContent-Type: " + kind.encode()
+                            + b"\r\nLocation: http://192.0.2.1/\r\nX-Consul-Index: not-a-number\r\nContent-Length: "
+                            + str(len(body)).encode() + b"\r\n\r\n")
+                c.sendall(head + body)
+                c.close()
+            """#
+        let server = try RunningProcess(
+            "/usr/bin/python3", ["-c", script, "\(port)", answer.response], environment: [:])
+        defer { server.signal(SIGKILL) }
+        try await eventually(.seconds(10), "the server to listen") { TCPConnections.canConnect(toPort: port) }
+        try await withSDCTLHome("sdctl-hostile-answers") { _, env in
+            for (target, expected) in [
+                ("consul://127.0.0.1:\(port)/web", answer.consul),
+                ("eureka://127.0.0.1:\(port)/eureka/apps/WEB", answer.eureka),
+            ] {
+                let result = try await runSDCTL(["resolve", target, "--timeout", "10s"], environment: env)
+                #expect(result.status == expected.0, "\(answer.name), \(target): \(result.stderr)")
+                #expect(result.stderr.contains(expected.1), "\(answer.name), \(target): \(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(answer.name): \(result.stderr)")
+            }
+        }
+    }
 }
