@@ -37,19 +37,11 @@ extension ConsulClient {
         let response = try await send(
             .GET, "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
             timeout: deadline, what: "health of '\(query.service)'")
-        let (decoded, skipped, firstFailure) = [ConsulServiceEntry].decoded(
+        var entries = transport.keepDecoded(
             try decode(
                 [LenientElement<ConsulServiceEntry>]?.self, response.body,
-                what: "health of '\(query.service)'")
-                ?? [])
-        if skipped > 0 {
-            transport.logger.debug(
-                "consul: undecodable entries skipped",
-                metadata: [
-                    "service": "\(query.service)", "skipped": "\(skipped)", "first": "\(firstFailure ?? "")",
-                ])
-        }
-        var entries = decoded
+                what: "health of '\(query.service)'") ?? [],
+            "entries of '\(query.service)'")
         entries.removeAll { entry in
             !query.tags.allSatisfy(entry.tags.contains) || (query.passingOnly && !entry.isPassing)
         }

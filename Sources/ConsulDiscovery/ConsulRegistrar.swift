@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import Logging
 import Synchronization
 
@@ -78,10 +79,10 @@ public final class ConsulRegistrar: Registrar, Sendable {
         if case .ttl(let ttl) = check { check = .ttl(max(ttl, .seconds(1))) }
         self.client = client
         self.instance = instance
-        ownerToken = String(UInt64.random(in: .min ... .max), radix: 16)
+        ownerToken = RegistrationOwner.token()
         self.registration = ConsulServiceRegistration(
             id: id, name: service, address: address.host, port: Int(address.port), tags: instance.tags,
-            meta: instance.metadata.merging([Self.ownerKey: ownerToken]) { _, owner in owner },
+            meta: instance.metadata.merging([RegistrationOwner.key: ownerToken]) { _, owner in owner },
             weight: instance.weight, check: check,
             // A TTL check starts passing: this process is alive and about to pass it.
             initialStatus: check.map { if case .ttl = $0 { "passing" } else { nil } } ?? nil,
@@ -93,12 +94,8 @@ public final class ConsulRegistrar: Registrar, Sendable {
 
     private let lookupInterval: Duration
 
-    /// The meta key whose value says which registrar made a registration. Ids are made from the
-    /// address, so a process restarted on the same address registers the same id; the one
-    /// exiting must not delete its successor's registration (instancers leave this key out of
-    /// an instance's metadata).
-    public static let ownerKey = "sdctl-owner"
-    /// This registrar's value of ``ownerKey``: random, one per registrar.
+    /// This registrar's mark on its registration, under the meta key `sdctl-owner`
+    /// (`RegistrationOwner`): the registration is removed only while it still carries it.
     let ownerToken: String
 
     /// How often the keeper passes the check or looks the service up.
@@ -137,11 +134,11 @@ public final class ConsulRegistrar: Registrar, Sendable {
 
     /// Deregisters the service id; one the agent does not know is gone already (the agent
     /// forgot it, or someone removed it), and one that another registrar has registered since
-    /// (its ``ownerKey`` differs) is left to that registrar. The check and the delete are two
+    /// (its `sdctl-owner` differs) is left to that registrar. The check and the delete are two
     /// requests: a registration replaced between them is still removed.
     private func removeFromAgent() async throws(DiscoveryError) {
         guard let current = try await client.agentService(id: registration.id) else { return }
-        guard current.meta[Self.ownerKey] == ownerToken else {
+        guard current.meta[RegistrationOwner.key] == ownerToken else {
             logger.notice(
                 "consul: the service id is registered by another process now; left in place",
                 metadata: ["id": "\(registration.id)"])

@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 
 /// One element of a health answer: a service instance, its node and its checks.
 ///
@@ -88,7 +89,7 @@ public struct ConsulServiceEntry: Sendable, Hashable, Decodable {
         let text = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
         guard let address = try? HostPort(parsing: text) else { return nil }
         var metadata = meta
-        metadata.removeValue(forKey: ConsulRegistrar.ownerKey)  // bookkeeping, not the instance's
+        metadata.removeValue(forKey: RegistrationOwner.key)  // bookkeeping, not the instance's
         metadata["consul.node"] = node
         metadata["consul.datacenter"] = datacenter
         metadata["consul.service"] = serviceName

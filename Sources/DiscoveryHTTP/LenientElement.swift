@@ -15,12 +15,19 @@ package struct LenientElement<Element: Decodable>: Decodable {
     }
 }
 
-extension Array where Element: Decodable {
-    /// The elements that decoded, and how many did not with the first reason.
-    package static func decoded(_ elements: [LenientElement<Element>]) -> (
-        values: [Element], skipped: Int, firstFailure: String?
-    ) {
+extension HTTPTransport {
+    /// The elements that decoded. The others are skipped, and logged at debug with how many
+    /// there were and the first reason; `what` names them (`instances of WEB`).
+    package func keepDecoded<Element>(_ elements: [LenientElement<Element>], _ what: String) -> [Element] {
         let values = elements.compactMap(\.value)
-        return (values, elements.count - values.count, elements.lazy.compactMap(\.failure).first)
+        if values.count < elements.count {
+            logger.debug(
+                "\(service): undecodable \(what) skipped",
+                metadata: [
+                    "skipped": "\(elements.count - values.count)",
+                    "first": "\(elements.lazy.compactMap(\.failure).first ?? "")",
+                ])
+        }
+        return values
     }
 }

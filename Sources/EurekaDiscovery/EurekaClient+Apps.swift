@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 
 extension EurekaClient {
     /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the
@@ -10,15 +11,7 @@ extension EurekaClient {
             let response = try await send(.GET, path(app), what: what)
             let application = try transport.decode(EurekaApplicationBody.self, response.body, what: what)
                 .application
-            if application.skipped > 0 {
-                transport.logger.debug(
-                    "eureka: undecodable instances skipped",
-                    metadata: [
-                        "app": "\(app.uppercased())", "skipped": "\(application.skipped)",
-                        "first": "\(application.firstFailure ?? "")",
-                    ])
-            }
-            return application.instances
+            return transport.keepDecoded(application.instances, what)
         } catch {
             guard error.code == .notFound else { throw error }
             return []

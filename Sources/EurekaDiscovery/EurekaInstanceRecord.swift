@@ -111,7 +111,7 @@ public struct EurekaInstanceRecord: Sendable, Hashable, Decodable {
         let host = ipAddr.contains(":") && !ipAddr.hasPrefix("[") ? "[\(ipAddr)]" : ipAddr
         guard let address = try? HostPort(parsing: "\(host):\(chosen.number)") else { return nil }
         var fields = metadata
-        fields.removeValue(forKey: EurekaRegistrar.ownerKey)  // bookkeeping, not the instance's
+        fields.removeValue(forKey: RegistrationOwner.key)  // bookkeeping, not the instance's
         fields["eureka.status"] = status.rawValue
         fields["eureka.app"] = app
         fields["eureka.hostName"] = hostName
@@ -127,29 +127,26 @@ public struct EurekaInstanceRecord: Sendable, Hashable, Decodable {
 /// object.
 struct EurekaApplicationBody: Decodable {
     struct Application: Decodable {
-        var instances: [EurekaInstanceRecord]
-        /// Instances that did not decode (a port that is not a number, say), and the first reason.
-        var skipped = 0
-        var firstFailure: String?
+        /// Each decoded on its own: one that does not (a port that is not a number, say) is
+        /// skipped by the client, not the whole answer.
+        var instances: [LenientElement<EurekaInstanceRecord>]
 
         enum CodingKeys: String, CodingKey { case instance }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            let elements: [LenientElement<EurekaInstanceRecord>]
             if let many = try? container.decode(
                 [LenientElement<EurekaInstanceRecord>].self, forKey: .instance)
             {
-                elements = many
+                instances = many
             } else if let one = try container.decodeIfPresent(
                 LenientElement<EurekaInstanceRecord>.self, forKey: .instance)
             {
                 // A single instance comes as an object, not a list (Eureka's JSON of one).
-                elements = [one]
+                instances = [one]
             } else {
-                elements = []
+                instances = []
             }
-            (instances, skipped, firstFailure) = [EurekaInstanceRecord].decoded(elements)
         }
     }
 

@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import Logging
 import Synchronization
 
@@ -38,12 +39,8 @@ public final class EurekaRegistrar: Registrar, Sendable {
     /// server forgot is registered again as this, so a drain is not undone by a restore.
     let currentStatus = Mutex<EurekaStatus>(.up)
 
-    /// The metadata key whose value says which registrar made a registration. Instance ids are
-    /// made from the address, so a process restarted on the same address registers the same id;
-    /// the one exiting must not cancel its successor's lease (instancers leave this key out of
-    /// an instance's metadata).
-    public static let ownerKey = "sdctl-owner"
-    /// This registrar's value of ``ownerKey``: random, one per registrar.
+    /// This registrar's mark on its lease, under the metadata key `sdctl-owner`
+    /// (`RegistrationOwner`): the lease is drained and cancelled only while it still carries it.
     let ownerToken: String
 
     /// The instance id is the instance's, else `<host>:<app>:<port>` as Spring Cloud makes it.
@@ -61,11 +58,11 @@ public final class EurekaRegistrar: Registrar, Sendable {
         }
         self.client = client
         self.instance = instance
-        ownerToken = String(UInt64.random(in: .min ... .max), radix: 16)
+        ownerToken = RegistrationOwner.token()
         self.registration = EurekaRegistration(
             instanceID: id, app: app, hostName: address.host, ipAddr: address.host, port: Int(address.port),
             vipAddress: configuration.vipAddress,
-            metadata: instance.metadata.merging([Self.ownerKey: ownerToken]) { _, owner in owner },
+            metadata: instance.metadata.merging([RegistrationOwner.key: ownerToken]) { _, owner in owner },
             renewalInterval: max(configuration.leaseDuration / 3, .seconds(1)),
             leaseDuration: configuration.leaseDuration)
         self.drain = configuration.drain
@@ -99,7 +96,7 @@ public final class EurekaRegistrar: Registrar, Sendable {
     }
 
     /// Drains when asked to, then cancels; a lease the server no longer has is gone already, and
-    /// one another registrar has registered since (its ``ownerKey`` differs) is left to it.
+    /// one another registrar has registered since (its `sdctl-owner` differs) is left to it.
     private func cancelLease() async throws(DiscoveryError) {
         let app = registration.app
         let id = registration.instanceID
@@ -124,7 +121,7 @@ public final class EurekaRegistrar: Registrar, Sendable {
         guard let current = try await client.instance(app: registration.app, instanceID: id) else {
             return false
         }
-        guard current.metadata[Self.ownerKey] == ownerToken else {
+        guard current.metadata[RegistrationOwner.key] == ownerToken else {
             logger.notice(
                 "eureka: the instance id is registered by another process now; left in place",
                 metadata: ["id": "\(id)"])

@@ -120,7 +120,9 @@ extension EurekaBrokenServerTests {
             defer { instancer.stop() }
             try await instancer.subscribe().set(["127.0.0.1:1", "127.0.0.1:2"])
             #expect(
-                log.all.contains { $0.contains("undecodable instances skipped") && $0.contains("skipped=7") })
+                log.all.contains {
+                    $0.contains("undecodable instances of WEB skipped") && $0.contains("skipped=7")
+                })
         }
     }
 }

@@ -8,6 +8,7 @@ import Testing
 struct EurekaUnitTests {
     func decode(_ json: String) throws -> [EurekaInstanceRecord] {
         try JSONDecoder().decode(EurekaApplicationBody.self, from: Data(json.utf8)).application.instances
+            .compactMap(\.value)
     }
 
     @Test("an application as an array or, from old servers, a single object; ports as numbers or strings")
