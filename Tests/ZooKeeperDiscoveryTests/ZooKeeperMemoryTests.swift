@@ -73,11 +73,7 @@ extension ZooKeeperTests {
             }
             try await eventually(.seconds(10), "the completion") { done.load(ordering: .acquiring) }
             // The handle was closed, so its ephemeral node goes.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while try await observer.exists(node) {
-                guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "\(node) to go") }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
         }
     }
 
@@ -123,11 +119,7 @@ extension ZooKeeperTests {
         queueFree.signal()
         freed = true
         // The handle is closed once the queue is free, so its ephemeral node goes.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await observer.exists(node) {
-            guard ContinuousClock.now < deadline else { throw DeadlineExceeded(what: "\(node) to go") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
     }
 }
 
