@@ -8,8 +8,9 @@ import Discovery
 ///   Go endpoint reads its context's deadline) to bound its own I/O.
 /// - Each attempt runs in a child task that is cancelled when its bound passes, so a body that
 ///   ignores ``RetryContext/deadline`` is still interrupted at the deadline (if it honours
-///   cancellation), with or without `attemptTimeout`: the deadline covers the whole call. That
-///   costs a task group per attempt (docs/benchmarks.md has the figure).
+///   cancellation; 50 ms after it, so a body that does honour it ends first with its own
+///   error), with or without `attemptTimeout`: the deadline covers the whole call. That costs a
+///   task group per attempt (docs/benchmarks.md has the figure).
 /// - No attempt starts after the deadline, and waits for endpoints end at it.
 /// - When the balancer has no endpoints, the call backs off and tries again until the
 ///   deadline rather than failing at once.
@@ -127,6 +128,12 @@ public struct Retry<Source: Balancer>: Sendable {
     }
 
     /// One attempt in a child task, cancelled when `bound` runs out.
+    ///
+    /// A body that honours `RetryContext.deadline` ends at that deadline with its own outcome,
+    /// which says more than "timed out": the timer therefore fires `timerGrace` later, so the
+    /// body's own end comes first, and after a cancellation the body's outcome is still taken
+    /// unless it is only the cancellation. The group waits for the cancelled body in any case, so
+    /// asking for its outcome costs nothing.
     @usableFromInline
     static func attempt<Response: Sendable>(
         _ body: @escaping @Sendable (Source.Endpoint) async throws -> Response,
@@ -145,16 +152,25 @@ public struct Retry<Source: Balancer>: Sendable {
                 }
             }
             group.addTask {
-                do {
-                    try await Task.sleep(until: deadline, clock: clock)
-                } catch {
-                    return nil  // cancelled: the attempt finished first
-                }
-                return .failure(DiscoveryError(.timedOut, "attempt timed out after \(bound)"))
+                // nil either way: cancelled (the body ended first) or fired.
+                try? await Task.sleep(until: deadline + timerGrace, clock: clock)
+                return nil
             }
+            let timedOut = DiscoveryError(.timedOut, "attempt timed out after \(bound)")
             let first = await group.next()!
             group.cancelAll()
-            return first ?? .failure(DiscoveryError(.timedOut, "attempt timed out after \(bound)"))
+            if let first { return first }
+            switch await group.next()! {
+            case .some(.failure(let error)) where error is CancellationError: return .failure(timedOut)
+            case .some(let outcome): return outcome
+            case .none: return .failure(timedOut)
+            }
         }
     }
+
+    /// How long after an attempt's deadline its timer fires: long enough that a body's timer set
+    /// for the deadline itself fires first, even with the scheduler's leeway, and short beside
+    /// any timeout worth setting.
+    @usableFromInline
+    static var timerGrace: Duration { .milliseconds(50) }
 }

@@ -93,6 +93,27 @@ struct RetryTests {
         #expect(elapsed < .seconds(30))
     }
 
+    /// CI once saw "attempt timed out" here: the attempt's timer and a body sleeping until
+    /// `RetryContext.deadline` fired together and the timer won. The body's own end wins now,
+    /// even when it comes just after the cancellation.
+    @Test("a body that ends with its own error as it is cancelled at the deadline reports that error")
+    func bodyErrorAtDeadlineWins() async throws {
+        struct DeadlineReached: Error {}
+        let retry = Retry(RoundRobinBalancer(source), maxAttempts: 1, timeout: .milliseconds(200))
+        do {
+            _ = try await retry { (_: String) -> Int in
+                let deadline = try #require(RetryContext.deadline)
+                // Like a client whose own I/O deadline and cancellation both end in its error.
+                try? await Task.sleep(until: deadline + .milliseconds(10), clock: .continuous)
+                throw DeadlineReached()
+            }
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors.first is DeadlineReached)
+        }
+    }
+
     /// Issue #23: without attemptTimeout the attempt ran inline and nothing ended it, so the
     /// call took the body's 60 s.
     @Test(
