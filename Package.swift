@@ -81,6 +81,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                // For GRPCConnectionFuzzing only (Tests/Fuzz): a few small files.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             exclude: ["Protos"]
         ),

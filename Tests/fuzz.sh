@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes the DNS reply decoder with libFuzzer (in the Swift toolchain) and AddressSanitizer.
-#   Tests/fuzz.sh                 # 1,000,000 inputs
-#   Tests/fuzz.sh --runs N        # N inputs
-#   Tests/fuzz.sh --seconds S     # for S seconds
+# Fuzzes the parsers of untrusted bytes with libFuzzer (in the Swift toolchain) and
+# AddressSanitizer, each fuzzer in turn: the DNS reply decoder, and the etcd client's gRPC
+# connection (swift-nio-http2 and our handler, fed a hostile server's bytes).
+#   Tests/fuzz.sh                 # 1,000,000 inputs each
+#   Tests/fuzz.sh --runs N        # N inputs each
+#   Tests/fuzz.sh --seconds S     # for S seconds each
 #   Tests/fuzz.sh --debug ...     # an unoptimised fuzzer: builds in about a minute less, runs
 #                                 # about half as many inputs a second (CI: --seconds 5 --debug)
 # Prints the number of inputs run and of crashes; exits non-zero on a crash, leaving the input
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-# The program calls libFuzzer's driver from its own main (Sources/DNSReplyFuzzer/main.swift),
+# Each program calls libFuzzer's driver from its own main (Sources/*/main.swift),
 # since SwiftPM links an executable's main under its own name. Linked with the toolchain's
 # lld: gold stops with an internal error on this link.
 lld="$(dirname "$(command -v swift)")/ld.lld"
@@ -34,19 +36,26 @@ toolset=$(mktemp)
 printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$lld" > "$toolset"
 build=(swift build -c "$configuration" --scratch-path .build-fuzz --toolset "$toolset" -Xswiftc -sanitize=fuzzer,address)
 "${build[@]}" >&2
-fuzzer=$("${build[@]}" --show-bin-path)/DNSReplyFuzzer
+bin=$("${build[@]}" --show-bin-path)
 rm -f "$toolset"
 
-corpus=$(mktemp -d)
-trap 'rm -rf "$corpus" "$corpus.log"' EXIT
-mkdir -p findings
 status=0
-"$fuzzer" "${limit[@]}" -max_len=65535 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
-    -artifact_prefix=findings/ -print_final_stats=1 "$corpus" seeds 2>"$corpus.log" || status=$?
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$corpus.log")
-crashes=$(find findings -type f | wc -l)
-echo "DNS reply decoder: ${runs:-0} inputs, $crashes crash(es), libFuzzer exit $status"
-if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
-    tail -40 "$corpus.log" >&2
-    exit 1
-fi
+# fuzz NAME TARGET MAX_LEN: runs one fuzzer over a fresh corpus started from seeds/NAME.
+fuzz() {
+    local name=$1 target=$2 max_len=$3 corpus code=0
+    corpus=$(mktemp -d)
+    "$bin/$target" "${limit[@]}" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
+        -artifact_prefix=findings/ -print_final_stats=1 "$corpus" "seeds/$name" 2>"$corpus.log" || code=$?
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$corpus.log")
+    crashes=$(find findings -type f | wc -l)
+    echo "$target: ${runs:-0} inputs, $crashes crash(es) so far, libFuzzer exit $code"
+    if [ "$code" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+        tail -40 "$corpus.log" >&2
+        status=1
+    fi
+    rm -rf "$corpus" "$corpus.log"
+}
+mkdir -p findings
+fuzz dns DNSReplyFuzzer 65535
+fuzz grpc GRPCConnectionFuzzer 65536
+exit $status

@@ -311,6 +311,23 @@ extension GRPCConnectionHandlerTests {
 }
 
 extension GRPCConnectionHandlerTests {
+    /// Issue #24, item 5: swift-nio-http2's flood limit is set out of reach (a busy client's
+    /// legitimate pings would trip it), so the handler keeps its own.
+    @Test("PINGs past what the calls explain close the connection; one per frame sent does not")
+    func pingFlood() throws {
+        let harness = try Harness()
+        // 300 unary calls write 600 frames: with the budget of 200, 800 PINGs are fine.
+        let futures = (0..<300).map { _ in harness.unary().1 }
+        let ping = HTTP2Frame.FramePayload.ping(HTTP2PingData(withInteger: 1), ack: false)
+        for _ in 0..<800 { try harness.receive(ping, on: .rootStream) }
+        #expect(harness.channel.isActive)
+        try harness.receive(ping, on: .rootStream)
+        #expect(!harness.channel.isActive)
+        let error = harness.failure(futures[0])
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("more PING and SETTINGS frames than its calls explain") == true)
+    }
+
     @Test("GOAWAY 'too_many_pings' is reported, and the channel's next connections ping half as often")
     func tooManyPings() throws {
         let reported = NIOLockedValueBox(0)

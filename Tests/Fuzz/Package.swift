@@ -14,5 +14,11 @@ let package = Package(
             name: "DNSReplyFuzzer",
             dependencies: ["CLibFuzzer", .product(name: "DNSDiscovery", package: "sdctl")]
         ),
+        // The etcd client's gRPC connection: swift-nio-http2 and GRPCConnectionHandler fed a
+        // hostile server's bytes (EtcdDiscovery's GRPCConnectionFuzzing).
+        .executableTarget(
+            name: "GRPCConnectionFuzzer",
+            dependencies: ["CLibFuzzer", .product(name: "EtcdDiscovery", package: "sdctl")]
+        ),
     ]
 )

@@ -29,8 +29,13 @@ final class GRPCCall: @unchecked Sendable {
     /// Whether this side sent END_STREAM.
     var halfClosed = false
     var finished = false
-    /// DATA bytes received since the stream's window was last topped up.
-    var unacknowledgedBytes = 0
+    /// The stream's inbound window as the server sees it: NIOHTTP2's own figure from its last
+    /// `NIOHTTP2WindowUpdatedEvent`, plus what this client granted since.
+    var window = GRPCConnectionHandler.windowSize
+    /// Bytes of messages handed to a `.stream` reader and not yet taken by it. The window is
+    /// not given back for them until they are: a slow reader holds the server back rather than
+    /// letting messages pile up here.
+    var heldBytes = 0
     var deadline: Scheduled<Void>?
 
     init(_ delivery: Delivery) {

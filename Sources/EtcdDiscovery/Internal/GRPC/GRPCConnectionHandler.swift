@@ -8,9 +8,11 @@ import Synchronization
 ///
 /// It sits after `NIOHTTP2Handler` in frame mode (no per-stream child channels: a call is an
 /// entry in a dictionary, which keeps a unary call to a few allocations). Since there is no
-/// multiplexer, it also does what one would: tops up the connection's and each stream's inbound
-/// flow-control windows as data is read, and notices closed streams through
-/// `StreamClosedEvent`. While calls are open it pings the server every keepalive interval and
+/// multiplexer, it also does what one would: keeps the connection's and each stream's inbound
+/// flow-control windows open from NIOHTTP2's own accounting (`NIOHTTP2WindowUpdatedEvent`, as
+/// its `InboundWindowManager` does), which also counts DATA that NIOHTTP2 drops (on a stream
+/// already reset) and padding; gives a stream's window back only as its reader takes the
+/// messages (back-pressure); and notices closed streams through `StreamClosedEvent`. While calls are open it pings the server every keepalive interval and
 /// closes the connection when a ping goes unanswered for the keepalive timeout.
 ///
 /// Every method runs on the channel's event loop.
@@ -51,8 +53,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var nextStreamID = HTTP2StreamID(1)
     /// The first failure seen; it becomes the cause of every call the connection's end fails.
     private var failure: (any Error)?
-    private var connectionBytes = 0
     private var keepalive: Scheduled<Void>?
+    /// PING and SETTINGS frames the server may still send before it counts as a flood.
+    private var controlFrameAllowance = GRPCConnectionHandler.controlFrameBudget
+    private var controlFrameRefill = NIODeadline.uptimeNanoseconds(0)
+    /// PINGs from the server so far (docs/etcd.md has what a real etcd sends).
+    private(set) var receivedPings = 0
     private var pingTimeout: Scheduled<Void>?
     private var prefaceTimeout: Scheduled<Void>?
 
@@ -137,6 +143,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
         call.halfClosed = endStream
         context.flush()
+        earnControlFrames(message == nil ? 1 : 2)
         startKeepalive(context)
     }
 
@@ -146,6 +153,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(
             wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(message))))),
             promise: nil)
+        earnControlFrames(1)
     }
 
     /// Ends the call early: RST_STREAM(CANCEL) to the server, `error` to the caller (`nil`: a
@@ -199,7 +207,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             guard let call = calls[frame.streamID] else { return }
             finish(call, Self.error(resetWith: code))
         case .settings(.settings):
-            guard case .starting = state else { return }
+            guard case .starting = state else { return receivedControlFrame() }
             state = .ready
             prefaceTimeout?.cancel()
             // The connection's window starts at 65,535 bytes whatever SETTINGS say; raise it.
@@ -213,6 +221,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         case .ping(_, ack: true):
             pingTimeout?.cancel()
             pingTimeout = nil
+        case .ping(_, ack: false):
+            receivedPings += 1
+            receivedControlFrame()
         case .goAway(let lastStreamID, let code, let debugData):
             if code == .enhanceYourCalm, let debugData, String(buffer: debugData) == "too_many_pings" {
                 configuration.tooManyPings?()
@@ -274,30 +285,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         _ payload: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext
     ) {
         guard case .byteBuffer(let bytes) = payload.data else { return }
-        let length = bytes.readableBytes + (payload.paddingBytes ?? 0)
-        connectionBytes += length
-        if connectionBytes >= Self.windowSize / 2 {
-            context.write(
-                wrapOutboundOut(
-                    HTTP2Frame(
-                        streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionBytes))),
-                promise: nil)
-            connectionBytes = 0
-        }
-        guard let call = calls[id] else {
-            context.flush()
-            return
-        }
-        call.unacknowledgedBytes += length
-        if call.unacknowledgedBytes >= Self.windowSize / 2, !payload.endStream {
-            context.write(
-                wrapOutboundOut(
-                    HTTP2Frame(
-                        streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledgedBytes))),
-                promise: nil)
-            call.unacknowledgedBytes = 0
-        }
-        context.flush()
+        // Windows are topped up when NIOHTTP2 reports them (userInboundEventTriggered), right
+        // after this frame.
+        guard let call = calls[id] else { return }
         call.reader.append(bytes)
         do {
             while let message = try call.reader.next() {
@@ -309,6 +299,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
                     }
                     call.response = message
                 case .stream(let continuation):
+                    call.heldBytes += message.readableBytes + 5
                     continuation.yield(message)
                 case .callback(let onMessage, _):
                     guard try onMessage(message) else { return cancel(call, nil) }
@@ -324,7 +315,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent, let call = calls[closed.streamID] {
+        if let update = event as? NIOHTTP2WindowUpdatedEvent, let window = update.inboundWindowSize {
+            if update.streamID == .rootStream {
+                topUpConnection(window: window)
+            } else if let call = calls[update.streamID] {
+                call.window = window
+                topUp(call)
+            }
+        } else if let closed = event as? StreamClosedEvent, let call = calls[closed.streamID] {
             // Trailers and resets already ended their calls; what is left was closed under us.
             finish(
                 call,
@@ -369,6 +367,69 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         ready.fail(error)
         for call in calls.values { finish(call, error) }
         context.fireChannelInactive()
+    }
+
+    // MARK: - Flow control
+
+    /// Gives the server back the connection's window once half of it is spent. `window` is
+    /// NIOHTTP2's figure, so DATA it dropped for streams already reset is given back too;
+    /// what the streams hold is bounded by their own windows.
+    private func topUpConnection(window: Int) {
+        guard let context, window <= Self.windowSize / 2 else { return }
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(
+                    streamID: .rootStream,
+                    payload: .windowUpdate(windowSizeIncrement: Self.windowSize - window))),
+            promise: nil)
+    }
+
+    /// Gives the server back a stream's window, less what its reader has not taken yet, once
+    /// half of it is spent.
+    private func topUp(_ call: GRPCCall) {
+        let room = Self.windowSize - call.window - call.heldBytes
+        guard room >= Self.windowSize / 2, !call.finished, let context, let id = call.streamID else { return }
+        call.window += room
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: room))),
+            promise: nil)
+    }
+
+    /// A `.stream` reader took `bytes` of the messages handed to it.
+    func consumed(_ call: GRPCCall, bytes: Int) {
+        call.heldBytes = max(0, call.heldBytes - bytes)
+        topUp(call)
+    }
+
+    // MARK: - Flood guard
+
+    /// What a server may send in PING and SETTINGS frames (each one makes this side answer)
+    /// every 30 seconds beside one per frame of ours: a grpc-go server (etcd) pings at most once
+    /// per DATA frame it reads, to size its windows, and otherwise only for its keepalive.
+    static let controlFrameBudget = 200
+    /// The most a long run of calls can save up.
+    static let maximumControlFrameAllowance = 100_000
+
+    private func earnControlFrames(_ count: Int) {
+        controlFrameAllowance = min(controlFrameAllowance + count, Self.maximumControlFrameAllowance)
+    }
+
+    /// Counts a PING or SETTINGS from the server; one too many closes the connection. This
+    /// stands in for swift-nio-http2's own limit, which is set too high to trip (a busy client's
+    /// legitimate pings would).
+    private func receivedControlFrame() {
+        let now = NIODeadline.now()
+        if now >= controlFrameRefill {
+            controlFrameAllowance = max(controlFrameAllowance, Self.controlFrameBudget)
+            controlFrameRefill = now + .seconds(30)
+        }
+        controlFrameAllowance -= 1
+        guard controlFrameAllowance < 0 else { return }
+        close(
+            GRPCError(
+                .unavailable,
+                "the server sent more PING and SETTINGS frames than its calls explain (over \(Self.controlFrameBudget) in 30 seconds beside one per frame sent); closing the connection"
+            ))
     }
 
     // MARK: - Connection

@@ -9,7 +9,7 @@ import NIOCore
 struct GRPCStream: Sendable {
     fileprivate let call: GRPCCall
     fileprivate let handler: NIOLoopBound<GRPCConnectionHandler>
-    let responses: AsyncThrowingStream<ByteBuffer, any Error>
+    let responses: GRPCResponses
 
     init(
         call: GRPCCall, handler: NIOLoopBound<GRPCConnectionHandler>,
@@ -17,7 +17,9 @@ struct GRPCStream: Sendable {
     ) {
         self.call = call
         self.handler = handler
-        self.responses = responses
+        self.responses = GRPCResponses(base: responses) { bytes in
+            handler.eventLoop.execute { handler.value.consumed(call, bytes: bytes) }
+        }
     }
 
     /// Sends a message (framed by ``GRPCMessageWriter``); after the call ended, nothing.
