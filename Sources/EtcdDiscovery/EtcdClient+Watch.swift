@@ -51,7 +51,7 @@ extension EtcdClient {
         prefix: [UInt8], startRevision: Int64, onEventLoop handle: @escaping @Sendable (WatchEvent) -> Bool
     ) async throws(DiscoveryError) {
         let bytes = try Self.encode(Self.watchRequest(prefix: prefix, startRevision: startRevision), "watch")
-        try await withToken("watch") { connection, metadata in
+        try await withToken("watch", requireLeader: true) { connection, metadata in
             let stopped = try await connection.stream(
                 path: EtcdMethod.watch, metadata: metadata,
                 first: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator)

@@ -130,6 +130,21 @@ struct DNSClientTests {
         #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(3))
     }
 
+    @Test("a TCP answer that stops short of its length prefix ends at the deadline, not later")
+    func dripOverTCP() async throws {
+        let server = MisbehavingDNSServer(behaviour: .dripOverTCP)
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DiscoveryError.self) {
+            try await client(["127.0.0.1:\(server.port)"], timeout: .seconds(60), attempts: 1)
+                .query("_x._tcp.example.test", type: .srv, deadline: .now + .milliseconds(700))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.code == .timedOut || error?.code == .unavailable, "\(String(describing: error))")
+        #expect(elapsed >= .milliseconds(700) && elapsed < .seconds(5), "\(elapsed)")
+        #expect(server.queries.load(ordering: .relaxed) == 1)
+    }
+
     @Test("a SERVFAIL on the way through the search list makes the answer a failure, not NXDOMAIN")
     func servfailThenNegativeIsFailure() async throws {
         try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in

@@ -311,6 +311,18 @@ extension GRPCConnectionHandlerTests {
 }
 
 extension GRPCConnectionHandlerTests {
+    @Test("gRPC's content types are told from others in any case, without a lowered copy")
+    func contentTypes() {
+        for type in [
+            "application/grpc", "application/grpc+proto", "Application/GRPC", "application/grpc; x=y",
+        ] {
+            #expect(GRPCConnectionHandler.isGRPC(contentType: type), "\(type)")
+        }
+        for type in ["", "application/grp", "text/html", "application/json", "application\u{0F}grpc"] {
+            #expect(!GRPCConnectionHandler.isGRPC(contentType: type), "\(type)")
+        }
+    }
+
     /// Issue #24, item 5: swift-nio-http2's flood limit is set out of reach (a busy client's
     /// legitimate pings would trip it), so the handler keeps its own.
     @Test("PINGs past what the calls explain close the connection; one per frame sent does not")

@@ -170,6 +170,32 @@ struct GRPCFlowControlTests {
         _ = responses
     }
 
+    /// Found with issue #24's leader tests: grpc-go ends a stream the client has not closed
+    /// with trailers, and the handler's answering RST_STREAM(NO_ERROR) closed the stream before
+    /// the call was ended, so a watch ended by "etcdserver: no leader" failed as "the server
+    /// reset the stream (no error)".
+    @Test("a stream the server ends with a status fails with that status, not with the reset that follows")
+    func streamEndsWithStatus() throws {
+        var link = try Link()
+        let end = link.client.eventLoop.makePromise(of: Bool.self)
+        link.start(GRPCCall(.callback({ _ in true }, end: end)), endStream: false)
+        try link.pump()
+        let trailers: HPACKHeaders = ["grpc-status": "14", "grpc-message": "etcdserver: no leader"]
+        link.answer(on: 1, messages: [Self.message(8)], end: false)
+        link.server.writeAndFlush(
+            HTTP2Frame(streamID: 1, payload: .headers(.init(headers: trailers, endStream: true))),
+            promise: nil)
+        try link.pump()
+        var result: Result<Bool, any Error>?
+        end.futureResult.assumeIsolated().whenComplete { result = $0 }
+        guard case .failure(let error as GRPCError) = try #require(result) else {
+            Issue.record("the call did not fail with a GRPCError: \(String(describing: result))")
+            return
+        }
+        #expect(error.code == .unavailable)
+        #expect(error.message == "etcdserver: no leader")
+    }
+
     private func client(_ link: Link) -> (call: GRPCCall, future: EventLoopFuture<ByteBuffer>) {
         let promise = link.client.eventLoop.makePromise(of: ByteBuffer.self)
         return (GRPCCall(.unary(promise)), promise.futureResult)

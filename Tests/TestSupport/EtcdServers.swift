@@ -118,6 +118,16 @@ public final class EtcdServers: Sendable {
         processes.kill(name)
     }
 
+    /// Freezes one member (SIGSTOP): it keeps its sockets but answers nobody, peers or clients.
+    public func freeze(member name: String) {
+        processes.signal(name, SIGSTOP)
+    }
+
+    /// Lets a frozen member go on (SIGCONT).
+    public func thaw(member name: String) {
+        processes.signal(name, SIGCONT)
+    }
+
     /// Starts a stopped member again (same data) and waits until it is healthy.
     public func restart(member name: String) async throws {
         try launch(members.first { $0.name == name }!, existing: true)

@@ -15,11 +15,17 @@ public final class FakeGRPCServer: Sendable {
         public var messages: [[UInt8]]
         /// `nil`: the stream is left open after the messages (a watch that goes on).
         public var status: Int?
+        /// The status's `grpc-message`, sent as it is (no percent-encoding).
+        public var message: String?
         public var contentType: String
 
-        public init(messages: [[UInt8]], status: Int? = 0, contentType: String = "application/grpc") {
+        public init(
+            messages: [[UInt8]], status: Int? = 0, message: String? = nil,
+            contentType: String = "application/grpc"
+        ) {
             self.messages = messages
             self.status = status
+            self.message = message
             self.contentType = contentType
         }
     }
@@ -30,6 +36,7 @@ public final class FakeGRPCServer: Sendable {
 
     final class Counts: Sendable {
         let byPath = Mutex<[String: Int]>([:])
+        let requiringLeader = Mutex<[String: Int]>([:])
     }
 
     public init(answer: @escaping @Sendable (_ path: String, _ request: [UInt8]) -> Reply) async throws {
@@ -50,6 +57,9 @@ public final class FakeGRPCServer: Sendable {
 
     /// How many calls each method path got.
     public var requestCounts: [String: Int] { counts.byPath.withLock { $0 } }
+
+    /// How many calls of each path carried `hasleader: true` (clientv3's `WithRequireLeader`).
+    public var requestsRequiringLeader: [String: Int] { counts.requiringLeader.withLock { $0 } }
 
     public func stop() { channel.close(promise: nil) }
 
@@ -75,6 +85,10 @@ public final class FakeGRPCServer: Sendable {
             switch unwrapInboundIn(data) {
             case .headers(let headers):
                 path = headers.headers.first(name: ":path") ?? ""
+                if headers.headers.first(name: "hasleader") == "true" {
+                    let path = self.path
+                    counts.requiringLeader.withLock { $0[path, default: 0] += 1 }
+                }
             case .data(let frame):
                 if case .byteBuffer(let buffer) = frame.data { received += buffer.readableBytesView }
                 guard !answered, received.count >= 5 else { return }
@@ -101,7 +115,8 @@ public final class FakeGRPCServer: Sendable {
                 context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(buffer)))), promise: nil)
             }
             if let status = reply.status {
-                let trailers: HPACKHeaders = ["grpc-status": "\(status)"]
+                var trailers: HPACKHeaders = ["grpc-status": "\(status)"]
+                if let message = reply.message { trailers.add(name: "grpc-message", value: message) }
                 context.write(
                     wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
             }

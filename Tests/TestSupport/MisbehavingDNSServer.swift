@@ -22,12 +22,16 @@ public final class MisbehavingDNSServer: Sendable {
         /// whatever the size the query advertised; over TCP (on the same port number) the real
         /// reply.
         case oversized
+        /// A UDP reply with TC set (so the client goes to TCP); over TCP, a length prefix of
+        /// 1000 bytes and then ten of them, the connection held open and nothing more sent.
+        case dripOverTCP
     }
 
     public let port: UInt16
     private let socket: Int32
     private let decoy: Int32
-    /// A TCP listener on `port`, for ``Behaviour/oversized``; -1 otherwise.
+    /// A TCP listener on `port`, for ``Behaviour/oversized`` and ``Behaviour/dripOverTCP``; -1
+    /// otherwise.
     private let listener: Int32
     private let upstream: UInt16
     private let behaviour: Behaviour
@@ -41,7 +45,11 @@ public final class MisbehavingDNSServer: Sendable {
         socket = Self.udpSocket()
         decoy = Self.udpSocket()
         port = Self.localPort(socket)
-        listener = behaviour == .oversized ? Self.tcpListener(port) : -1
+        listener =
+            switch behaviour {
+            case .oversized, .dripOverTCP: Self.tcpListener(port)
+            default: -1
+            }
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
         pthread_create(
@@ -63,6 +71,8 @@ public final class MisbehavingDNSServer: Sendable {
 
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var held: [Int32] = []  // TCP connections of dripOverTCP, closed at the end
+        defer { for fd in held { close(fd) } }
         while !stopped.load(ordering: .relaxed) {
             var pollers = [
                 pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
@@ -70,7 +80,15 @@ public final class MisbehavingDNSServer: Sendable {
             ]
             guard poll(&pollers, 2, 50) >= 1 else { continue }
             if pollers[1].revents != 0 {
-                relayOverTCP()
+                if case .dripOverTCP = behaviour {
+                    let client = accept(listener, nil, nil)
+                    if client >= 0 {
+                        held.append(client)
+                        _ = Self.writeAll(client, [0x03, 0xE8] + [UInt8](repeating: 0, count: 10))
+                    }
+                } else {
+                    relayOverTCP()
+                }
                 continue
             }
             var client = sockaddr_in()
@@ -93,6 +111,11 @@ public final class MisbehavingDNSServer: Sendable {
                         [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query, port: upstream)
                 else { continue }
                 send(socket, Array(framed.dropFirst(2)), to: client)
+            case .dripOverTCP:
+                // The query's header with QR and TC set, and its question: "ask again over TCP".
+                var reply = query
+                reply[2] |= 0x82
+                send(socket, reply, to: client)
             case .malformed:
                 // QR set, one question claimed, and then nothing.
                 send(socket, [query[0], query[1], 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x61], to: client)

@@ -57,6 +57,13 @@ public final class ServerProcesses: Sendable {
         process.waitUntilExit()
     }
 
+    /// Sends `signal` to one server (SIGSTOP freezes it: its sockets stay open and its peers
+    /// hear nothing, as in a partition; SIGCONT lets it go on).
+    public func signal(_ name: String, _ signal: Int32) {
+        guard let process = running.withLock({ $0[name] }) else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Stops every server. Idempotent.
     public func killAll() {
         for name in names { kill(name) }

@@ -19,20 +19,47 @@ enum EtcdMethod {
 extension EtcdClient {
     /// Runs `body` on a connection with the token's metadata, renewing the token once if the
     /// server rejects it; any other failure is mapped to a ``DiscoveryError``.
+    ///
+    /// `requireLeader` asks the member to refuse the call, and to end it later, when it has no
+    /// leader (`hasleader`, clientv3's `WithRequireLeader`): watches and keepalives take it, so a
+    /// member cut off from the quorum does not keep them open and silent. A member that answers
+    /// "no leader", or lets a call pass its deadline, is given up: the next call starts at the
+    /// next endpoint.
     func withToken<Result>(
-        _ what: String, _ body: (GRPCConnection, [(String, String)]) async throws -> Result
+        _ what: String, requireLeader: Bool = false,
+        _ body: (GRPCConnection, [(String, String)]) async throws -> Result
     ) async throws(DiscoveryError) -> Result {
         for attempt in 0..<2 {
-            let metadata = try await metadata()
+            var metadata = try await metadata()
+            if requireLeader { metadata.append(("hasleader", "true")) }
+            var connection: GRPCConnection?
             do {
-                return try await body(try await channel.connection(), metadata)
+                let current = try await channel.connection()
+                connection = current
+                return try await body(current, metadata)
             } catch let error as GRPCError where attempt == 0 && Self.isStaleToken(error) {
                 tokenRefused(error, what)
             } catch {
+                if let connection, let error = error as? GRPCError, Self.memberCannotServe(error),
+                    channel.abandon(connection)
+                {
+                    logger.warning(
+                        "etcd: the member cannot serve; the next call tries the next endpoint",
+                        metadata: [
+                            "etcd.call": "\(what)", "etcd.endpoint": "\(connection.authority)",
+                            "error": "\(error.message)",
+                        ])
+                }
                 throw Self.map(error, what)
             }
         }
         throw DiscoveryError(.permissionDenied, "etcd: \(what): authentication failed")
+    }
+
+    /// A member without a leader (`ErrGRPCNoLeader`), or one that let a call pass its deadline:
+    /// another member may serve where this one cannot.
+    static func memberCannotServe(_ error: GRPCError) -> Bool {
+        (error.code == .unavailable && error.message.contains("no leader")) || error.code == .deadlineExceeded
     }
 
     /// A unary call with the token (``withToken(_:_:)``).
@@ -58,7 +85,7 @@ extension EtcdClient {
         _ body: (GRPCStream, ByteBufferAllocator) async throws -> Void
     ) async throws(DiscoveryError) {
         let bytes = try Self.encode(request, what)
-        try await withToken(what) { connection, metadata in
+        try await withToken(what, requireLeader: true) { connection, metadata in
             let allocator = connection.channel.allocator
             let stream = connection.stream(
                 path: path, metadata: metadata, first: GRPCMessageWriter.frame(bytes, allocator: allocator))

@@ -6,7 +6,10 @@ import Synchronization
 /// A client's one connection to a set of endpoints, made when a call needs it: gRPC's
 /// pick-first. The endpoints are tried in order and the first that answers is used until that
 /// connection is lost or the server sends GOAWAY; the next call then goes down the list again
-/// (names are looked up afresh each time, so a member that moved is found).
+/// (names are looked up afresh each time, so a member that moved is found). A connection
+/// given up with ``abandon(_:)`` (its member has no leader, or let a call pass its deadline)
+/// sends the next one down the list from the endpoint after it, so a partitioned member is
+/// not the first tried again.
 ///
 /// Calls that arrive while a connection is being made wait for it; when no endpoint answers
 /// they all fail with the last endpoint's error, and the next call tries again.
@@ -20,6 +23,8 @@ final class GRPCChannel: Sendable {
     /// grpc-go proxy with its default five-minute minimum would otherwise drop the connection
     /// every few pings.
     private let keepaliveInterval: Mutex<TimeAmount>
+    /// Where the next connection attempt starts in ``endpoints``.
+    private let firstEndpoint = Mutex(0)
 
     static let longestKeepaliveInterval = TimeAmount.hours(1)
 
@@ -27,7 +32,8 @@ final class GRPCChannel: Sendable {
     enum State {
         case idle
         case connecting(EventLoopFuture<GRPCConnection>)
-        case ready(GRPCConnection)
+        /// Connected to `endpoints[endpoint]`.
+        case ready(GRPCConnection, endpoint: Int)
         case closed
 
         enum Action {
@@ -39,7 +45,7 @@ final class GRPCChannel: Sendable {
 
         mutating func connection(promise: () -> EventLoopPromise<GRPCConnection>) -> Action {
             switch self {
-            case .ready(let connection) where connection.isUsable:
+            case .ready(let connection, _) where connection.isUsable:
                 return .use(connection)
             case .idle, .ready:
                 let promise = promise()
@@ -53,9 +59,9 @@ final class GRPCChannel: Sendable {
         }
 
         /// A connection was made; `false`: the channel was closed meanwhile, close it.
-        mutating func connected(_ connection: GRPCConnection) -> Bool {
+        mutating func connected(_ connection: GRPCConnection, endpoint: Int) -> Bool {
             guard case .connecting = self else { return false }
-            self = .ready(connection)
+            self = .ready(connection, endpoint: endpoint)
             return true
         }
 
@@ -64,13 +70,20 @@ final class GRPCChannel: Sendable {
         }
 
         mutating func lost(_ connection: GRPCConnection) {
-            if case .ready(let current) = self, current === connection { self = .idle }
+            if case .ready(let current, _) = self, current === connection { self = .idle }
+        }
+
+        /// Gives up `connection` if it is the current one; returns its endpoint then.
+        mutating func abandon(_ connection: GRPCConnection) -> Int? {
+            guard case .ready(let current, let endpoint) = self, current === connection else { return nil }
+            self = .idle
+            return endpoint
         }
 
         /// Returns the connection to close, if there is one.
         mutating func close() -> GRPCConnection? {
             defer { self = .closed }
-            if case .ready(let connection) = self { return connection }
+            if case .ready(let connection, _) = self { return connection }
             return nil
         }
     }
@@ -129,6 +142,18 @@ final class GRPCChannel: Sendable {
         }
     }
 
+    /// Closes `connection`, whose member cannot serve, and makes the next connection start at
+    /// the endpoint after its own. Returns `false` when it was no longer the current one (a
+    /// call on it already did this, or it was lost).
+    @discardableResult
+    func abandon(_ connection: GRPCConnection) -> Bool {
+        guard let endpoint = state.withLock({ $0.abandon(connection) }) else { return false }
+        let count = endpoints.count
+        firstEndpoint.withLock { $0 = (endpoint + 1) % max(count, 1) }
+        connection.close()
+        return true
+    }
+
     /// Ends the connection; calls on it fail, later calls fail at once.
     func close() {
         state.withLock { $0.close() }?.close()
@@ -136,7 +161,10 @@ final class GRPCChannel: Sendable {
 
     private func establish(_ promise: EventLoopPromise<GRPCConnection>) async {
         var failure = GRPCError(.unavailable, "no endpoints")
-        for endpoint in endpoints {
+        let first = firstEndpoint.withLock { $0 }
+        for offset in endpoints.indices {
+            let index = (first + offset) % endpoints.count
+            let endpoint = endpoints[index]
             let addresses: [SocketAddress]
             do {
                 addresses = try await Self.addresses(of: endpoint)
@@ -150,7 +178,7 @@ final class GRPCChannel: Sendable {
                         to: address, host: endpoint.host, port: Int(endpoint.port),
                         configuration: connectionConfiguration,
                         group: group)
-                    guard state.withLock({ $0.connected(connection) }) else {
+                    guard state.withLock({ $0.connected(connection, endpoint: index) }) else {
                         connection.close()
                         promise.fail(GRPCError(.cancelled, "the client is closed"))
                         return

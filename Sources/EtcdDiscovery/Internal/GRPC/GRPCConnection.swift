@@ -21,7 +21,7 @@ final class GRPCConnection: Sendable {
     private let usable: GRPCConnectionFlag
     /// `http` or `https`, and `host:port`: the pseudo-headers of every call.
     private let scheme: String
-    private let authority: String
+    let authority: String
 
     private init(
         channel: any Channel, handler: NIOLoopBound<GRPCConnectionHandler>, usable: GRPCConnectionFlag,

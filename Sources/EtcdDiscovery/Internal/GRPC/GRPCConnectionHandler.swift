@@ -54,6 +54,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// The first failure seen; it becomes the cause of every call the connection's end fails.
     private var failure: (any Error)?
     private var keepalive: Scheduled<Void>?
+    /// Calls with a deadline, mostly in deadline order (one client's calls share a timeout),
+    /// and the one timer that ends them: a timer per call cost 6 allocations of a Range's 37.
+    private var deadlines = CircularBuffer<TrackedDeadline>()
+    private var deadlineTimer: (task: Scheduled<Void>, at: NIODeadline)?
     /// PING and SETTINGS frames the server may still send before it counts as a flood.
     private var controlFrameAllowance = GRPCConnectionHandler.controlFrameBudget
     private var controlFrameRefill = NIODeadline.uptimeNanoseconds(0)
@@ -122,12 +126,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
         call.streamID = id
         calls[id] = call
-        if let timeout {
-            call.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-                self?.cancel(
-                    call, GRPCError(.deadlineExceeded, "no answer within \(Self.text(timeout))"))
-            }
-        }
+        if let timeout { track(call, deadline: context.eventLoop.now + timeout, timeout: timeout) }
         let onlyHeaders = message == nil && endStream
         context.write(
             wrapOutboundOut(
@@ -174,13 +173,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private func finish(_ call: GRPCCall, _ error: (any Error)?, stoppedByCallback: Bool = false) {
         guard !call.finished else { return }
         call.finished = true
-        call.deadline?.cancel()
         if let id = call.streamID { calls.removeValue(forKey: id) }
         switch call.delivery {
         case .unary(let promise):
             if let error {
                 promise.fail(error)
             } else if let response = call.response {
+                call.response = nil  // the call may stay listed for its deadline a while
                 promise.succeed(response)
             } else {
                 promise.fail(GRPCError(.internal, "the server ended the call without a message"))
@@ -253,7 +252,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             // with another content type to UNKNOWN. A trailers-only answer may carry none.
             let contentType = headers.first(name: "content-type")
             if !endStream || contentType != nil,
-                !(contentType ?? "").lowercased().hasPrefix("application/grpc")
+                !Self.isGRPC(contentType: contentType ?? "")
             {
                 return cancel(
                     call,
@@ -268,17 +267,32 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         finishWithStatus(call, headers)
     }
 
+    /// Whether a content type is gRPC's, in any case (media types are case-insensitive),
+    /// without lowercasing a copy on every call.
+    static func isGRPC(contentType: String) -> Bool {
+        let prefix = "application/grpc".utf8
+        guard contentType.utf8.count >= prefix.count else { return false }
+        // The prefix is lower case; an ASCII capital letter is lowered, nothing else.
+        return zip(contentType.utf8, prefix).allSatisfy { byte, wanted in
+            (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == wanted
+        }
+    }
+
     private func finishWithStatus(_ call: GRPCCall, _ trailers: HPACKHeaders) {
         let status = Self.status(trailers)
+        if status == nil, call.reader.pendingBytes > 0 {
+            finish(call, GRPCError(.internal, "the server ended the call inside a message"))
+        } else {
+            finish(call, status)
+        }
+        // Ended first, as in cancel(_:): writing the reset closes the stream, and the
+        // StreamClosedEvent must not find the call and end it as "reset (no error)" instead of
+        // with the server's status.
         if !call.halfClosed, let context, let id = call.streamID {
             // The server is done; close this side too, so the stream does not linger.
             context.writeAndFlush(
                 wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.noError))), promise: nil)
         }
-        if status == nil, call.reader.pendingBytes > 0 {
-            return finish(call, GRPCError(.internal, "the server ended the call inside a message"))
-        }
-        finish(call, status)
     }
 
     private func received(
@@ -364,6 +378,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         prefaceTimeout?.cancel()
         keepalive?.cancel()
         pingTimeout?.cancel()
+        deadlineTimer?.task.cancel()
+        deadlineTimer = nil
+        deadlines.removeAll()
         ready.fail(error)
         for call in calls.values { finish(call, error) }
         context.fireChannelInactive()
@@ -401,6 +418,49 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         topUp(call)
     }
 
+    // MARK: - Deadlines
+
+    struct TrackedDeadline {
+        let call: GRPCCall
+        let at: NIODeadline
+        let timeout: TimeAmount
+    }
+
+    /// Ends `call` with deadline exceeded if it is still open at `deadline`. Calls that ended
+    /// are dropped from the front as new ones come, so the list holds about the calls in flight.
+    private func track(_ call: GRPCCall, deadline: NIODeadline, timeout: TimeAmount) {
+        while let first = deadlines.first, first.call.finished { deadlines.removeFirst() }
+        deadlines.append(TrackedDeadline(call: call, at: deadline, timeout: timeout))
+        if deadlineTimer.map({ deadline < $0.at }) ?? true { armDeadlineTimer(at: deadline) }
+    }
+
+    private func armDeadlineTimer(at deadline: NIODeadline) {
+        guard let context else { return }
+        deadlineTimer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.deadlinesPassed()
+        }
+        deadlineTimer = (task, deadline)
+    }
+
+    /// Ends every open call whose deadline has passed, and sets the timer for the next one.
+    private func deadlinesPassed() {
+        deadlineTimer = nil
+        guard let now = context?.eventLoop.now else { return }
+        var open = CircularBuffer<TrackedDeadline>(initialCapacity: deadlines.count)
+        var expired: [TrackedDeadline] = []
+        for tracked in deadlines where !tracked.call.finished {
+            if tracked.at <= now { expired.append(tracked) } else { open.append(tracked) }
+        }
+        deadlines = open
+        for tracked in expired {
+            cancel(
+                tracked.call, GRPCError(.deadlineExceeded, "no answer within \(Self.text(tracked.timeout))"))
+        }
+        if let next = deadlines.lazy.map(\.at).min() { armDeadlineTimer(at: next) }
+    }
+
     // MARK: - Flood guard
 
     /// What a server may send in PING and SETTINGS frames (each one makes this side answer)
@@ -418,7 +478,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// stands in for swift-nio-http2's own limit, which is set too high to trip (a busy client's
     /// legitimate pings would).
     private func receivedControlFrame() {
-        let now = NIODeadline.now()
+        guard let now = context?.eventLoop.now else { return }
         if now >= controlFrameRefill {
             controlFrameAllowance = max(controlFrameAllowance, Self.controlFrameBudget)
             controlFrameRefill = now + .seconds(30)
