@@ -36,6 +36,7 @@ final class GRPCCall: @unchecked Sendable {
     /// not given back for them until they are: a slow reader holds the server back rather than
     /// letting messages pile up here.
     var heldBytes = 0
+    var deadlineTask: Scheduled<Void>?
 
     init(_ delivery: Delivery) {
         self.delivery = delivery

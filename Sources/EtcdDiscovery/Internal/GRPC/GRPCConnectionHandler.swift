@@ -54,10 +54,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     /// The first failure seen; it becomes the cause of every call the connection's end fails.
     private var failure: (any Error)?
     private var keepalive: Scheduled<Void>?
-    /// Calls with a deadline, mostly in deadline order (one client's calls share a timeout),
-    /// and the one timer that ends them: a timer per call cost 6 allocations of a Range's 37.
-    private var deadlines = CircularBuffer<TrackedDeadline>()
-    private var deadlineTimer: (task: Scheduled<Void>, at: NIODeadline)?
     /// PING and SETTINGS frames the server may still send before it counts as a flood.
     private var controlFrameAllowance = GRPCConnectionHandler.controlFrameBudget
     private var controlFrameRefill = NIODeadline.uptimeNanoseconds(0)
@@ -126,7 +122,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
         call.streamID = id
         calls[id] = call
-        if let timeout { track(call, deadline: context.eventLoop.now + timeout, timeout: timeout) }
+        if let timeout {
+            call.deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+                self?.cancel(call, GRPCError(.deadlineExceeded, "no answer within \(Self.text(timeout))"))
+            }
+        }
         let onlyHeaders = message == nil && endStream
         context.write(
             wrapOutboundOut(
@@ -173,13 +173,14 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private func finish(_ call: GRPCCall, _ error: (any Error)?, stoppedByCallback: Bool = false) {
         guard !call.finished else { return }
         call.finished = true
+        call.deadlineTask?.cancel()
         if let id = call.streamID { calls.removeValue(forKey: id) }
         switch call.delivery {
         case .unary(let promise):
             if let error {
                 promise.fail(error)
             } else if let response = call.response {
-                call.response = nil  // the call may stay listed for its deadline a while
+                call.response = nil  // not kept alive by anything still holding the call
                 promise.succeed(response)
             } else {
                 promise.fail(GRPCError(.internal, "the server ended the call without a message"))
@@ -378,9 +379,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         prefaceTimeout?.cancel()
         keepalive?.cancel()
         pingTimeout?.cancel()
-        deadlineTimer?.task.cancel()
-        deadlineTimer = nil
-        deadlines.removeAll()
         ready.fail(error)
         for call in calls.values { finish(call, error) }
         context.fireChannelInactive()
@@ -416,49 +414,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     func consumed(_ call: GRPCCall, bytes: Int) {
         call.heldBytes = max(0, call.heldBytes - bytes)
         topUp(call)
-    }
-
-    // MARK: - Deadlines
-
-    struct TrackedDeadline {
-        let call: GRPCCall
-        let at: NIODeadline
-        let timeout: TimeAmount
-    }
-
-    /// Ends `call` with deadline exceeded if it is still open at `deadline`. Calls that ended
-    /// are dropped from the front as new ones come, so the list holds about the calls in flight.
-    private func track(_ call: GRPCCall, deadline: NIODeadline, timeout: TimeAmount) {
-        while let first = deadlines.first, first.call.finished { deadlines.removeFirst() }
-        deadlines.append(TrackedDeadline(call: call, at: deadline, timeout: timeout))
-        if deadlineTimer.map({ deadline < $0.at }) ?? true { armDeadlineTimer(at: deadline) }
-    }
-
-    private func armDeadlineTimer(at deadline: NIODeadline) {
-        guard let context else { return }
-        deadlineTimer?.task.cancel()
-        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
-            self.deadlinesPassed()
-        }
-        deadlineTimer = (task, deadline)
-    }
-
-    /// Ends every open call whose deadline has passed, and sets the timer for the next one.
-    private func deadlinesPassed() {
-        deadlineTimer = nil
-        guard let now = context?.eventLoop.now else { return }
-        var open = CircularBuffer<TrackedDeadline>(initialCapacity: deadlines.count)
-        var expired: [TrackedDeadline] = []
-        for tracked in deadlines where !tracked.call.finished {
-            if tracked.at <= now { expired.append(tracked) } else { open.append(tracked) }
-        }
-        deadlines = open
-        for tracked in expired {
-            cancel(
-                tracked.call, GRPCError(.deadlineExceeded, "no answer within \(Self.text(tracked.timeout))"))
-        }
-        if let next = deadlines.lazy.map(\.at).min() { armDeadlineTimer(at: next) }
     }
 
     // MARK: - Flood guard
