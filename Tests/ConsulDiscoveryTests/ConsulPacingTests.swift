@@ -69,13 +69,23 @@ struct ConsulPacingTests {
                 logger: RecordingLogHandler.logger(log))
             let event = try await instancer.subscribe().first { $0.failure != nil }
             #expect(event.failure?.code == .unavailable && event.failure?.message.contains("500") == true)
-            try await Task.sleep(for: .seconds(8))
+            // Waits for the backoff to reach a few seconds rather than counting what fits in a
+            // fixed time: under AddressSanitizer only five delays fitted in 8 s, the last of them
+            // (3.2 s jittered down) under 2.5 s. The delays double from 0.1 s to the 5 s cap, each
+            // jittered down by at most half, so one of 2.5 s or more comes within about 11 s.
+            let started = ContinuousClock.now
+            try await eventually(.seconds(40), "a delay of 2.5 s or more") {
+                log.delays(of: "query failed").contains { $0 >= 2.5 }
+            }
             instancer.stop()
             let requests = try await emulator.requestCounts()["GET /v1/health/service/web"] ?? 0
             let delays = log.delays(of: "query failed")
-            print("consul figure: agent answering 500: \(requests) requests in 8 s; delays \(delays)")
-            #expect(requests >= 4 && requests <= 9, "\(requests)")
-            #expect(delays.last! >= 2.5 && delays.allSatisfy { $0 <= 5 }, "\(delays)")
+            print(
+                "consul figure: agent answering 500: \(requests) requests in \(ContinuousClock.now - started); delays \(delays)"
+            )
+            // One request per delay (and the one before the first): no request outside the backoff.
+            #expect(delays.count >= 4 && requests <= delays.count + 2, "\(requests) requests, \(delays)")
+            #expect(delays.allSatisfy { $0 <= 5 }, "\(delays)")
         }
     }
 
