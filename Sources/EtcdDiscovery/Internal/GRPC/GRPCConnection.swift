@@ -95,8 +95,12 @@ final class GRPCConnection: Sendable {
 
     /// HTTP/2 settings: no server push, a large stream window (see
     /// ``GRPCConnectionHandler/windowSize``), and a PING allowance a gRPC server can live with:
-    /// grpc-go sends one per request it receives (to estimate bandwidth-delay product), far past
-    /// swift-nio-http2's default limit of 200 in 30 seconds for inbound control frames.
+    /// grpc-go sends up to one per request it receives (to estimate bandwidth-delay product),
+    /// far past swift-nio-http2's default limit of 200 in 30 seconds for inbound control frames.
+    /// The handler's own flood guard, which counts the frames sent, trips first: this limit is
+    /// twice the most it allows (swift-nio-http2 also counts the acks of our own PINGs and
+    /// SETTINGS). It is not set higher because swift-nio-http2 reserves room for a timestamp per
+    /// frame it allows, 8 bytes each, on every connection.
     static let http2: NIOHTTP2Handler.ConnectionConfiguration = {
         var configuration = NIOHTTP2Handler.ConnectionConfiguration()
         configuration.initialSettings = [
@@ -105,7 +109,9 @@ final class GRPCConnection: Sendable {
             HTTP2Setting(parameter: .initialWindowSize, value: GRPCConnectionHandler.windowSize),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
         ]
-        configuration.controlFrameRateLimit.maximumCount = 1_000_000
+        configuration.controlFrameRateLimit.maximumCount =
+            2
+            * (GRPCConnectionHandler.maximumControlFrameAllowance + GRPCConnectionHandler.controlFrameBudget)
         return configuration
     }()
 
