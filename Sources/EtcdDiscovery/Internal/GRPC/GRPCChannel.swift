@@ -143,13 +143,16 @@ final class GRPCChannel: Sendable {
     }
 
     /// Closes `connection`, whose member cannot serve, and makes the next connection start at
-    /// the endpoint after its own. Returns `false` when it was no longer the current one (a
-    /// call on it already did this, or it was lost).
+    /// the endpoint after its own; the other calls on it fail as unavailable and are made again
+    /// there. Returns `false`, doing nothing, when there is no other endpoint to go to, or when
+    /// `connection` is no longer the current one (a call on it already did this, or it was
+    /// lost).
     @discardableResult
     func abandon(_ connection: GRPCConnection) -> Bool {
-        guard let endpoint = state.withLock({ $0.abandon(connection) }) else { return false }
-        let count = endpoints.count
-        firstEndpoint.withLock { $0 = (endpoint + 1) % max(count, 1) }
+        guard endpoints.count > 1, let endpoint = state.withLock({ $0.abandon(connection) }) else {
+            return false
+        }
+        firstEndpoint.withLock { $0 = (endpoint + 1) % endpoints.count }
         connection.close()
         return true
     }

@@ -12,8 +12,11 @@ import Synchronization
 /// flow-control windows open from NIOHTTP2's own accounting (`NIOHTTP2WindowUpdatedEvent`, as
 /// its `InboundWindowManager` does), which also counts DATA that NIOHTTP2 drops (on a stream
 /// already reset) and padding; gives a stream's window back only as its reader takes the
-/// messages (back-pressure); and notices closed streams through `StreamClosedEvent`. While calls are open it pings the server every keepalive interval and
-/// closes the connection when a ping goes unanswered for the keepalive timeout.
+/// messages (back-pressure); and notices closed streams through `StreamClosedEvent`.
+///
+/// While calls are open it pings the server every keepalive interval and closes the connection
+/// when a ping goes unanswered for the keepalive timeout; a server that sends more PINGs or
+/// SETTINGS than the calls explain is cut off (the flood guard).
 ///
 /// Every method runs on the channel's event loop.
 final class GRPCConnectionHandler: ChannelInboundHandler {
@@ -180,7 +183,6 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             if let error {
                 promise.fail(error)
             } else if let response = call.response {
-                call.response = nil  // not kept alive by anything still holding the call
                 promise.succeed(response)
             } else {
                 promise.fail(GRPCError(.internal, "the server ended the call without a message"))
@@ -429,9 +431,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         controlFrameAllowance = min(controlFrameAllowance + count, Self.maximumControlFrameAllowance)
     }
 
-    /// Counts a PING or SETTINGS from the server; one too many closes the connection. This
-    /// stands in for swift-nio-http2's own limit, which is set too high to trip (a busy client's
-    /// legitimate pings would).
+    /// Counts a PING or SETTINGS from the server; one too many closes the connection.
+    /// swift-nio-http2's own limit is set above this one (``GRPCConnection/http2``): it cannot
+    /// tell a busy client's legitimate PINGs from a flood.
     private func receivedControlFrame() {
         guard let now = context?.eventLoop.now else { return }
         if now >= controlFrameRefill {
