@@ -156,16 +156,21 @@ public struct Retry<Source: Balancer>: Sendable {
                 try? await Task.sleep(until: deadline + timerGrace, clock: clock)
                 return nil
             }
-            let timedOut = DiscoveryError(.timedOut, "attempt timed out after \(bound)")
             let first = await group.next()!
             group.cancelAll()
             if let first { return first }
-            switch await group.next()! {
-            case .some(.failure(let error)) where error is CancellationError: return .failure(timedOut)
-            case .some(let outcome): return outcome
-            case .none: return .failure(timedOut)
-            }
+            // The timer fired and the body is cancelled: its own outcome, unless that is only the
+            // cancellation. The timeout error is made here, not for every attempt.
+            if let outcome = await group.next()!, !isCancellation(outcome) { return outcome }
+            return .failure(DiscoveryError(.timedOut, "attempt timed out after \(bound)"))
         }
+    }
+
+    /// Whether an attempt's outcome is only its task's cancellation.
+    @usableFromInline
+    static func isCancellation<Response>(_ outcome: Result<Response, any Error & Sendable>) -> Bool {
+        if case .failure(let error) = outcome { return error is CancellationError }
+        return false
     }
 
     /// How long after an attempt's deadline its timer fires: long enough that a body's timer set

@@ -52,9 +52,8 @@ struct GRPCFlowControlTests {
                     try client.writeInbound(Self.buffer(bytes))
                     moved = true
                 }
-                // Frames the server read; only DATA from the client would matter, and none does.
+                // Frames the server read: the tests answer on known stream ids without them.
                 while try server.readInbound(as: HTTP2Frame.self) != nil {}
-                _ = try client.readInbound(as: HTTP2Frame.self)
             }
         }
 
