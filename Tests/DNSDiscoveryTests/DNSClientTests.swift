@@ -7,7 +7,7 @@ import Testing
 /// misbehave on purpose.
 @Suite("DNS client against Knot DNS", .serialized)
 struct DNSClientTests {
-    func client(_ servers: [String], timeout: Duration = .seconds(2), attempts: Int = 1) throws -> DNSClient {
+    func client(_ servers: [String], timeout: Duration = .seconds(5), attempts: Int = 1) throws -> DNSClient {
         DNSClient(
             configuration: DNSResolverConfiguration(
                 servers: try servers.map { try HostPort(parsing: $0) }, timeout: timeout, attempts: attempts))

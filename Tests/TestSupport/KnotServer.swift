@@ -45,6 +45,7 @@ public final class KnotServer: Sendable {
                     "knotd", "/usr/sbin/knotd", ["-c", server.configuration],
                     log: "\(server.directory.path)/knotd.log")
                 try await server.waitUntilLoaded(Array(zones.keys), timeout: timeout)
+                try await server.waitUntilAnswering(timeout: timeout)
                 return server
             } catch let error as PortInUse where attempt < 5 {
                 server.stop()
@@ -121,6 +122,23 @@ public final class KnotServer: Sendable {
                         "knotd did not load \(origin) within \(timeout): \(log)")
                 }
                 try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    /// Waits until knotd answers over UDP on both of its addresses: a loaded zone does not yet
+    /// mean an answering socket, and a test that queries with a short timeout (CI once saw
+    /// a 2 s query to a just-started server go unanswered) must not race its start.
+    private func waitUntilAnswering(timeout: Duration) async throws {
+        for host in ["127.0.0.1", "::1"] {
+            let answered = try await offPool { [port] in
+                DNSProbe.answers(host: host, port: port, name: "broken.test", timeout: timeout)
+            }
+            let log = (try? String(contentsOfFile: "\(directory.path)/knotd.log", encoding: .utf8)) ?? ""
+            if log.contains("address already in use") { throw PortInUse() }
+            guard answered else {
+                throw ServerProcesses.Unavailable(
+                    "knotd did not answer over UDP on \(host) port \(port) within \(timeout): \(log)")
             }
         }
     }
