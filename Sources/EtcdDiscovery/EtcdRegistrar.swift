@@ -157,7 +157,18 @@ public final class EtcdRegistrar: Registrar, Sendable {
         var backoff = Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3))
         while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
             do throws(DiscoveryError) {
-                let lease = try await claimWithNewLease()
+                // Shielded from the deregistration that cancels this task: a grant cancelled in
+                // flight may still be granted, and a cancelled claim could not give its lease
+                // back, leaving a lease nobody revokes. Finished, the lease is either kept or
+                // undone below; deregister waits for this call at most.
+                let claimed = await Task { () async -> Result<Int64, DiscoveryError> in
+                    do throws(DiscoveryError) {
+                        return .success(try await self.claimWithNewLease())
+                    } catch {
+                        return .failure(error)
+                    }
+                }.value
+                let lease = try claimed.get()
                 if lifecycle.withMachine({ $0.restored(attempt: attempt, lease) }) == .undo {
                     // Deregistered meanwhile: remove what was just made, even though this task
                     // is being cancelled.

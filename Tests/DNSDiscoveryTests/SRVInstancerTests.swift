@@ -13,12 +13,12 @@ struct SRVInstancerTests {
         let logger = RecordingLogHandler.logger(messages)
         let client = DNSClient(
             configuration: DNSResolverConfiguration(
-                servers: [try HostPort(parsing: knot.address)], timeout: .milliseconds(500), attempts: 1),
+                servers: [try HostPort(parsing: knot.address)], timeout: .seconds(2), attempts: 2),
             logger: logger)
         return SRVInstancer(
             client: client,
             configuration: .init(
-                name: name, resolve: resolve, minimumInterval: minimumInterval, queryTimeout: .seconds(2)),
+                name: name, resolve: resolve, minimumInterval: minimumInterval, queryTimeout: .seconds(5)),
             logger: logger)
     }
 

@@ -150,7 +150,7 @@ struct FileBackendTests {
         try await instancer.subscribe().set((1...8).map { "10.0.2.\($0):80" }, within: .seconds(10))
     }
 
-    @Test("a killed registering process drops out of the watcher's set within 1 s")
+    @Test("a killed registering process drops out of the watcher's set within 3 s")
     func killedProcessDropsOut() async throws {
         let (directory, temp) = scratchDirectory()
         defer { temp.remove() }
@@ -165,8 +165,11 @@ struct FileBackendTests {
         var status: Int32 = 0
         waitpid(child, &status, 0)
         let killed = ContinuousClock.now
-        try await subscription.set([], within: .seconds(1))
-        #expect(ContinuousClock.now - killed < .seconds(1))
+        // Milliseconds when the machine is idle (docs/file-backend.md); the bound allows for
+        // CI's two cores running every suite at once (1.10 s seen there) and still tells a
+        // late removal from a missed one, which never comes.
+        try await subscription.set([], within: .seconds(3))
+        #expect(ContinuousClock.now - killed < .seconds(3))
         #expect(access(entry, F_OK) != 0, "the stale entry is removed, so it never comes back")
     }
 
