@@ -116,6 +116,7 @@ let package = Package(
             dependencies: [
                 "Discovery", "DiscoveryHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
@@ -125,6 +126,7 @@ let package = Package(
             dependencies: [
                 "Discovery", "DiscoveryHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -59,12 +59,16 @@ extension ConsulClient {
         public var connectTimeout: Duration
         /// How long a request that is not a blocking query may take.
         public var requestTimeout: Duration
+        /// The most instances one health answer may list; more is an error whose cause is
+        /// ``InstanceLimitExceeded``, found before the answer is decoded.
+        public var maximumInstances: Int
 
         public init(
             address: Address = .http(HostPort(host: "127.0.0.1", port: 8500)), token: String? = nil,
             basicAuthentication: String? = nil, tls: TLS = TLS(), connectTimeout: Duration = .seconds(5),
-            requestTimeout: Duration = .seconds(10)
+            requestTimeout: Duration = .seconds(10), maximumInstances: Int = Instance.defaultMaximumPerAnswer
         ) {
+            self.maximumInstances = maximumInstances
             self.address = address
             self.token = token
             self.basicAuthentication = basicAuthentication

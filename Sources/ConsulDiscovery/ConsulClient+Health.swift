@@ -15,7 +15,8 @@ extension ConsulClient {
     ///
     /// Entries failing the query's tags or passing filter are dropped here too, for servers that
     /// ignore them; an entry that does not decode (a port that is not a number) is skipped and
-    /// logged at debug, never the whole answer.
+    /// logged at debug, never the whole answer. An answer of more than
+    /// ``Configuration/maximumInstances`` entries is an error (``InstanceLimitExceeded``).
     public func health(_ query: ConsulHealthQuery, index: UInt64? = nil, wait: Duration? = nil)
         async throws(DiscoveryError) -> HealthAnswer
     {
@@ -38,9 +39,9 @@ extension ConsulClient {
             .GET, "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
             timeout: deadline, what: "health of '\(query.service)'")
         var entries = transport.keepDecoded(
-            try decode(
-                [LenientElement<ConsulServiceEntry>]?.self, response.body,
-                what: "health of '\(query.service)'") ?? [],
+            try transport.decodeInstances(
+                ConsulServiceEntry.self, response.body, limit: configuration.maximumInstances,
+                what: "health of '\(query.service)'"),
             "entries of '\(query.service)'")
         entries.removeAll { entry in
             !query.tags.allSatisfy(entry.tags.contains) || (query.passingOnly && !entry.isPassing)

@@ -1,6 +1,7 @@
 import Discovery
 import DiscoveryHTTP
 import Logging
+import NIOCore
 import NIOHTTP1
 
 /// A client of one Consul agent's HTTP API: the health endpoint's blocking queries and the agent
@@ -62,7 +63,7 @@ public final class ConsulClient: Sendable {
         try await transport.send(method, path, query: query, body: body, timeout: timeout, what: what)
     }
 
-    func decode<Value: Decodable>(_ type: Value.Type, _ body: [UInt8], what: String) throws(DiscoveryError)
+    func decode<Value: Decodable>(_ type: Value.Type, _ body: ByteBuffer, what: String) throws(DiscoveryError)
         -> Value
     {
         try transport.decode(type, body, what: what)

@@ -13,8 +13,8 @@ import NIOSSL
 
 extension HTTPTransport {
     /// Maps an answer that is not 2xx, quoting the server's reason (its body, one line).
-    package func map(status: HTTPResponseStatus, body: [UInt8], what: String) -> DiscoveryError {
-        let reason = Self.oneLine(body)
+    package func map(status: HTTPResponseStatus, body: ByteBuffer, what: String) -> DiscoveryError {
+        let reason = Self.oneLine(Array(body.readableBytesView.prefix(400)))
         let message = "\(service): \(what): \(status.code) \(reason.isEmpty ? status.reasonPhrase : reason)"
         switch status.code {
         case 400: return DiscoveryError(.invalidArgument, message)

@@ -1,4 +1,5 @@
 import Discovery
+import NIOCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -7,19 +8,44 @@ import Discovery
 #endif
 
 extension HTTPTransport {
-    /// Decodes a JSON answer; anything undecodable is ``DiscoveryError/Code/invalidResponse``
-    /// saying where it failed.
-    package func decode<Value: Decodable>(_ type: Value.Type, _ body: [UInt8], what: String)
+    /// Decodes a JSON answer in place; anything undecodable is
+    /// ``DiscoveryError/Code/invalidResponse`` saying where it failed.
+    package func decode<Value: Decodable>(_ type: Value.Type, _ body: ByteBuffer, what: String)
         throws(DiscoveryError)
         -> Value
     {
         do {
-            return try JSONDecoder().decode(type, from: Data(body))
+            return try body.withUnsafeReadableBytes { raw in
+                try JSONDecoder().decode(type, from: JSONArrayScanner.borrowing(raw, 0..<raw.count))
+            }
         } catch {
             throw DiscoveryError(
                 .invalidResponse,
                 "\(service): \(what): undecodable answer (\(Self.describe(decoding: error)))",
                 cause: error)
+        }
+    }
+
+    /// Decodes the instances listed by the array at `path` of a JSON answer one at a time
+    /// (``JSONArrayScanner/decodeElements(_:in:at:limit:)``). More than `limit` of them is
+    /// ``DiscoveryError/Code/invalidResponse`` with ``InstanceLimitExceeded`` as its cause,
+    /// found before any is decoded; an element that does not decode does not fail the answer:
+    /// its ``LenientElement`` says why (see ``keepDecoded(_:_:)``).
+    package func decodeInstances<Element: Decodable>(
+        _ type: Element.Type, _ body: ByteBuffer, at path: [String] = [], limit: Int, what: String
+    ) throws(DiscoveryError) -> [LenientElement<Element>] {
+        let outcome = body.withUnsafeReadableBytes { raw in
+            Result { () throws(JSONArrayScanner.Failure) in
+                try JSONArrayScanner.decodeElements(type, in: raw, at: path, limit: limit)
+            }
+        }
+        switch outcome {
+        case .success(let elements): return elements
+        case .failure(.tooMany(let limit)):
+            let cause = InstanceLimitExceeded(limit: limit)
+            throw DiscoveryError(.invalidResponse, "\(service): \(what): \(cause)", cause: cause)
+        case .failure(.malformed(let reason)):
+            throw DiscoveryError(.invalidResponse, "\(service): \(what): undecodable answer (\(reason))")
         }
     }
 

@@ -6,6 +6,11 @@ package struct LenientElement<Element: Decodable>: Decodable {
     /// Where and why the element did not decode, in one line.
     package var failure: String?
 
+    /// An element that did not decode, and why.
+    package init(failure: String) {
+        self.failure = failure
+    }
+
     package init(from decoder: any Decoder) throws {
         do {
             value = try Element(from: decoder)

@@ -36,15 +36,31 @@ extension EtcdClient {
         return [0]
     }
 
-    /// Every key under `prefix`, and the store revision the answer reflects.
+    /// Every key under `prefix`, and the store revision the answer reflects. More than
+    /// ``Configuration/maximumInstances`` keys is ``DiscoveryError/Code/invalidResponse`` with
+    /// ``InstanceLimitExceeded`` as its cause, found before the answer is decoded.
     public func range(prefix: [UInt8]) async throws(DiscoveryError) -> (kvs: [EtcdKeyValue], revision: Int64)
     {
+        let limit = max(0, configuration.maximumInstances)
+        // One more than allowed, so that an answer at the limit is told from one past it.
+        let asked = limit < Int.max ? limit + 1 : limit
         var request = Etcdserverpb_RangeRequest()
         request.key = Data(prefix)
         request.rangeEnd = Data(Self.rangeEnd(forPrefix: prefix))
+        request.limit = Int64(asked)
+        let what = "range of '\(String(decoding: prefix, as: UTF8.self))'"
         let response = try await unary(
-            "range", EtcdMethod.range, request, as: Etcdserverpb_RangeResponse.self)
+            "range", EtcdMethod.range, request, as: Etcdserverpb_RangeResponse.self
+        ) { answer throws(DiscoveryError) in
+            let count = answer.withUnsafeReadableBytes { RangeResponseWire.countKeyValues($0, upTo: asked) }
+            if count > limit { throw Self.tooManyKeys(what, limit: limit) }
+        }
         return (response.kvs.map(EtcdKeyValue.init), response.header.revision)
+    }
+
+    private static func tooManyKeys(_ what: String, limit: Int) -> DiscoveryError {
+        let cause = InstanceLimitExceeded(limit: limit)
+        return DiscoveryError(.invalidResponse, "etcd: \(what): \(cause)", cause: cause)
     }
 
     /// Puts `value` at `key`, attached to `lease` when it is not 0; returns the new revision.

@@ -54,6 +54,11 @@ public final class EtcdClient: Sendable {
         /// How long one endpoint may take to accept a connection (TCP, then TLS and HTTP/2's
         /// SETTINGS) before the next is tried.
         public var connectTimeout: Duration = .seconds(5)
+        /// The most keys one range may answer with (``EtcdClient/range(prefix:)``): asked of
+        /// the server as the range's limit, and counted in the answer before it is decoded, so a
+        /// server that ignores the limit is refused too. More is an error whose cause is
+        /// ``InstanceLimitExceeded``.
+        public var maximumInstances: Int = Instance.defaultMaximumPerAnswer
 
         public init(
             endpoints: [HostPort], tls: TLS? = nil, username: String? = nil, password: String? = nil,

@@ -4,14 +4,17 @@ import DiscoveryHTTP
 extension EurekaClient {
     /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the
     /// server does not know (404) has none. An instance that does not decode is skipped (logged
-    /// at debug), never the whole answer.
+    /// at debug), never the whole answer; more than ``Configuration/maximumInstances`` is an
+    /// error (``InstanceLimitExceeded``). `{"application": {"instance": [..]}}`, where old
+    /// servers send one instance as an object, not a list.
     public func instances(of app: String) async throws(DiscoveryError) -> [EurekaInstanceRecord] {
         let what = "instances of \(app.uppercased())"
         do {
             let response = try await send(.GET, path(app), what: what)
-            let application = try transport.decode(EurekaApplicationBody.self, response.body, what: what)
-                .application
-            return transport.keepDecoded(application.instances, what)
+            let instances = try transport.decodeInstances(
+                EurekaInstanceRecord.self, response.body, at: ["application", "instance"],
+                limit: configuration.maximumInstances, what: what)
+            return transport.keepDecoded(instances, what)
         } catch {
             guard error.code == .notFound else { throw error }
             return []

@@ -31,11 +31,16 @@ extension EurekaClient {
         public var tls: TLS
         public var connectTimeout: Duration
         public var requestTimeout: Duration
+        /// The most instances one answer for an app may list; more is an error whose cause is
+        /// ``InstanceLimitExceeded``, found before the answer is decoded.
+        public var maximumInstances: Int
 
         public init(
             server: Server, basePath: String = "/eureka", username: String? = nil, password: String? = nil,
-            tls: TLS = TLS(), connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(10)
+            tls: TLS = TLS(), connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(10),
+            maximumInstances: Int = Instance.defaultMaximumPerAnswer
         ) {
+            self.maximumInstances = maximumInstances
             self.server = server
             self.basePath = basePath
             self.username = username

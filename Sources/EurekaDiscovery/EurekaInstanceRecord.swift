@@ -123,36 +123,6 @@ public struct EurekaInstanceRecord: Sendable, Hashable, Decodable {
     }
 }
 
-/// `{"application": {"name": .., "instance": [..] or {..}}}`: old servers send one instance as an
-/// object.
-struct EurekaApplicationBody: Decodable {
-    struct Application: Decodable {
-        /// Each decoded on its own: one that does not (a port that is not a number, say) is
-        /// skipped by the client, not the whole answer.
-        var instances: [LenientElement<EurekaInstanceRecord>]
-
-        enum CodingKeys: String, CodingKey { case instance }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if let many = try? container.decode(
-                [LenientElement<EurekaInstanceRecord>].self, forKey: .instance)
-            {
-                instances = many
-            } else if let one = try container.decodeIfPresent(
-                LenientElement<EurekaInstanceRecord>.self, forKey: .instance)
-            {
-                // A single instance comes as an object, not a list (Eureka's JSON of one).
-                instances = [one]
-            } else {
-                instances = []
-            }
-        }
-    }
-
-    var application: Application
-}
-
 /// `{"instance": {...}}`: the answer to `GET <base>/apps/<APP>/<id>`.
 struct EurekaInstanceBody: Decodable {
     var instance: EurekaInstanceRecord

@@ -93,6 +93,18 @@ class Servers:
         wait_for("ZooKeeper", serving)
         return port
 
+    def start(self, backends):
+        """The servers `backends` need, and zk-load: their ports and zk-load's path by name."""
+        ports = {}
+        if "zk" in backends:
+            ports["zk"] = self.zookeeper()
+            ports["zk-load"] = f"{self.directory}/zk-load"
+            subprocess.run(["cc", "-O2", "-DTHREADED", f"{HERE}/zk-load.c", "-lzookeeper_mt", "-lpthread",
+                            "-o", ports["zk-load"]], check=True)
+        if "etcd" in backends:
+            ports["etcd"] = self.etcd()
+        return ports
+
     def stop(self):
         for process in self.processes:
             process.terminate()
@@ -232,14 +244,7 @@ def main():
     servers = Servers(directory)
     try:
         backends = ["zk", "etcd"] if compare else options["--backends"].split(",")
-        ports = {}
-        if "zk" in backends:
-            ports["zk"] = servers.zookeeper()
-            ports["zk-load"] = f"{directory}/zk-load"
-            subprocess.run(["cc", "-O2", "-DTHREADED", f"{HERE}/zk-load.c", "-lzookeeper_mt", "-lpthread",
-                            "-o", ports["zk-load"]], check=True)
-        if "etcd" in backends:
-            ports["etcd"] = servers.etcd()
+        ports = servers.start(backends)
         if compare:
             compare_clis(sdctl, int(options["--size"]), ports, directory, environment)
             return

@@ -43,4 +43,29 @@ struct ConsulHostileAnswerTests {
                 }, "\(log.all)")
         }
     }
+
+    @Test("an answer of more entries than maximumInstances is refused, saying so; one at the limit is taken")
+    func instanceLimit() async throws {
+        try await ConsulEmulator.with { emulator in
+            let entries = (1...3).map { Self.entryJSON("e-\($0)", port: "\($0)") }
+            let body = "[\(entries.joined(separator: ","))]"
+            let escaped = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+            try await emulator.faults(#"{"raw_body": \#(escaped), "raw_on": "GET /v1/health/service/web"}"#)
+            var configuration = try ConsulClient.Configuration(environment: [
+                "CONSUL_HTTP_ADDR": emulator.httpAddress
+            ])
+            configuration.maximumInstances = 2
+            let limited = try ConsulClient(configuration)
+            defer { limited.close() }
+            let query = ConsulHealthQuery(service: "web", passingOnly: false)
+            let error = await #expect(throws: DiscoveryError.self) { try await limited.health(query) }
+            #expect(error?.code == .invalidResponse)
+            #expect(error?.cause as? InstanceLimitExceeded == InstanceLimitExceeded(limit: 2))
+            #expect(error?.message == "consul: health of 'web': more than 2 instances in one answer")
+            configuration.maximumInstances = 3
+            let enough = try ConsulClient(configuration)
+            defer { enough.close() }
+            #expect(try await enough.health(query).entries.map(\.serviceID) == ["e-1", "e-2", "e-3"])
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Discovery
 import Foundation
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -59,5 +60,65 @@ struct EtcdHostileServerTests {
         #expect(
             error?.message.contains("content-type 'text/html; charset=utf-8', not gRPC") == true,
             "\(String(describing: error))")
+    }
+
+    @Test("a server that ignores the range's limit and sends more keys is refused before they are decoded")
+    func rangePastTheLimit() async throws {
+        let requestedLimit = NIOLockedValueBox<Int64?>(nil)
+        let server = try await FakeGRPCServer { _, request in
+            requestedLimit.withLockedValue {
+                $0 = (try? Etcdserverpb_RangeRequest(serializedBytes: request))?.limit
+            }
+            var answer = Etcdserverpb_RangeResponse()
+            answer.header.revision = 5
+            answer.kvs = (1...4).map { index in
+                var kv = Etcdserverpb_KeyValue()
+                kv.key = Data("/services/web/\(index)".utf8)
+                kv.value = Data("10.0.0.\(index):80".utf8)
+                return kv
+            }
+            return .init(messages: [try! answer.serializedBytes()])
+        }
+        defer { server.stop() }
+        var configuration = EtcdClient.Configuration(endpoints: [
+            HostPort(host: "127.0.0.1", port: UInt16(server.port))
+        ])
+        configuration.maximumInstances = 2
+        let etcd = try EtcdClient(configuration)
+        defer { etcd.close() }
+        let error = await #expect(throws: DiscoveryError.self) {
+            _ = try await etcd.range(prefix: Array("/services/web/".utf8))
+        }
+        #expect(requestedLimit.withLockedValue { $0 } == 3)
+        #expect(error?.code == .invalidResponse)
+        #expect(error?.cause as? InstanceLimitExceeded == InstanceLimitExceeded(limit: 2))
+        #expect(error?.message == "etcd: range of '/services/web/': more than 2 instances in one answer")
+    }
+
+    @Test("the count of keys on the wire stops at its cap and at bytes that are not protobuf")
+    func countingKeysOnTheWire() throws {
+        var answer = Etcdserverpb_RangeResponse()
+        answer.header.revision = 9
+        answer.more = true
+        answer.count = 5
+        answer.kvs = (1...5).map { index in
+            var kv = Etcdserverpb_KeyValue()
+            kv.key = Data("k\(index)".utf8)
+            kv.createRevision = 300
+            return kv
+        }
+        let bytes: [UInt8] = try answer.serializedBytes()
+        func count(_ bytes: [UInt8], upTo cap: Int) -> Int {
+            bytes.withUnsafeBytes { RangeResponseWire.countKeyValues($0, upTo: cap) }
+        }
+        #expect(count(bytes, upTo: 100) == 5)
+        #expect(count(bytes, upTo: 3) == 3)
+        #expect(count([], upTo: 3) == 0)
+        // Cut anywhere, the count is never more than what was whole, and nothing reads past the end.
+        for end in 0..<bytes.count { #expect(count(Array(bytes[..<end]), upTo: 100) <= 5) }
+        // A length past the end, an endless varint, a group wire type.
+        #expect(count([0x12, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2], upTo: 10) == 0)
+        #expect(count([0x08] + [UInt8](repeating: 0xFF, count: 20), upTo: 10) == 0)
+        #expect(count([0x13, 0x14], upTo: 10) == 0)
     }
 }

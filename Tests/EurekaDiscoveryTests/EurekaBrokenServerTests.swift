@@ -125,4 +125,30 @@ extension EurekaBrokenServerTests {
                 })
         }
     }
+
+    @Test(
+        "an answer of more instances than maximumInstances is refused, saying so; one at the limit is taken")
+    func instanceLimit() async throws {
+        try await EurekaEmulator.with { emulator in
+            let instances = (1...3).map { Self.instanceJSON("i-\($0)", port: "\($0)") }
+            let body =
+                #"{"application": {"name": "WEB", "instance": [\#(instances.joined(separator: ","))]}}"#
+            let escaped = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+            try await emulator.faults(#"{"raw_body": \#(escaped), "raw_on": "GET "}"#)
+            var configuration = EurekaClient.Configuration(
+                server: .http(HostPort(host: "127.0.0.1", port: UInt16(emulator.port))),
+                basePath: emulator.options.basePath)
+            configuration.maximumInstances = 2
+            let limited = try EurekaClient(configuration)
+            defer { limited.close() }
+            let error = await #expect(throws: DiscoveryError.self) { try await limited.instances(of: "web") }
+            #expect(error?.code == .invalidResponse)
+            #expect(error?.cause as? InstanceLimitExceeded == InstanceLimitExceeded(limit: 2))
+            #expect(error?.message == "eureka: instances of WEB: more than 2 instances in one answer")
+            configuration.maximumInstances = 3
+            let enough = try EurekaClient(configuration)
+            defer { enough.close() }
+            #expect(try await enough.instances(of: "web").map(\.instanceID) == ["i-1", "i-2", "i-3"])
+        }
+    }
 }

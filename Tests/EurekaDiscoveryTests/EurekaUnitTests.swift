@@ -1,4 +1,5 @@
 import Discovery
+import DiscoveryHTTP
 import Foundation
 import Testing
 
@@ -7,8 +8,11 @@ import Testing
 @Suite("Eureka: decoding and the registration body (no server)")
 struct EurekaUnitTests {
     func decode(_ json: String) throws -> [EurekaInstanceRecord] {
-        try JSONDecoder().decode(EurekaApplicationBody.self, from: Data(json.utf8)).application.instances
-            .compactMap(\.value)
+        // As EurekaClient.instances(of:) reads an answer.
+        try Array(json.utf8).withUnsafeBytes { raw in
+            try JSONArrayScanner.decodeElements(
+                EurekaInstanceRecord.self, in: raw, at: ["application", "instance"], limit: 1_000)
+        }.compactMap(\.value)
     }
 
     @Test("an application as an array or, from old servers, a single object; ports as numbers or strings")

@@ -20,5 +20,14 @@ let package = Package(
             name: "GRPCConnectionFuzzer",
             dependencies: ["CLibFuzzer", .product(name: "EtcdDiscovery", package: "sdctl")]
         ),
+        // The HTTP backends' answers: Consul's health entries and Eureka's instances, found by
+        // DiscoveryHTTP's JSONArrayScanner and decoded one by one (the packages' AnswerFuzzing).
+        .executableTarget(
+            name: "HTTPAnswerFuzzer",
+            dependencies: [
+                "CLibFuzzer", .product(name: "ConsulDiscovery", package: "sdctl"),
+                .product(name: "EurekaDiscovery", package: "sdctl"),
+            ]
+        ),
     ]
 )

@@ -65,7 +65,8 @@ extension EtcdClient {
     /// A unary call with the token (``withToken(_:_:)``).
     func unary<Response: SwiftProtobuf.Message>(
         _ what: String, _ path: String, _ request: some SwiftProtobuf.Message,
-        as _: Response.Type = Response.self
+        as _: Response.Type = Response.self,
+        inspecting inspect: (ByteBuffer) throws(DiscoveryError) -> Void = { _ in }
     ) async throws(DiscoveryError) -> Response {
         let bytes = try Self.encode(request, what)
         let timeout = Self.timeAmount(configuration.requestTimeout)
@@ -75,6 +76,7 @@ extension EtcdClient {
                 message: GRPCMessageWriter.frame(bytes, allocator: connection.channel.allocator),
                 timeout: timeout)
         }
+        try inspect(answer)
         return try Self.decode(answer, what)
     }
 
