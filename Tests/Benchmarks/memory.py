@@ -153,7 +153,7 @@ class AnswerHandler(http.server.BaseHTTPRequestHandler):
             if index == "100":
                 time.sleep(1)  # the change arrives a second into the blocking query
                 return self.reply(200, server.after, {"X-Consul-Index": "101"})
-            time.sleep(30)  # nothing more changes: block until the watch's own --timeout
+            time.sleep(60)  # nothing more changes: block until the watch's own --timeout
             return self.reply(200, server.after, {"X-Consul-Index": "101"})
         if url.path != "/eureka/apps/WEB":
             return self.reply(404, b"", {})
@@ -231,7 +231,7 @@ def measure(backend, count, sdctl, ports, directory, environment, shape):
             change = threading.Timer(3, lambda: registration.append(subprocess.Popen(
                 [sdctl, "register", target, "192.0.2.1:9"], env=environment, stdout=subprocess.DEVNULL)))
             change.start()
-        watch_rss, output = peak([sdctl, "watch", target, "-o", "json", "--timeout", "12s"], environment,
+        watch_rss, output = peak([sdctl, "watch", target, "-o", "json", "--timeout", "30s"], environment,
                                  {0, 124})
         events = [json.loads(line) for line in output.splitlines() if line.startswith(b"{")]
         sets = [len(event.get("instances", [])) for event in events]

@@ -62,6 +62,17 @@ enum JSONValue: Sendable, Equatable {
         out += "\""
     }
 
+    /// `instances` as a JSON array, each rendered and let go before the next, so that no tree
+    /// of the whole array is ever held.
+    static func render(_ instances: [Instance], into out: inout String) {
+        out += "["
+        for (index, instance) in instances.enumerated() {
+            if index > 0 { out += "," }
+            JSONValue(instance).render(into: &out)
+        }
+        out += "]"
+    }
+
     /// An instance as `resolve -o json` and `watch -o json` print it.
     init(_ instance: Instance) {
         var members: [(String, JSONValue)] = [("address", .string(instance.address))]

@@ -19,7 +19,8 @@ struct Output: Sendable {
     var reader: StandardOutputReader? = nil
 
     func line(_ text: String, terminator: String = "\n") {
-        write(text + terminator, to: 1)
+        // Without a terminator, the text itself: a watch event's line can be tens of MB.
+        write(terminator.isEmpty ? text : text + terminator, to: 1)
     }
 
     func json(_ value: JSONValue) {
