@@ -15,11 +15,22 @@ extension ConsulClient {
     ///
     /// Entries failing the query's tags or passing filter are dropped here too, for servers that
     /// ignore them; an entry that does not decode (a port that is not a number) is skipped and
-    /// logged at debug, never the whole answer. An answer of more than
-    /// ``Configuration/maximumInstances`` entries is an error (``InstanceLimitExceeded``).
+    /// logged at debug, never the whole answer. The answer is decoded as it arrives, entry by
+    /// entry; more than ``Configuration/maximumInstances`` entries is an error
+    /// (``InstanceLimitExceeded``).
     public func health(_ query: ConsulHealthQuery, index: UInt64? = nil, wait: Duration? = nil)
         async throws(DiscoveryError) -> HealthAnswer
     {
+        let answer = try await health(query, index: index, wait: wait) { $0 }
+        return HealthAnswer(entries: answer.values, index: answer.index)
+    }
+
+    /// A health answer as `transform` makes it, entry by entry as it arrives: the instancer
+    /// keeps instances only, never every entry at once.
+    func health<Value: Sendable>(
+        _ query: ConsulHealthQuery, index: UInt64?, wait: Duration?,
+        transform: @escaping @Sendable (ConsulServiceEntry) -> Value?
+    ) async throws(DiscoveryError) -> (values: [Value], decoded: Int, index: UInt64) {
         var parameters: [(String, String?)] = []
         if let index {
             parameters.append(("index", String(index)))
@@ -35,18 +46,18 @@ extension ConsulClient {
             let blocking = wait ?? .seconds(300)
             deadline += blocking + blocking / 16
         }
-        let response = try await send(
-            .GET, "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
-            timeout: deadline, what: "health of '\(query.service)'")
-        var entries = transport.keepDecoded(
-            try transport.decodeInstances(
-                ConsulServiceEntry.self, response.body, limit: configuration.maximumInstances,
-                what: "health of '\(query.service)'"),
-            "entries of '\(query.service)'")
-        entries.removeAll { entry in
-            !query.tags.allSatisfy(entry.tags.contains) || (query.passingOnly && !entry.isPassing)
+        let answer = try await transport.sendForElements(
+            "/v1/health/service/\(PercentEncoding.encode(query.service))", query: parameters,
+            timeout: deadline, what: "health of '\(query.service)'",
+            elements: "entries of '\(query.service)'",
+            of: ConsulServiceEntry.self, limit: configuration.maximumInstances
+        ) { (entry: ConsulServiceEntry) -> Value? in
+            guard query.tags.allSatisfy(entry.tags.contains), !query.passingOnly || entry.isPassing else {
+                return nil
+            }
+            return transform(entry)
         }
-        let index = response.headers.first(name: "X-Consul-Index").flatMap { UInt64($0) } ?? 0
-        return HealthAnswer(entries: entries, index: index)
+        let received = answer.headers.first(name: "X-Consul-Index").flatMap { UInt64($0) } ?? 0
+        return (answer.values, answer.decoded, received)
     }
 }

@@ -76,15 +76,18 @@ public final class ConsulInstancer: Instancer, Sendable {
             let started = clock.now
             var delay: Duration?
             do {
+                // Instances made entry by entry as the answer arrives: the entries themselves
+                // are never all held (docs/benchmarks.md, "Memory per 100,000 instances").
                 let answer = try await client.health(
-                    query, index: index > 0 ? index : nil, wait: configuration.wait)
+                    query, index: index > 0 ? index : nil, wait: configuration.wait
+                ) { $0.instance }
                 errorBackoff.reset()
-                var instances = answer.entries.compactMap(\.instance)
-                if instances.count < answer.entries.count {
+                var instances = answer.values
+                if instances.count < answer.decoded {
                     logger.debug(
-                        "consul: entries without a usable address or port skipped",
+                        "consul: entries without a usable address or port, or failing the query's filter, skipped",
                         metadata: [
-                            "service": service, "skipped": "\(answer.entries.count - instances.count)",
+                            "service": service, "skipped": "\(answer.decoded - instances.count)",
                         ])
                 }
                 instances.sort()

@@ -26,29 +26,6 @@ extension HTTPTransport {
         }
     }
 
-    /// Decodes the instances listed by the array at `path` of a JSON answer one at a time
-    /// (``JSONArrayScanner/decodeElements(_:in:at:limit:)``). More than `limit` of them is
-    /// ``DiscoveryError/Code/invalidResponse`` with ``InstanceLimitExceeded`` as its cause,
-    /// found before any is decoded; an element that does not decode does not fail the answer:
-    /// its ``LenientElement`` says why (see ``keepDecoded(_:_:)``).
-    package func decodeInstances<Element: Decodable>(
-        _ type: Element.Type, _ body: ByteBuffer, at path: [String] = [], limit: Int, what: String
-    ) throws(DiscoveryError) -> [LenientElement<Element>] {
-        let outcome = body.withUnsafeReadableBytes { raw in
-            Result { () throws(JSONArrayScanner.Failure) in
-                try JSONArrayScanner.decodeElements(type, in: raw, at: path, limit: limit)
-            }
-        }
-        switch outcome {
-        case .success(let elements): return elements
-        case .failure(.tooMany(let limit)):
-            let cause = InstanceLimitExceeded(limit: limit)
-            throw DiscoveryError(.invalidResponse, "\(service): \(what): \(cause)", cause: cause)
-        case .failure(.malformed(let reason)):
-            throw DiscoveryError(.invalidResponse, "\(service): \(what): undecodable answer (\(reason))")
-        }
-    }
-
     /// Where decoding failed, in one line.
     package static func describe(decoding error: any Error) -> String {
         guard let error = error as? DecodingError else { return "not JSON" }

@@ -144,6 +144,30 @@ package final class HTTPTransport: Sendable {
         _ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: [UInt8]? = nil,
         headers extra: [(String, String)] = [], timeout: Duration? = nil, what: String
     ) async throws(DiscoveryError) -> Response {
+        let request = self.request(method, path, query: query, body: body, headers: extra)
+        let deadline = timeout ?? requestTimeout
+        logger.trace("\(service): request", metadata: ["method": "\(method)", "path": "\(path)"])
+        let response: Response
+        do {
+            response = try await exchange(request, deadline: deadline) { answer in
+                Response(
+                    status: answer.status, headers: answer.headers,
+                    body: try await Self.collect(answer, upTo: Self.bodyLimit))
+            }
+        } catch {
+            throw map(transport: error, what: what, deadline: deadline)
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw map(status: response.status, body: response.body, what: what)
+        }
+        return response
+    }
+
+    /// The request built as ``send(_:_:query:body:headers:timeout:what:)`` builds it.
+    func request(
+        _ method: HTTPMethod, _ path: String, query: [(String, String?)], body: [UInt8]?,
+        headers extra: [(String, String)]
+    ) -> HTTPClientRequest {
         var url = base + path
         if !query.isEmpty {
             url +=
@@ -162,18 +186,7 @@ package final class HTTPTransport: Sendable {
             }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let deadline = timeout ?? requestTimeout
-        logger.trace("\(service): request", metadata: ["method": "\(method)", "path": "\(path)"])
-        let response: Response
-        do {
-            response = try await exchange(request, deadline: deadline)
-        } catch {
-            throw map(transport: error, what: what, deadline: deadline)
-        }
-        guard (200..<300).contains(response.status.code) else {
-            throw map(status: response.status, body: response.body, what: what)
-        }
-        return response
+        return request
     }
 }
 
@@ -181,16 +194,19 @@ extension HTTPTransport {
     /// The largest body read; a longer one fails the request as an invalid answer.
     package static let bodyLimit = 64 << 20
 
-    /// The request and its whole body within `deadline`. async-http-client's own deadline ends
-    /// when the headers arrive, so a server that sends them and then stalls (or drips) would
-    /// hold the body read for ever: the read runs beside a timer and whichever ends first wins.
-    private func exchange(_ request: HTTPClientRequest, deadline: Duration) async throws -> Response {
+    /// The request, and `read` of its answer (the body included), within `deadline`.
+    /// async-http-client's own deadline ends when the headers arrive, so a server that sends
+    /// them and then stalls (or drips) would hold the body read for ever: the read runs beside
+    /// a timer and whichever ends first wins.
+    func exchange<Result: Sendable>(
+        _ request: HTTPClientRequest, deadline: Duration,
+        read: @escaping @Sendable (HTTPClientResponse) async throws -> Result
+    ) async throws -> Result {
         let http = self.http
-        return try await withThrowingTaskGroup(of: Response?.self) { group in
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask {
                 let answer = try await http.execute(request, timeout: .nanoseconds(deadline.nanoseconds))
-                let body = try await Self.collect(answer, upTo: Self.bodyLimit)
-                return Response(status: answer.status, headers: answer.headers, body: body)
+                return try await read(answer)
             }
             group.addTask {
                 try await Task.sleep(for: deadline)
@@ -207,7 +223,7 @@ extension HTTPTransport {
     /// The whole body, at most `limit` bytes. When the server says how long it is, the buffer
     /// is that long from the start: grown by doubling instead, a 60 MB body would pass through
     /// buffers of 32 and 64 MB and hold both while it moves from one to the other.
-    private static func collect(_ answer: HTTPClientResponse, upTo limit: Int) async throws -> ByteBuffer {
+    static func collect(_ answer: HTTPClientResponse, upTo limit: Int) async throws -> ByteBuffer {
         let announced = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
         if let announced, announced > limit { throw NIOTooManyBytesError(maxBytes: limit) }
         var body = ByteBuffer()

@@ -4,20 +4,29 @@ import DiscoveryHTTP
 extension EurekaClient {
     /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the
     /// server does not know (404) has none. An instance that does not decode is skipped (logged
-    /// at debug), never the whole answer; more than ``Configuration/maximumInstances`` is an
-    /// error (``InstanceLimitExceeded``). `{"application": {"instance": [..]}}`, where old
-    /// servers send one instance as an object, not a list.
+    /// at debug), never the whole answer. The answer is decoded as it arrives, instance by
+    /// instance; more than ``Configuration/maximumInstances`` is an error
+    /// (``InstanceLimitExceeded``). `{"application": {"instance": [..]}}`, where old servers
+    /// send one instance as an object, not a list.
     public func instances(of app: String) async throws(DiscoveryError) -> [EurekaInstanceRecord] {
+        try await instances(of: app) { $0 }.values
+    }
+
+    /// An app's instances as `transform` makes them, one by one as the answer arrives: the
+    /// instancer keeps instances only, never every record at once. `decoded` counts the records
+    /// that decoded, `transform`'s `nil`s included.
+    func instances<Value: Sendable>(
+        of app: String, transform: @escaping @Sendable (EurekaInstanceRecord) -> Value?
+    ) async throws(DiscoveryError) -> (values: [Value], decoded: Int) {
         let what = "instances of \(app.uppercased())"
         do {
-            let response = try await send(.GET, path(app), what: what)
-            let instances = try transport.decodeInstances(
-                EurekaInstanceRecord.self, response.body, at: ["application", "instance"],
-                limit: configuration.maximumInstances, what: what)
-            return transport.keepDecoded(instances, what)
+            let answer = try await transport.sendForElements(
+                path(app), what: what, elements: what, of: EurekaInstanceRecord.self,
+                at: ["application", "instance"], limit: configuration.maximumInstances, transform: transform)
+            return (answer.values, answer.decoded)
         } catch {
             guard error.code == .notFound else { throw error }
-            return []
+            return ([], 0)
         }
     }
 

@@ -73,8 +73,14 @@ public final class EurekaInstancer: Instancer, Sendable {
         while !Task.isCancelled {
             var delay = configuration.interval + configuration.interval * Double.random(in: 0...0.1)
             do throws(DiscoveryError) {
-                let records = try await client.instances(of: app)
-                if records.isEmpty, !registryChecked {
+                // Instances made record by record as the answer arrives: the records themselves
+                // are never all held (docs/benchmarks.md, "Memory per 100,000 instances").
+                let statuses = configuration.statuses
+                let secure = configuration.secure
+                let answer = try await client.instances(of: app) { record in
+                    statuses?.contains(record.status) ?? true ? record.instance(secure: secure) : nil
+                }
+                if answer.decoded == 0, !registryChecked {
                     guard try await client.registryAnswers() else {
                         let base = client.configuration.basePath
                         throw DiscoveryError(
@@ -85,12 +91,11 @@ public final class EurekaInstancer: Instancer, Sendable {
                     registryChecked = true
                 }
                 errorBackoff.reset()
-                let kept = records.filter { configuration.statuses?.contains($0.status) ?? true }
-                let instances = kept.compactMap { $0.instance(secure: configuration.secure) }
-                if instances.count < kept.count {
+                let instances = answer.values
+                if instances.count < answer.decoded {
                     logger.debug(
-                        "eureka: instances without an enabled port or a usable address skipped",
-                        metadata: ["app": "\(app)", "skipped": "\(kept.count - instances.count)"])
+                        "eureka: instances of other statuses, or without an enabled port or a usable address, skipped",
+                        metadata: ["app": "\(app)", "skipped": "\(answer.decoded - instances.count)"])
                 }
                 cache.update(instances)
             } catch  where error.code == .stopped {

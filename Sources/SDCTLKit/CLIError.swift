@@ -19,6 +19,10 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
     /// time is unavailable (69), as a refused one is: 124 is for sdctl's own waits
     /// (`--wait-for`, `register --timeout`, `--ready`), which raise it themselves.
     public init(_ error: DiscoveryError) {
+        if error.cause is InstanceLimitExceeded {
+            self.init(.failure, error.message + " (SDCTL_MAX_INSTANCES raises the limit)")
+            return
+        }
         switch error.code {
         case .unavailable, .timedOut: self.init(.unavailable, error.message)
         case .invalidArgument: self.init(.usage, error.message)

@@ -53,6 +53,14 @@ public enum SDCTL {
             invocation: invocation, environment: environment, output: Output(format: format, color: color),
             timeout: nil, logger: logger, shownEvents: shownEvents)
         context.timeout = try context.duration("timeout")
+        if let text = environment["SDCTL_MAX_INSTANCES"], !text.isEmpty {
+            guard let limit = Int(text), limit > 0 else {
+                throw .usage(
+                    "SDCTL_MAX_INSTANCES must be a whole number of instances above 0, not '\(text.terminalSafe)'",
+                    command: invocation.commandName)
+            }
+            context.maximumInstances = limit
+        }
         // A wrapped command (`register -- CMD`) shares stdout with its child, which hears about a
         // closed pipe itself; everything else ends when nobody reads its output. Made last: its
         // thread is stopped only by a run that starts.

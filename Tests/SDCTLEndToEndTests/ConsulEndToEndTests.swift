@@ -98,6 +98,28 @@ struct ConsulEndToEndTests {
             #expect(
                 try await runSDCTL(["resolve", base + "?passing=false"], environment: env).lines
                     == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"])
+            // SDCTL_MAX_INSTANCES: an answer of three entries is past a limit of two.
+            let limited = try await runSDCTL(
+                ["resolve", base + "?passing=false"],
+                environment: env.merging(["SDCTL_MAX_INSTANCES": "2"]) { $1 })
+            #expect(limited.status == 1)
+            #expect(
+                limited.stderr
+                    == "sdctl: consul: health of 'web': more than 2 instances in one answer (SDCTL_MAX_INSTANCES raises the limit)\n"
+            )
+            #expect(
+                try await runSDCTL(
+                    ["resolve", base + "?passing=false"],
+                    environment: env.merging(["SDCTL_MAX_INSTANCES": "3"]) { $1 }
+                ).lines.count == 3)
+            for bad in ["0", "-1", "many", "1e5"] {
+                let refused = try await runSDCTL(
+                    ["resolve", base], environment: env.merging(["SDCTL_MAX_INSTANCES": bad]) { $1 })
+                #expect(refused.status == 2, "\(bad)")
+                #expect(
+                    refused.stderr.hasPrefix("sdctl: SDCTL_MAX_INSTANCES must be a whole number"),
+                    "\(refused.stderr)")
+            }
             let viaEnvironment = try await runSDCTL(
                 ["resolve", "consul:///web"],
                 environment: env.merging(["CONSUL_HTTP_ADDR": emulator.address]) { $1 })

@@ -122,10 +122,11 @@ struct HostileInputEndToEndTests {
         }
     }
 
-    @Test("a server that does not speak HTTP, and one whose body is over 64 MiB: one line in words, exit 1")
+    @Test("a server that does not speak HTTP, and one whose body is over 256 MiB: one line in words, exit 1")
     func notHTTPAndOversizedBody() async throws {
         let ports = try FreePorts.take(2)
-        // The first port answers garbage; the second a 65 MiB JSON body.
+        // The first port answers garbage; the second announces a 300 MiB JSON body, past what
+        // an answer read element by element may be.
         let script = #"""
             import socket, sys, threading
             def serve(port, answer):
@@ -138,8 +139,7 @@ struct HostileInputEndToEndTests {
                     except OSError:
                         pass
                     c.close()
-            body = b"[" + b" " * (65 << 20) + b"]"
-            big = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nX-Consul-Index: 1\r\n\r\n" + body
+            big = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(300 << 20).encode() + b"\r\nX-Consul-Index: 1\r\n\r\n[" + b" " * (1 << 20)
             threading.Thread(target=serve, args=(int(sys.argv[1]), b"HELLO THERE\r\n\r\n"), daemon=True).start()
             serve(int(sys.argv[2]), big)
             """#
@@ -152,7 +152,7 @@ struct HostileInputEndToEndTests {
             }
         }
         try await withSDCTLHome("sdctl-not-http") { _, env in
-            for (port, words) in [(ports[0], "not HTTP"), (ports[1], "over 64 MiB")] {
+            for (port, words) in [(ports[0], "not HTTP"), (ports[1], "sent a reply over 256 MiB")] {
                 for target in [
                     "consul://127.0.0.1:\(port)/web", "eureka://127.0.0.1:\(port)/eureka/apps/WEB",
                 ] {
@@ -194,11 +194,12 @@ struct HostileInputEndToEndTests {
     /// eureka://, with what sdctl does about it (docs/consul.md, docs/eureka.md).
     static let hostileAnswers:
         [(name: String, response: String, consul: (Int32, String), eureka: (Int32, String))] = [
-            // 100,000 nested arrays: JSON's nesting limit, not a stack overflow.
+            // 100,000 nested arrays: JSON's nesting limit, not a stack overflow; Eureka wants
+            // an object at the top.
             (
                 "deep JSON", "200|application/json|" + String(repeating: "[", count: 100_000),
-                (1, "not JSON"),
-                (1, "not JSON")
+                (1, "undecodable answer (nested deeper than 512 levels)"),
+                (1, "undecodable answer (wrong type at the top)")
             ),
             ("a redirect", "302|text/plain|", (1, "302"), (1, "302")),
             (

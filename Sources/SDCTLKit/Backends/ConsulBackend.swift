@@ -121,7 +121,8 @@
         }
 
         func makeClient(_ context: CommandContext) throws(CLIError) -> ConsulClient {
-            let configuration = try configuration()
+            var configuration = try configuration()
+            configuration.maximumInstances = context.maximumInstances
             do {
                 return try ConsulClient(configuration, logger: context.logger)
             } catch {

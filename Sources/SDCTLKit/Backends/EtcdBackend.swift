@@ -113,13 +113,14 @@
                 }
             }
             let useTLS = tls || certificates.contains { $0 != nil }
-            let configuration = EtcdClient.Configuration(
+            var configuration = EtcdClient.Configuration(
                 endpoints: endpoints,
                 tls: useTLS
                     ? EtcdClient.TLS(
                         caFile: certificates[0], certificateFile: certificates[1], keyFile: certificates[2])
                     : nil,
                 username: username, password: password)
+            configuration.maximumInstances = context.maximumInstances
             do {
                 return try EtcdClient(configuration, logger: context.logger)
             } catch {

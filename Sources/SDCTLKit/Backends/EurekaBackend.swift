@@ -134,7 +134,8 @@
         }
 
         func makeClient(_ context: CommandContext) throws(CLIError) -> EurekaClient {
-            let configuration = try configuration()
+            var configuration = try configuration()
+            configuration.maximumInstances = context.maximumInstances
             do {
                 return try EurekaClient(configuration, logger: context.logger)
             } catch {

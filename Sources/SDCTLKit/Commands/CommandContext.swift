@@ -8,6 +8,9 @@ struct CommandContext: Sendable {
     var output: Output
     var timeout: Duration?
     var logger: Logger
+    /// The most instances one answer may list (SDCTL_MAX_INSTANCES): etcd, Consul and Eureka
+    /// refuse an answer with more (``InstanceLimitExceeded``).
+    var maximumInstances = Instance.defaultMaximumPerAnswer
     /// The events ``logger`` has shown on stderr without `-v` (a command that ends with its own
     /// line about the same thing says it once).
     var shownEvents = ShownEvents()

@@ -36,6 +36,9 @@ extension CommandTable {
             "the file backend's directory (default $XDG_STATE_HOME/sdctl, else ~/.local/state/sdctl)"),
         Entry("NO_COLOR", "when set and not empty, never colour the output"),
         Entry(
+            "SDCTL_MAX_INSTANCES",
+            "the most instances one etcd, Consul or Eureka answer may list (default 200000); more is exit 1"),
+        Entry(
             "SDCTL_ZK_DIGEST, SDCTL_ZK_DIGEST_FILE",
             "ZooKeeper digest credentials user:password, or a file holding them"),
         Entry("ETCDCTL_ENDPOINTS", "etcd endpoints for an etcd:/// target without hosts"),

@@ -6,15 +6,20 @@ import CLibFuzzer
     import Glibc
 #endif
 
-/// One input: its first byte picks the answer, the rest is its body: a Consul health answer
-/// (an array at the top) when even, a Eureka application (the array at .application.instance)
-/// when odd. Decoding must end in instances or an error; a crash, a hang (libFuzzer's
-/// -timeout) or an oversized allocation (-rss_limit_mb, -malloc_limit_mb) is a finding.
+/// One input: its first byte picks the answer and how it arrives, the rest is its body: a
+/// Consul health answer (an array at the top) when even, a Eureka application (the array at
+/// .application.instance) when odd, read whole and in pieces of 1 + byte / 2 bytes. Both
+/// reads must end alike, in the same instances or both in an error; a difference, a crash, a
+/// hang (libFuzzer's -timeout) or an oversized allocation (-rss_limit_mb, -malloc_limit_mb) is
+/// a finding.
 func fuzzHTTPAnswer(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }
     let body = UnsafeRawBufferPointer(start: start + 1, count: count - 1)
+    let piece = 1 + Int(start[0]) / 2
     let instances =
-        start[0] % 2 == 0 ? ConsulAnswerFuzzing.instances(in: body) : EurekaAnswerFuzzing.instances(in: body)
+        start[0] % 2 == 0
+        ? ConsulAnswerFuzzing.instances(in: body, piece: piece)
+        : EurekaAnswerFuzzing.instances(in: body, piece: piece)
     precondition(instances >= -1)
     return 0
 }
