@@ -77,10 +77,12 @@ public final class ConsulInstancer: Instancer, Sendable {
             var delay: Duration?
             do {
                 // Instances made entry by entry as the answer arrives: the entries themselves
-                // are never all held (docs/benchmarks.md, "Memory per 100,000 instances").
+                // are never all held, and an instance that has not changed is the one already
+                // held (Instance.reusing; docs/benchmarks.md, "Memory per 100,000 instances").
+                let last = cache.instances ?? []
                 let answer = try await client.health(
                     query, index: index > 0 ? index : nil, wait: configuration.wait
-                ) { $0.instance }
+                ) { $0.instance?.reusing(last) }
                 errorBackoff.reset()
                 var instances = answer.values
                 if instances.count < answer.decoded {

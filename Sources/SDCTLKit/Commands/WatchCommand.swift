@@ -142,35 +142,41 @@ enum WatchCommand {
     static func report(_ set: [Instance], previous: [Instance]?, label: String?, _ context: CommandContext) {
         // Addresses only: sets of 100,000 instances keyed by address held two more copies of
         // every instance beside the old and new sets.
-        let old = Set((previous ?? []).lazy.map(\.address))
-        let new = Set(set.lazy.map(\.address))
-        let added = set.filter { !old.contains($0.address) }
-        let removed = (previous ?? []).filter { !new.contains($0.address) }
+        let added: [Instance]
+        let removed: [Instance]
+        if let previous {
+            let old = Set(previous.lazy.map(\.address))
+            let new = Set(set.lazy.map(\.address))
+            added = set.filter { !old.contains($0.address) }
+            removed = previous.filter { !new.contains($0.address) }
+        } else {
+            (added, removed) = (set, [])  // the first event adds the whole set
+        }
         let time = Timestamp.now()
         switch context.format {
         case .json:
-            // Rendered instance by instance into the line itself: a tree of JSONValues for every
-            // instance, twice on a first event (all of them are added), cost more memory than
-            // the sets (docs/benchmarks.md, "Memory per 100,000 instances").
+            // Rendered instance by instance and written a piece at a time: a tree of JSONValues
+            // for every instance, or the whole line (twice the set on a first event), cost more
+            // memory than the sets (docs/benchmarks.md, "Memory per 100,000 instances").
             var line = "{\"time\":"
             JSONValue.quote(time, into: &line)
             if let label {
                 line += ",\"target\":"
                 JSONValue.quote(label, into: &line)
             }
-            do {
-                var instances = ""
-                JSONValue.render(set, into: &instances)
-                line += ",\"instances\":"
-                line += instances
-                line += ",\"added\":"
-                // The first event adds the whole set: the same text again.
-                if previous == nil { line += instances } else { JSONValue.render(added, into: &line) }
+            let output = context.output
+            let flush = { (piece: inout String) in
+                output.write(piece: piece)
+                piece.removeAll(keepingCapacity: true)
             }
+            line += ",\"instances\":"
+            JSONValue.render(set, into: &line, flushing: flush)
+            line += ",\"added\":"
+            JSONValue.render(added, into: &line, flushing: flush)
             line += ",\"removed\":"
-            JSONValue.render(removed, into: &line)
+            JSONValue.render(removed, into: &line, flushing: flush)
             line += "}\n"
-            context.output.line(line, terminator: "")
+            output.write(piece: line)
         case .text:
             let output = context.output
             let prefix = label.map { "\($0.terminalSafe)  " } ?? ""

@@ -63,12 +63,16 @@ enum JSONValue: Sendable, Equatable {
     }
 
     /// `instances` as a JSON array, each rendered and let go before the next, so that no tree
-    /// of the whole array is ever held.
-    static func render(_ instances: [Instance], into out: inout String) {
+    /// of the whole array is ever held; `flush`, when given, is handed `out` whenever it has
+    /// grown past 64 kB (to write it and empty it).
+    static func render(
+        _ instances: [Instance], into out: inout String, flushing flush: ((inout String) -> Void)? = nil
+    ) {
         out += "["
         for (index, instance) in instances.enumerated() {
             if index > 0 { out += "," }
             JSONValue(instance).render(into: &out)
+            if let flush, out.utf8.count >= 1 << 16 { flush(&out) }
         }
         out += "]"
     }

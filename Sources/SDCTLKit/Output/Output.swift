@@ -19,8 +19,13 @@ struct Output: Sendable {
     var reader: StandardOutputReader? = nil
 
     func line(_ text: String, terminator: String = "\n") {
-        // Without a terminator, the text itself: a watch event's line can be tens of MB.
-        write(terminator.isEmpty ? text : text + terminator, to: 1)
+        write(text + terminator, to: 1)
+    }
+
+    /// Part of a line on stdout, for a line too long to hold whole (a watch event of 100,000
+    /// instances): its last piece ends with the newline.
+    func write(piece text: String) {
+        write(text, to: 1)
     }
 
     func json(_ value: JSONValue) {
