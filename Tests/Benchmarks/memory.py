@@ -16,8 +16,11 @@ Consul and Eureka write about 1.1 kB per instance, so 100,000 of them pass the 6
 cap: `--shape compact` (the default) serves only the fields sdctl reads, `--shape full` the
 emulators' whole shape (use --sizes 50000).
 
+`--change all` makes Consul's and Eureka's second answer change every instance (a new version
+in its metadata) besides adding one, so that a watch holds two whole sets at once.
+
 Usage: memory.py [--sdctl PATH] [--sizes 100000] [--backends file,zk,etcd,consul,eureka]
-                 [--shape compact|full]"""
+                 [--shape compact|full] [--change one|all]"""
 import http.server
 import json
 import os
@@ -37,24 +40,24 @@ import scaling  # noqa: E402
 NODE_ADDRESS = "127.0.0.1"
 
 
-def consul_compact(i):
+def consul_compact(i, version="1"):
     """A health entry with what sdctl reads and little else (about 330 bytes): 100,000 of them
     fit the 64 MiB reply cap, which 100,000 entries as Consul writes them (about 1.1 kB) do not."""
     service_id = f"web-{i}"
     return {
         "Node": {"Node": "sdctl-emulator", "Address": NODE_ADDRESS, "Datacenter": "dc1"},
         "Service": {"ID": service_id, "Service": "web", "Tags": ["v1"], "Address": scaling.address(i).split(":")[0],
-                    "Meta": {"version": "1"}, "Port": 8080, "Weights": {"Passing": 1, "Warning": 1}},
+                    "Meta": {"version": version}, "Port": 8080, "Weights": {"Passing": 1, "Warning": 1}},
         "Checks": [{"CheckID": f"service:{service_id}", "Status": "passing", "ServiceID": service_id}],
     }
 
 
-def eureka_compact(i):
+def eureka_compact(i, version="1"):
     """An instance with what sdctl reads and little else (about 250 bytes; see consul_compact)."""
     host = scaling.address(i).split(":")[0]
     return {"instanceId": f"web-{i}", "hostName": host, "app": "WEB", "ipAddr": host, "status": "UP",
             "port": {"$": 8080, "@enabled": "true"}, "securePort": {"$": 7002, "@enabled": "false"},
-            "dataCenterInfo": {"name": "MyOwn"}, "metadata": {"version": "1"}, "vipAddress": "web"}
+            "dataCenterInfo": {"name": "MyOwn"}, "metadata": {"version": version}, "vipAddress": "web"}
 
 
 def consul_entry(i):
@@ -106,19 +109,23 @@ class AnswerServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     """Serves `before` (N instances) and, to a watcher's next request, `after` (N + 1)."""
     daemon_threads = True
 
-    def __init__(self, backend, count, shape):
+    def __init__(self, backend, count, shape, change="one"):
         super().__init__(("127.0.0.1", 0), AnswerHandler)
         self.backend = backend
+        # The change: one instance more, or (change == "all", compact shape) one more and a new
+        # version on every instance, so that nothing of the first set can be kept.
+        version = "2" if change == "all" else "1"
         if backend == "consul":
             make = consul_entry if shape == "full" else consul_compact
             self.before = json.dumps([make(i) for i in range(count)]).encode()
-            self.after = json.dumps([make(i) for i in range(count + 1)]).encode()
+            self.after = json.dumps([make(i, version) if shape != "full" else make(i)
+                                     for i in range(count + 1)]).encode()
         else:
             make = eureka_instance if shape == "full" else eureka_compact
             self.before = json.dumps({"application": {"name": "WEB", "instance": [
                 make(i) for i in range(count)]}}).encode()
             self.after = json.dumps({"application": {"name": "WEB", "instance": [
-                make(i) for i in range(count + 1)]}}).encode()
+                make(i, version) if shape != "full" else make(i) for i in range(count + 1)]}}).encode()
         self.eureka_reads = 0
         self.lock = threading.Lock()
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -187,7 +194,7 @@ def peak(argv, environment, accept):
 
 def main():
     options = {"--sdctl": os.path.join(HERE, "../../.build/release/sdctl"), "--sizes": "100000",
-               "--backends": "file,zk,etcd,consul,eureka", "--shape": "compact"}
+               "--backends": "file,zk,etcd,consul,eureka", "--shape": "compact", "--change": "one"}
     args = sys.argv[1:]
     while args:
         if args[0] not in options or len(args) < 2:
@@ -205,16 +212,17 @@ def main():
         print("| --- | ---: | ---: | ---: | ---: | ---: |", flush=True)
         for backend in backends:
             for count in [int(size) for size in options["--sizes"].split(",")]:
-                measure(backend, count, sdctl, ports, directory, environment, options["--shape"])
+                measure(backend, count, sdctl, ports, directory, environment, options["--shape"],
+                        options["--change"])
     finally:
         servers.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def measure(backend, count, sdctl, ports, directory, environment, shape):
-    answer, load, change, registration = None, None, None, []
+def measure(backend, count, sdctl, ports, directory, environment, shape, change):
+    answer, load, timer, registration = None, None, None, []
     if backend in ("consul", "eureka"):
-        answer = AnswerServer(backend, count, shape)
+        answer = AnswerServer(backend, count, shape, change)
         target, size = answer.target, f"{len(answer.before) / 1e6:.1f} MB"
     else:
         load = scaling.Load(backend, count, ports, directory)
@@ -228,9 +236,9 @@ def measure(backend, count, sdctl, ports, directory, environment, shape):
             answer.reset()
         else:
             # One more instance a few seconds into the watch, as the answer servers above serve.
-            change = threading.Timer(3, lambda: registration.append(subprocess.Popen(
+            timer = threading.Timer(3, lambda: registration.append(subprocess.Popen(
                 [sdctl, "register", target, "192.0.2.1:9"], env=environment, stdout=subprocess.DEVNULL)))
-            change.start()
+            timer.start()
         watch_rss, output = peak([sdctl, "watch", target, "-o", "json", "--timeout", "30s"], environment,
                                  {0, 124})
         events = [json.loads(line) for line in output.splitlines() if line.startswith(b"{")]
@@ -240,8 +248,8 @@ def measure(backend, count, sdctl, ports, directory, environment, shape):
         print(f"| {backend} | {count:,} | {size} | {resolve_rss:.1f} MB | {watch_rss:.1f} MB |"
               f" {watch_rss / resolve_rss:.2f}x |", flush=True)
     finally:
-        if change:
-            change.join()
+        if timer:
+            timer.join()
         for process in registration:
             process.terminate()
             process.wait()
