@@ -24,6 +24,15 @@ let package = Package(
             ],
             path: "Benchmarks/DiscoveryBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // etcd-calls-go's loops with sdctl's client, CPU per call included (etcd-calls-cpu).
+        .executableTarget(
+            name: "EtcdCalls",
+            dependencies: [
+                .product(name: "Discovery", package: "sdctl"),
+                .product(name: "EtcdDiscovery", package: "sdctl"),
+            ],
+            path: "EtcdCalls"
+        ),
     ]
 )
