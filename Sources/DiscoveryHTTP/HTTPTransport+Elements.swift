@@ -27,8 +27,10 @@ extension HTTPTransport {
     ///
     /// An element that does not decode is skipped and logged at debug, with how many and the
     /// first reason (`elements` names them: `entries of 'web'`). More than `limit` elements is
-    /// ``DiscoveryError/Code/invalidResponse`` with ``InstanceLimitExceeded`` as its cause, as
-    /// is a body over ``elementsBodyLimit`` bytes or an element over ``elementLimit`` bytes.
+    /// ``DiscoveryError/Code/invalidResponse`` with ``InstanceLimitExceeded`` as its cause; a
+    /// body over ``elementsBodyLimit`` bytes (announced or counted), an element over
+    /// ``elementLimit`` bytes and a document that is not what `path` says are invalid answers
+    /// too, each saying which.
     package func sendForElements<Element: Decodable, Value: Sendable>(
         _ path: String, query: [(String, String?)] = [], timeout: Duration? = nil, what: String,
         elements: String, of _: Element.Type, at jsonPath: [String] = [], limit: Int,
