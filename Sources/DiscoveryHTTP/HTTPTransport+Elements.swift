@@ -30,11 +30,11 @@ extension HTTPTransport {
     /// ``DiscoveryError/Code/invalidResponse`` with ``InstanceLimitExceeded`` as its cause; a
     /// body over ``elementsBodyLimit`` bytes (announced or counted), an element over
     /// ``elementLimit`` bytes and a document that is not what `path` says are invalid answers
-    /// too, each saying which.
+    /// too, each saying which. `bodyLimit` is for tests.
     package func sendForElements<Element: Decodable, Value: Sendable>(
         _ path: String, query: [(String, String?)] = [], timeout: Duration? = nil, what: String,
         elements: String, of _: Element.Type, at jsonPath: [String] = [], limit: Int,
-        transform: @escaping @Sendable (Element) -> Value?
+        bodyLimit: Int = elementsBodyLimit, transform: @escaping @Sendable (Element) -> Value?
     ) async throws(DiscoveryError) -> ElementsAnswer<Value> {
         let request = self.request(.GET, path, query: query, body: nil, headers: [])
         let deadline = timeout ?? requestTimeout
@@ -43,7 +43,8 @@ extension HTTPTransport {
         do {
             read = try await exchange(request, deadline: deadline) { answer in
                 try await Self.readElements(
-                    answer, at: jsonPath, limit: limit, of: Element.self, transform: transform)
+                    answer, at: jsonPath, limit: limit, bodyLimit: bodyLimit, of: Element.self,
+                    transform: transform)
             }
         } catch {
             throw map(transport: error, what: what, deadline: deadline)
@@ -77,21 +78,21 @@ extension HTTPTransport {
     }
 
     private static func readElements<Element: Decodable, Value: Sendable>(
-        _ answer: HTTPClientResponse, at path: [String], limit: Int, of _: Element.Type,
+        _ answer: HTTPClientResponse, at path: [String], limit: Int, bodyLimit: Int, of _: Element.Type,
         transform: @escaping @Sendable (Element) -> Value?
     ) async throws -> ElementsRead<Value> {
         guard (200..<300).contains(answer.status.code) else {
             return .status(answer.status, try await collect(answer, upTo: bodyLimit))
         }
         let announced = answer.headers.first(name: "Content-Length").flatMap { Int($0) }
-        if let announced, announced > elementsBodyLimit { return .failed(.tooLong(elementsBodyLimit)) }
+        if let announced, announced > bodyLimit { return .failed(.tooLong(bodyLimit)) }
         var stream = JSONElementStream<Element, Value>(
             at: path, limit: limit, elementLimit: elementLimit, wholeLimit: bodyLimit, transform: transform)
         var total = 0
         do {
             for try await piece in answer.body {
                 total += piece.readableBytes
-                guard total <= elementsBodyLimit else { return .failed(.tooLong(elementsBodyLimit)) }
+                guard total <= bodyLimit else { return .failed(.tooLong(bodyLimit)) }
                 try stream.append(piece)
             }
             return .elements(answer.headers, try stream.finish())
