@@ -19,20 +19,3 @@ package struct LenientElement<Element: Decodable>: Decodable {
         }
     }
 }
-
-extension HTTPTransport {
-    /// The elements that decoded. The others are skipped, and logged at debug with how many
-    /// there were and the first reason; `what` names them (`instances of WEB`).
-    package func keepDecoded<Element>(_ elements: [LenientElement<Element>], _ what: String) -> [Element] {
-        let values = elements.compactMap(\.value)
-        if values.count < elements.count {
-            logger.debug(
-                "\(service): undecodable \(what) skipped",
-                metadata: [
-                    "skipped": "\(elements.count - values.count)",
-                    "first": "\(elements.lazy.compactMap(\.failure).first ?? "")",
-                ])
-        }
-        return values
-    }
-}
