@@ -77,8 +77,10 @@ public final class RunningProcess: Sendable {
     public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits for the process to end, killing it after `timeout`; returns the shell-style status.
+    /// The default is a net for a hang, not a bound on speed: CI once saw `sdctl help nope`
+    /// take over 20 s to be seen ending, with every suite running on two cores.
     @discardableResult
-    public func wait(timeout: Duration = .seconds(20)) async throws -> Int32 {
+    public func wait(timeout: Duration = .seconds(60)) async throws -> Int32 {
         let process = self.process
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
@@ -116,7 +118,7 @@ public final class RunningProcess: Sendable {
 
 /// Runs a command to completion and returns its status, stdout lines and stderr.
 public func runSDCTL(
-    _ arguments: [String], environment: [String: String], timeout: Duration = .seconds(20)
+    _ arguments: [String], environment: [String: String], timeout: Duration = .seconds(60)
 ) async throws -> (status: Int32, lines: [String], stderr: String) {
     let process = try RunningProcess(RunningProcess.sdctl, arguments, environment: environment)
     let status = try await process.wait(timeout: timeout)
