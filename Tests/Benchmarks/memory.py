@@ -195,12 +195,7 @@ def peak(argv, environment, accept):
 def main():
     options = {"--sdctl": os.path.join(HERE, "../../.build/release/sdctl"), "--sizes": "100000",
                "--backends": "file,zk,etcd,consul,eureka", "--shape": "compact", "--change": "one"}
-    args = sys.argv[1:]
-    while args:
-        if args[0] not in options or len(args) < 2:
-            sys.exit(__doc__)
-        options[args[0]] = args[1]
-        args = args[2:]
+    scaling.parse_options(sys.argv[1:], options, __doc__)
     sdctl = os.path.abspath(options["--sdctl"])
     backends = options["--backends"].split(",")
     directory = tempfile.mkdtemp(prefix="sdctl-memory-")

@@ -224,6 +224,16 @@ def propagation(sdctl, target, environment, rounds):
     return figures["register"]["p50_ms"], figures["deregister"]["p50_ms"], rss
 
 
+def parse_options(args, options, usage):
+    """`--name value` pairs into `options`, whose keys are the names known; exits with `usage`
+    on anything else."""
+    while args:
+        if args[0] not in options or len(args) < 2:
+            sys.exit(usage)
+        options[args[0]] = args[1]
+        args = args[2:]
+
+
 def main():
     args = sys.argv[1:]
     if args[:1] == ["--hold-files"]:
@@ -232,12 +242,7 @@ def main():
     options = {"--sdctl": os.path.join(HERE, "../../.build/release/sdctl"), "--sizes": "100,1000,10000,100000",
                "--backends": "file,zk,etcd", "--size": "20"}
     compare = "--compare-clis" in args
-    args = [a for a in args if a != "--compare-clis"]
-    while args:
-        if args[0] not in options or len(args) < 2:
-            sys.exit(__doc__)
-        options[args[0]] = args[1]
-        args = args[2:]
+    parse_options([a for a in args if a != "--compare-clis"], options, __doc__)
     sdctl = os.path.abspath(options["--sdctl"])
     directory = tempfile.mkdtemp(prefix="sdctl-scaling-")
     environment = dict(os.environ, SDCTL_HOME=f"{directory}/home")
