@@ -10,7 +10,7 @@ import Logging
 /// or whose index moves for unrelated reasons) delays the next request by
 /// ``Configuration/idleBackoff``, and a failure is published and delays it by
 /// ``Configuration/errorBackoff``. Answers that change the set are followed at once.
-public final class ConsulInstancer: Instancer, Sendable {
+public final class ConsulInstancer: CoreBackedInstancer {
     public struct Configuration: Sendable {
         /// How long each blocking query may wait for a change (Consul caps it at 10 minutes).
         public var wait: Duration
@@ -32,33 +32,19 @@ public final class ConsulInstancer: Instancer, Sendable {
 
     public let client: ConsulClient
     public let query: ConsulHealthQuery
-    private let cache = InstanceCache()
-    private let ownsClient: Bool
-    private let task: Task<Void, Never>
+    public let core: InstancerCore
 
-    /// Starts watching at once. With `ownsClient`, ``stop()`` closes the client.
+    /// Starts watching at once. The caller owns `client` and closes it after stopping the
+    /// instancer.
     public init(
         client: ConsulClient, query: ConsulHealthQuery, configuration: Configuration = Configuration(),
-        ownsClient: Bool = false, logger: Logger = ConsulClient.noOpLogger
+        logger: Logger = ConsulClient.noOpLogger
     ) {
         self.client = client
         self.query = query
-        self.ownsClient = ownsClient
-        task = Task { [cache] in
+        core = InstancerCore { cache in
             await Self.watch(client, query, configuration, cache, logger)
         }
-    }
-
-    public func subscribe() -> InstanceSubscription { cache.subscribe() }
-
-    public func stop() {
-        task.cancel()
-        cache.stop()
-        if ownsClient { client.close() }
-    }
-
-    deinit {
-        task.cancel()
     }
 
     private static func watch(

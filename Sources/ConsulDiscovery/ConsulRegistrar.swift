@@ -1,7 +1,6 @@
 import Discovery
 import DiscoveryHTTP
 import Logging
-import Synchronization
 
 /// Registers one instance as a service with the local Consul agent, with a check, and keeps it
 /// there.
@@ -37,18 +36,16 @@ public final class ConsulRegistrar: Registrar, Sendable {
     public let instance: Instance
     /// What is sent to the agent.
     public let registration: ConsulServiceRegistration
-    private let ownsClient: Bool
     private let logger: Logger
+    /// Its keeper passes the check or looks the service up, and restores it.
     private let lifecycle = RegistrarLifecycle<String>()
-    /// Passes the check or looks the service up, and restores it; one while registered.
-    private let keeper = Mutex<Task<Void, Never>?>(nil)
 
     /// Checks the instance now: its address, metadata keys (ASCII letters, digits, `-`, `_`, as
     /// the agent demands) and id.
     public init(
         client: ConsulClient, service: String, instance: Instance,
         configuration: Configuration = Configuration(),
-        ownsClient: Bool = false, logger: Logger = ConsulClient.noOpLogger
+        logger: Logger = ConsulClient.noOpLogger
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         guard !service.isEmpty else { throw DiscoveryError(.invalidArgument, "consul: empty service name") }
@@ -87,7 +84,6 @@ public final class ConsulRegistrar: Registrar, Sendable {
             // A TTL check starts passing: this process is alive and about to pass it.
             initialStatus: check.map { if case .ttl = $0 { "passing" } else { nil } } ?? nil,
             deregisterCriticalServiceAfter: check == nil ? nil : configuration.deregisterCriticalServiceAfter)
-        self.ownsClient = ownsClient
         self.logger = logger
         self.lookupInterval = configuration.lookupInterval
     }
@@ -107,27 +103,16 @@ public final class ConsulRegistrar: Registrar, Sendable {
     public func register() async throws {
         try await lifecycle.register {
             try await client.register(registration)
-            // The keeper is in place before the state says registered, so a deregister (which
-            // waits for this) always finds it.
-            let task = Task { [weak self] in
-                guard let self else { return }
-                await self.keep()
-            }
-            keeper.withLock { $0 = task }
             return registration.id
+        } keep: { [weak self] _ in
+            await self?.keep()
         }
     }
 
+    /// Removes the registration; the keeper ends first (one that is restoring finds its work
+    /// unwanted and undoes it). The client stays open: it is the caller's.
     public func deregister() async throws {
-        defer { if ownsClient { client.close() } }
-        try await lifecycle.deregister { id, _ in
-            // The keeper ends first: one that is restoring finds its work unwanted and undoes it.
-            let task = keeper.withLock { task in
-                defer { task = nil }
-                return task
-            }
-            task?.cancel()
-            await task?.value
+        try await lifecycle.deregister { _, _ in
             try await removeFromAgent()
         }
     }
@@ -185,57 +170,23 @@ public final class ConsulRegistrar: Registrar, Sendable {
 
     /// Registers again until that works or the registration is not wanted any more.
     private func restore(attempt: Int) async -> Bool {
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
-        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
-            do throws(DiscoveryError) {
+        let (client, registration, logger) = (self.client, self.registration, self.logger)
+        let restored = await lifecycle.restore(
+            attempt: attempt, backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
+            make: {
                 try await client.register(registration)
-                if lifecycle.withMachine({ $0.restored(attempt: attempt, registration.id) }) == .undo {
-                    // Deregistered meanwhile: remove what was just made, even though this task
-                    // is being cancelled.
-                    let client = self.client
-                    let id = registration.id
-                    await Task { try? await client.deregister(serviceID: id) }.value
-                    return false
-                }
-                logger.notice(
-                    "consul: the agent had forgotten the service; registered again",
-                    metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(registration.id)"]))
-                return true
-            } catch {
-                let delay = backoff.next()
+                return registration.id
+            },
+            undo: { id in try? await client.deregister(serviceID: id) },
+            failed: { error, delay in
                 logger.warning(
                     "consul: registering again failed; retrying",
                     metadata: ["id": "\(registration.id)", "error": "\(error)", "delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-            }
-        }
-        return false
-    }
-}
-
-/// Operations on registrations made by others, for tools such as `sdctl deregister`.
-public enum ConsulMaintenance {
-    /// Deregisters from the agent every service of `service` whose id is `idOrAddress` or whose
-    /// own `address:port` is that (one registered without an address is found by id only);
-    /// returns the ids removed. Only this agent's services can be removed this way.
-    public static func remove(idOrAddress: String, service: String, client: ConsulClient)
-        async throws(DiscoveryError) -> [String]
-    {
-        let services = try await client.agentServices()
-        var removed: [String] = []
-        for (id, entry) in services.sorted(by: { $0.key < $1.key }) where entry.service == service {
-            let host = entry.address.contains(":") ? "[\(entry.address)]" : entry.address
-            guard id == idOrAddress || (!entry.address.isEmpty && "\(host):\(entry.port)" == idOrAddress)
-            else {
-                continue
-            }
-            do {
-                try await client.deregister(serviceID: id)
-                removed.append(id)
-            } catch  where error.code == .notFound {
-                // Removed by someone else meanwhile.
-            }
-        }
-        return removed
+            })
+        guard restored != nil else { return false }
+        logger.notice(
+            "consul: the agent had forgotten the service; registered again",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(registration.id)"]))
+        return true
     }
 }

@@ -18,7 +18,7 @@ import Logging
 /// "decidedly not available here". A record with port 0 is skipped and logged. Failures
 /// (no answer, SERVFAIL, REFUSED, a malformed reply) are failure events with backoff; the last
 /// good set stays.
-public final class SRVInstancer: Instancer, Sendable {
+public final class SRVInstancer: CoreBackedInstancer {
     /// Whether and how targets are turned into addresses.
     public enum AddressResolution: String, Sendable, Hashable, CaseIterable {
         /// Instances are `target:port`.
@@ -62,10 +62,7 @@ public final class SRVInstancer: Instancer, Sendable {
     }
 
     public let configuration: Configuration
-    private let client: DNSClient
-    private let cache = InstanceCache()
-    private let logger: Logger
-    private let task: Task<Void, Never>
+    public let core: InstancerCore
 
     public init(
         client: DNSClient, configuration: Configuration,
@@ -74,26 +71,10 @@ public final class SRVInstancer: Instancer, Sendable {
         precondition(
             configuration.minimumInterval > .zero
                 && configuration.maximumInterval >= configuration.minimumInterval)
-        self.client = client
         self.configuration = configuration
-        self.logger = logger
-        task = Task { [cache] in
+        core = InstancerCore { cache in
             await Self.watch(client: client, configuration: configuration, cache: cache, logger: logger)
         }
-    }
-
-    deinit {
-        stop()
-    }
-
-    public func subscribe() -> InstanceSubscription { cache.subscribe() }
-
-    /// The last good set (`nil` until the first answer).
-    public var instances: [Instance]? { cache.instances }
-
-    public func stop() {
-        cache.stop()
-        task.cancel()
     }
 
     private static func watch(

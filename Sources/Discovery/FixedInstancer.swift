@@ -1,17 +1,14 @@
 /// An ``Instancer`` over a set that never changes: for tests, static configuration, and
 /// `--instances` style overrides.
-public struct FixedInstancer: Instancer {
-    private let cache = InstanceCache()
+public final class FixedInstancer: CoreBackedInstancer {
+    public let core = InstancerCore()
 
     public init(_ instances: [Instance]) {
-        cache.update(instances)
+        core.cache.update(instances)
     }
 
     /// Convenience for plain address strings, as go-kit's `FixedInstancer` takes them.
-    public init(addresses: [String]) {
+    public convenience init(addresses: [String]) {
         self.init(addresses.map { Instance(address: $0) })
     }
-
-    public func subscribe() -> InstanceSubscription { cache.subscribe() }
-    public func stop() { cache.stop() }
 }

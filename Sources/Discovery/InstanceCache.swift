@@ -13,12 +13,18 @@ public final class InstanceCache: Instancer, Sendable {
         var sequence: UInt64 = 0
         var subscribers: [UInt64: InstanceSubscription.Mailbox] = [:]
         var stopped = false
+        /// `run()` callers, resumed by `stop()`.
+        var runners: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
     private let nextSubscriberID = Atomic<UInt64>(0)
 
     public init() {}
+
+    deinit {
+        stop()
+    }
 
     /// The last good set, kept through failures; `nil` before the first set arrives.
     public var instances: [Instance]? {
@@ -85,11 +91,30 @@ public final class InstanceCache: Instancer, Sendable {
 
     /// Ends every subscription; later updates are ignored. Idempotent.
     public func stop() {
-        let mailboxes = state.withLock { state in
+        let (mailboxes, runners) = state.withLock { state in
             state.stopped = true
-            defer { state.subscribers.removeAll() }
-            return Array(state.subscribers.values)
+            defer {
+                state.subscribers.removeAll()
+                state.runners.removeAll()
+            }
+            return (Array(state.subscribers.values), state.runners)
         }
         for mailbox in mailboxes { mailbox.finish() }
+        for runner in runners { runner.resume() }
+    }
+
+    /// Returns once the cache is stopped; cancelling the calling task stops it.
+    public func run() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (runner: CheckedContinuation<Void, Never>) in
+                let stopped = state.withLock { state in
+                    if !state.stopped { state.runners.append(runner) }
+                    return state.stopped
+                }
+                if stopped { runner.resume() }
+            }
+        } onCancel: {
+            stop()
+        }
     }
 }

@@ -8,10 +8,20 @@
 ///   backoff for as long as the instancer lives;
 /// - a slow subscriber only ever misses intermediate states, never the latest, and never
 ///   holds up the backend or other subscribers;
-/// - after ``stop()`` returns, nothing more is delivered.
+/// - after ``stop()`` returns, nothing more is delivered;
+/// - an instancer dropped without ``stop()`` stops: its subscriptions end.
+///
+/// A backend's instancer is its watch plus an ``InstancerCore`` (``CoreBackedInstancer``),
+/// which keeps these promises once for all of them.
 public protocol Instancer: Sendable {
     /// Starts a subscription whose first element is the current state.
     func subscribe() -> InstanceSubscription
+    /// The last good set, kept through failures; `nil` before the first set arrives.
+    var instances: [Instance]? { get }
+    /// Returns once the instancer has stopped; cancelling the calling task stops it. The watch
+    /// runs from the instancer's creation: `run()` lets it live as a child of a task group or a
+    /// swift-service-lifecycle `ServiceGroup`, which ends it by cancellation.
+    func run() async
     /// Stops watching, ends every subscription and cancels I/O in flight. Idempotent.
     func stop()
 }

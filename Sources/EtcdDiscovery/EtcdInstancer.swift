@@ -10,12 +10,10 @@ import Synchronization
 /// watch's start, a full Range and a new watch from there; when the stream fails, an error
 /// event, backoff, and a new watch from the last revision seen. The loop lives as long as the
 /// instancer.
-public final class EtcdInstancer: Instancer, Sendable {
+public final class EtcdInstancer: CoreBackedInstancer {
     public let prefix: String
     public let client: EtcdClient
-    private let cache = InstanceCache()
-    private let loop: Mutex<Task<Void, Never>?> = Mutex(nil)
-    private let ownsClient: Bool
+    public let core: InstancerCore
 
     /// Where the watch stands; shared with the watch callback.
     final class Progress: Sendable {
@@ -31,38 +29,21 @@ public final class EtcdInstancer: Instancer, Sendable {
         let state = Mutex(State())
     }
 
+    /// Starts watching at once. The caller owns `client` and closes it after stopping the
+    /// instancer.
     public init(
-        client: EtcdClient, prefix: String, ownsClient: Bool = false,
+        client: EtcdClient, prefix: String,
         logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.client = client
         self.prefix = prefix
-        self.ownsClient = ownsClient
-        let cache = self.cache
-        loop.withLock {
-            $0 = Task { await Self.run(client: client, prefix: prefix, cache: cache, logger: logger) }
+        core = InstancerCore { cache in
+            await Self.watch(client: client, prefix: prefix, cache: cache, logger: logger)
         }
     }
 
-    deinit {
-        stop()
-    }
-
-    public func subscribe() -> InstanceSubscription { cache.subscribe() }
-
-    /// The last good set.
-    public var instances: [Instance]? { cache.instances }
-
-    public func stop() {
-        cache.stop()
-        loop.withLock { task in
-            task?.cancel()
-            task = nil
-        }
-        if ownsClient { client.close() }
-    }
-
-    private static func run(client: EtcdClient, prefix: String, cache: InstanceCache, logger: Logger) async {
+    private static func watch(client: EtcdClient, prefix: String, cache: InstanceCache, logger: Logger) async
+    {
         let key = Array(prefix.utf8)
         let progress = Progress()
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))

@@ -17,15 +17,12 @@ public final class EtcdRegistrar: Registrar, Sendable {
     public let prefix: String
     public let instance: Instance
     public let ttl: Duration
-    private let ownsClient: Bool
     private let logger: Logger
+    /// Its keeper keeps the lease alive and restores the registration.
     private let lifecycle = RegistrarLifecycle<Int64>()
-    /// Keeps the lease alive and restores the registration; one while registered.
-    private let keeper = Mutex<Task<Void, Never>?>(nil)
 
     public init(
         client: EtcdClient, prefix: String, instance: Instance, ttl: Duration = .seconds(10),
-        ownsClient: Bool = false,
         logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
@@ -43,7 +40,6 @@ public final class EtcdRegistrar: Registrar, Sendable {
         self.prefix = prefix
         self.instance = instance
         self.ttl = max(ttl, .seconds(2))
-        self.ownsClient = ownsClient
         self.logger = logger
     }
 
@@ -55,42 +51,24 @@ public final class EtcdRegistrar: Registrar, Sendable {
 
     public func register() async throws {
         try await lifecycle.register {
-            let lease = try await claimWithNewLease()
-            // The keeper is in place before the state says registered, so a deregister (which
-            // waits for this) always finds it.
-            let task = Task { [weak self] in
-                guard let self else { return }
-                await self.keepAlive(from: lease)
-            }
-            keeper.withLock { $0 = task }
-            return lease
+            try await claimWithNewLease()
+        } keep: { [weak self] lease in
+            await self?.keepAlive(from: lease)
         }
     }
 
+    /// Deletes the key and revokes the lease. The client stays open: it is the caller's.
     public func deregister() async throws {
-        defer { if ownsClient { client.close() } }
+        let key = Array(self.key.utf8)
         try await lifecycle.deregister { lease, _ in
             // The key first, so that watchers see it go as soon as possible, and only while it
             // is under this lease: a keeper restoring the registration meanwhile (under a new
-            // lease) is left alone here, finds its work unwanted when it is stopped below, and
-            // undoes it (`restored` says so) before this goes on. Stopping the keeper first
-            // put its end on every deregistration's path (docs/etcd.md).
-            var removal: DiscoveryError?
-            if let lease {
-                do throws(DiscoveryError) {
-                    try await client.delete(Array(key.utf8), ifLease: lease)
-                } catch {
-                    removal = error
-                }
-            }
-            let task = keeper.withLock { task in
-                defer { task = nil }
-                return task
-            }
-            task?.cancel()
-            await task?.value
+            // lease) is left alone here, finds its work unwanted when it is stopped next, and
+            // undoes it. Stopping the keeper first put its end on every deregistration's path
+            // (docs/etcd.md).
+            if let lease { _ = try await client.delete(key, ifLease: lease) }
+        } _: { lease, _ in
             guard let lease else { return }
-            if let removal { throw removal }
             do throws(DiscoveryError) {
                 try await client.revokeLease(lease)
             } catch {
@@ -154,66 +132,26 @@ public final class EtcdRegistrar: Registrar, Sendable {
     /// Claims the key under a new lease until that works or the registration is not wanted any
     /// more; returns the new lease, or `nil` when it gave up.
     private func restore(attempt: Int) async -> Int64? {
-        var backoff = Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3))
-        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
-            do throws(DiscoveryError) {
-                // Shielded from the deregistration that cancels this task: a grant cancelled in
-                // flight may still be granted, and a cancelled claim could not give its lease
-                // back, leaving a lease nobody revokes. Finished, the lease is either kept or
-                // undone below; deregister waits for this call at most.
-                let claimed = await Task { () async -> Result<Int64, DiscoveryError> in
-                    do throws(DiscoveryError) {
-                        return .success(try await self.claimWithNewLease())
-                    } catch {
-                        return .failure(error)
-                    }
-                }.value
-                let lease = try claimed.get()
-                if lifecycle.withMachine({ $0.restored(attempt: attempt, lease) }) == .undo {
-                    // Deregistered meanwhile: remove what was just made, even though this task
-                    // is being cancelled.
-                    let key = Array(key.utf8)
-                    let client = self.client
-                    await Task {
-                        _ = try? await client.delete(key, ifLease: lease)
-                        try? await client.revokeLease(lease)
-                    }.value
-                    return nil
-                }
-                logger.notice(
-                    "etcd: lease lost; registration restored under a new lease",
-                    metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                        "key": "\(key)", "lease": "\(lease)",
-                    ]))
-                return lease
-            } catch {
-                let delay = backoff.next()
+        let (client, logger, key) = (self.client, self.logger, self.key)
+        let restored = await lifecycle.restore(
+            attempt: attempt,
+            backoff: Backoff(initial: .milliseconds(100), maximum: min(.seconds(5), ttl / 3)),
+            make: { [self] in try await claimWithNewLease() },
+            undo: { lease in
+                _ = try? await client.delete(Array(key.utf8), ifLease: lease)
+                try? await client.revokeLease(lease)
+            },
+            failed: { error, delay in
                 logger.warning(
                     "etcd: restoring the registration failed; retrying",
                     metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-            }
-        }
-        return nil
-    }
-}
-
-/// Operations on registrations made by others, for tools such as `sdctl deregister`.
-public enum EtcdMaintenance {
-    /// Deletes every key under `prefix` whose name after the prefix is `idOrAddress` or whose
-    /// value is that address; returns the ids (names after the prefix) deleted.
-    public static func remove(idOrAddress: String, prefix: String, client: EtcdClient)
-        async throws(DiscoveryError)
-        -> [String]
-    {
-        let (kvs, _) = try await client.range(prefix: Array(prefix.utf8))
-        var removed: [String] = []
-        for kv in kvs {
-            let id = String(String(decoding: kv.key, as: UTF8.self).dropFirst(prefix.count))
-            let value = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
-            guard id == idOrAddress || value == idOrAddress else { continue }
-            if try await client.delete(kv.key) > 0 { removed.append(id) }
-        }
-        return removed.sorted()
+            })
+        guard let restored else { return nil }
+        logger.notice(
+            "etcd: lease lost; registration restored under a new lease",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata([
+                "key": "\(key)", "lease": "\(restored)",
+            ]))
+        return restored
     }
 }

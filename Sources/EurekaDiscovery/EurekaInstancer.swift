@@ -9,7 +9,7 @@ import Logging
 /// failure, not an empty app). Only the statuses asked for are kept (UP by default, as
 /// Netflix's client does). A failure is published and the next read comes after
 /// ``Configuration/errorBackoff``, never later than the interval.
-public final class EurekaInstancer: Instancer, Sendable {
+public final class EurekaInstancer: CoreBackedInstancer {
     public struct Configuration: Sendable {
         /// How often to read; at least 1 s (Eureka's own clients: 30 s).
         public var interval: Duration
@@ -32,34 +32,20 @@ public final class EurekaInstancer: Instancer, Sendable {
 
     public let client: EurekaClient
     public let app: String
-    private let cache = InstanceCache()
-    private let ownsClient: Bool
-    private let task: Task<Void, Never>
+    public let core: InstancerCore
 
-    /// Starts polling at once. With `ownsClient`, ``stop()`` closes the client.
+    /// Starts polling at once. The caller owns `client` and closes it after stopping the
+    /// instancer.
     public init(
         client: EurekaClient, app: String, configuration: Configuration = Configuration(),
-        ownsClient: Bool = false,
         logger: Logger = EurekaClient.noOpLogger
     ) {
         self.client = client
-        self.app = app.uppercased()
-        self.ownsClient = ownsClient
-        task = Task { [cache, app = self.app] in
+        let app = app.uppercased()
+        self.app = app
+        core = InstancerCore { cache in
             await Self.poll(client, app, configuration, cache, logger)
         }
-    }
-
-    public func subscribe() -> InstanceSubscription { cache.subscribe() }
-
-    public func stop() {
-        task.cancel()
-        cache.stop()
-        if ownsClient { client.close() }
-    }
-
-    deinit {
-        task.cancel()
     }
 
     private static func poll(

@@ -31,10 +31,9 @@ public final class EurekaRegistrar: Registrar, Sendable {
     public let instance: Instance
     public let registration: EurekaRegistration
     private let drain: Duration?
-    private let ownsClient: Bool
     private let logger: Logger
+    /// Its keeper renews the lease and restores it.
     private let lifecycle = RegistrarLifecycle<String>()
-    private let keeper = Mutex<Task<Void, Never>?>(nil)
     /// What the registration is now: UP, or OUT_OF_SERVICE once a drain began. A lease the
     /// server forgot is registered again as this, so a drain is not undone by a restore.
     let currentStatus = Mutex<EurekaStatus>(.up)
@@ -46,7 +45,7 @@ public final class EurekaRegistrar: Registrar, Sendable {
     /// The instance id is the instance's, else `<host>:<app>:<port>` as Spring Cloud makes it.
     public init(
         client: EurekaClient, app: String, instance: Instance, configuration: Configuration = Configuration(),
-        ownsClient: Bool = false, logger: Logger = EurekaClient.noOpLogger
+        logger: Logger = EurekaClient.noOpLogger
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
         guard !app.isEmpty else { throw DiscoveryError(.invalidArgument, "eureka: empty app name") }
@@ -66,31 +65,22 @@ public final class EurekaRegistrar: Registrar, Sendable {
             renewalInterval: max(configuration.leaseDuration / 3, .seconds(1)),
             leaseDuration: configuration.leaseDuration)
         self.drain = configuration.drain
-        self.ownsClient = ownsClient
         self.logger = logger
     }
 
     public func register() async throws {
         try await lifecycle.register {
             try await client.register(registration)
-            let task = Task { [weak self] in
-                guard let self else { return }
-                await self.renew()
-            }
-            keeper.withLock { $0 = task }
             return registration.instanceID
+        } keep: { [weak self] _ in
+            await self?.renew()
         }
     }
 
+    /// Drains (if configured) and cancels the lease once the keeper has ended. The client
+    /// stays open: it is the caller's.
     public func deregister() async throws {
-        defer { if ownsClient { client.close() } }
         try await lifecycle.deregister { _, _ in
-            let task = keeper.withLock { task in
-                defer { task = nil }
-                return task
-            }
-            task?.cancel()
-            await task?.value
             try await cancelLease()
         }
     }
@@ -158,10 +148,11 @@ public final class EurekaRegistrar: Registrar, Sendable {
     }
 
     private func restore(attempt: Int) async -> Bool {
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
-        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) && !Task.isCancelled {
-            do throws(DiscoveryError) {
-                var registration = self.registration
+        let (client, logger, base) = (self.client, self.logger, registration)
+        let restored = await lifecycle.restore(
+            attempt: attempt, backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
+            make: { [self] in
+                var registration = base
                 registration.status = currentStatus.withLock { $0 }
                 try await client.register(registration)
                 if registration.status != .up {
@@ -169,51 +160,18 @@ public final class EurekaRegistrar: Registrar, Sendable {
                     try await client.overrideStatus(
                         app: registration.app, instanceID: registration.instanceID, registration.status)
                 }
-                if lifecycle.withMachine({ $0.restored(attempt: attempt, registration.instanceID) }) == .undo
-                {
-                    let client = self.client
-                    let (app, id) = (registration.app, registration.instanceID)
-                    await Task { try? await client.cancel(app: app, instanceID: id) }.value
-                    return false
-                }
-                logger.notice(
-                    "eureka: the server had forgotten the lease; registered again",
-                    metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                        "id": "\(registration.instanceID)"
-                    ]))
-                return true
-            } catch {
-                let delay = backoff.next()
+                return registration.instanceID
+            },
+            undo: { id in try? await client.cancel(app: base.app, instanceID: id) },
+            failed: { error, delay in
                 logger.warning(
                     "eureka: registering again failed; retrying",
-                    metadata: ["id": "\(registration.instanceID)", "error": "\(error)", "delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-            }
-        }
-        return false
-    }
-}
-
-/// Operations on registrations made by others, for tools such as `sdctl deregister`.
-public enum EurekaMaintenance {
-    /// Cancels every instance of `app` whose instance id is `idOrAddress` or whose `ipAddr:port`
-    /// (either port) is that; returns the ids cancelled.
-    public static func remove(idOrAddress: String, app: String, client: EurekaClient)
-        async throws(DiscoveryError) -> [String]
-    {
-        var removed: [String] = []
-        for record in try await client.instances(of: app) {
-            let addresses = [record.instance(secure: false), record.instance(secure: true)].compactMap {
-                $0?.address
-            }
-            guard record.instanceID == idOrAddress || addresses.contains(idOrAddress) else { continue }
-            do {
-                try await client.cancel(app: app, instanceID: record.instanceID)
-                removed.append(record.instanceID)
-            } catch {
-                guard error.code == .notFound else { throw error }
-            }
-        }
-        return removed
+                    metadata: ["id": "\(base.instanceID)", "error": "\(error)", "delay": "\(delay)"])
+            })
+        guard restored != nil else { return false }
+        logger.notice(
+            "eureka: the server had forgotten the lease; registered again",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(base.instanceID)"]))
+        return true
     }
 }

@@ -16,7 +16,6 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     private let base: Instance
     private let prefix: String
     private let connectTimeout: Duration
-    private let ownsClient: Bool
     private let logger: Logger
 
     /// A created node and the session it belongs to.
@@ -25,15 +24,14 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         var session: Int
     }
 
+    /// Its keeper is the restorer, started by a new session.
     private let lifecycle = RegistrarLifecycle<Node>()
-    /// The session listener (installed before the first create, so that no session change
-    /// between the create and the listener goes unheard) and the restorer while one runs.
+    /// The session listener, installed before the first create, so that no session change
+    /// between the create and the listener goes unheard.
     private let listener = Mutex<ZooKeeperClient.ListenerToken?>(nil)
-    private let restorer = Mutex<Task<Void, Never>?>(nil)
 
     public init(
         client: ZooKeeperClient, path: String, instance: Instance, connectTimeout: Duration = .seconds(10),
-        ownsClient: Bool = false,
         logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(DiscoveryError) {
         let address = try HostPort(parsing: instance.address)
@@ -53,7 +51,6 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         self.base = instance
         self.prefix = "_c_\(guid)-"
         self.connectTimeout = connectTimeout
-        self.ownsClient = ownsClient
         self.logger = logger
         self.name = name
     }
@@ -82,18 +79,16 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         }
     }
 
+    /// Deletes the node. The client stays open: it is the caller's.
     public func deregister() async throws {
-        defer { if ownsClient { client.close() } }
-        try await lifecycle.deregister { node, restoring in
+        try await lifecycle.deregister { _, _ in
             listener.withLock { token in
                 token?.cancel()
                 token = nil
             }
-            // A restorer finishing now finds its node unwanted and deletes it itself; wait for
-            // that, so that nothing of ours is left when this returns.
-            let task = restorer.withLock { $0 }
-            task?.cancel()
-            await task?.value
+            // The restorer is stopped next: one finishing now finds its node unwanted and
+            // deletes it itself, so nothing of ours is left when this returns.
+        } _: { node, restoring in
             // A node of a lost session went with it (and a restorer removed any of its own).
             guard let node, !restoring else { return }
             do throws(ZooKeeperError) {
@@ -151,39 +146,36 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
             return machine.lost(keeping: node)
         }
         guard case .restore(let attempt, _) = action else { return }
-        restorer.withLock { $0 = Task { await self.restore(attempt: attempt) } }
+        lifecycle.startKeeper { [weak self] in await self?.restore(attempt: attempt) }
     }
 
     private func restore(attempt: Int) async {
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
-        while lifecycle.read({ $0.isRestoring(attempt: attempt) }) {
-            do throws(ZooKeeperError) {
+        let (client, path, prefix, logger, address) = (
+            self.client, self.path, self.prefix, self.logger, base.address
+        )
+        let restored = await lifecycle.restore(
+            attempt: attempt, backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
+            make: { [self] () async throws(ZooKeeperError) -> Node in
                 // A leftover of ours from the old session goes first (NONODE is fine).
                 let existing = (try? await client.children(path)) ?? []
                 for stale in existing where stale.hasPrefix(prefix) {
-                    do {
+                    do throws(ZooKeeperError) {
                         try await client.delete("\(path)/\(stale)")
                     } catch  where error.isNoNode {}
                 }
-                let node = try await createNode()
-                if lifecycle.withMachine({ $0.restored(attempt: attempt, node) }) == .undo {
-                    // Deregistered meanwhile: the node is not wanted.
-                    try? await client.delete(node.path)
-                    return
-                }
-                logger.notice(
-                    "zookeeper: session lost; registration restored in a new session",
-                    metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                        "address": "\(base.address)", "node": "\(node.path)",
-                    ]))
-                return
-            } catch {
-                let delay = backoff.next()
+                return try await createNode()
+            },
+            undo: { node in try? await client.delete(node.path) },
+            failed: { error, delay in
                 logger.warning(
                     "zookeeper: restoring the registration failed; retrying",
                     metadata: ["error": "\(error)", "delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-            }
-        }
+            })
+        guard let restored else { return }
+        logger.notice(
+            "zookeeper: session lost; registration restored in a new session",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata([
+                "address": "\(address)", "node": "\(restored.path)",
+            ]))
     }
 }

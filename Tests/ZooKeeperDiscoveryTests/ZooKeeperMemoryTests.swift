@@ -77,10 +77,11 @@ extension ZooKeeperTests {
         }
     }
 
-    /// An owning instancer whose last reference goes inside one of its callbacks closes its
-    /// client there, on the library's completion thread. If the session queue is busy at that
-    /// moment (closing an expired handle joins that very thread), waiting for it there never
-    /// ends: close() must hand the work to a thread of its own, as the client's deinit does.
+    /// A caller may close the client inside one of its callbacks, on the library's completion
+    /// thread (sdctl's instancer wrapper does when its last reference goes there). If the
+    /// session queue is busy at that moment (closing an expired handle joins that very thread),
+    /// waiting for it there never ends: close() must hand the work to a thread of its own, as
+    /// the client's deinit does.
     @Test(
         "close() on the library's completion thread returns at once while the session queue is busy, and still closes"
     )
@@ -95,8 +96,6 @@ extension ZooKeeperTests {
         let client = try ZooKeeperClient(.init(connectString: servers.connectString))
         try await client.waitUntilConnected(timeout: .seconds(10))
         _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
-        let instancer = Mutex<ZooKeeperInstancer?>(
-            ZooKeeperInstancer(client: client, path: "/services/web", ownsClient: true))
         let queueFree = DispatchSemaphore(value: 0)
         client.queue.async { queueFree.wait() }
         var freed = false
@@ -105,11 +104,7 @@ extension ZooKeeperTests {
         client.requestChildren(
             "/services/web", onChange: nil,
             completion: { _, _ in
-                let last = instancer.withLock { held in
-                    defer { held = nil }
-                    return held
-                }
-                _ = consume last  // deinit -> stop() -> client.close(), here
+                client.close()
                 returned.store(true, ordering: .releasing)
             })
         try await eventually(.seconds(10), "the completion that closed the client to return") {
@@ -135,7 +130,7 @@ extension ZooKeeperTests {
         // Readable by one address only, which is not ours: every data read is refused (NOAUTH).
         _ = try await servers.zkCli(["create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa"])
         let instancer = ZooKeeperInstancer(
-            client: zk, path: "/services/web", ownsClient: true, logger: RecordingLogHandler.logger(log))
+            client: zk, path: "/services/web", logger: RecordingLogHandler.logger(log))
         defer { instancer.stop() }
         try await eventually(.seconds(10), "four failed listings") {
             log.all.filter { $0.contains("listing failed") }.count >= 4

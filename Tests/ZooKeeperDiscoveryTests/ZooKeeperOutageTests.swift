@@ -14,12 +14,12 @@ extension ZooKeeperTests {
         let registrar = try ZooKeeperRegistrar(
             client: try ZooKeeperClient(
                 .init(connectString: servers.connectString, sessionTimeout: .seconds(20))),
-            path: "/services/web", instance: Instance(address: "10.0.0.1:80"), ownsClient: true)
+            path: "/services/web", instance: Instance(address: "10.0.0.1:80"))
         try await registrar.register()
         let watcher = try ZooKeeperClient(
             .init(connectString: servers.connectString, sessionTimeout: .seconds(20)))
         let instancer = ZooKeeperInstancer(
-            client: watcher, path: "/services/web", connectTimeout: .milliseconds(500), ownsClient: true)
+            client: watcher, path: "/services/web", connectTimeout: .milliseconds(500))
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         try await subscription.set(["10.0.0.1:80"], within: .seconds(10))
@@ -50,7 +50,7 @@ extension ZooKeeperTests {
             .init(connectString: servers.connectString, sessionTimeout: .seconds(2)), logger: logger)
         let registrar = try ZooKeeperRegistrar(
             client: registrarClient, path: "/services/web", instance: Instance(address: "10.0.0.2:80"),
-            ownsClient: true, logger: logger)
+            logger: logger)
         try await registrar.register()
 
         servers.stop(member: 1)

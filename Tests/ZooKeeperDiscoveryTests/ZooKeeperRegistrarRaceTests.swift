@@ -11,7 +11,7 @@ extension ZooKeeperTests {
         defer { servers.stop() }
         let registrar = try ZooKeeperRegistrar(
             client: try ZooKeeperClient(.init(connectString: servers.connectString)), path: "/services/web",
-            instance: Instance(address: "10.0.0.1:80"), ownsClient: true)
+            instance: Instance(address: "10.0.0.1:80"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 { group.addTask { try await registrar.register() } }
             try await group.waitForAll()
@@ -36,8 +36,7 @@ extension ZooKeeperTests {
                 .init(connectString: servers.connectString, sessionTimeout: .seconds(2)))
             let registrar = try ZooKeeperRegistrar(
                 client: client, path: "/services/web",
-                instance: Instance(address: "10.0.0.2:80", id: "r\(round)"),
-                ownsClient: true)
+                instance: Instance(address: "10.0.0.2:80", id: "r\(round)"))
             try await registrar.register()
             // Lose the session the way a rebuilt server does, and deregister as soon as the
             // client has noticed: the restorer is starting or running.

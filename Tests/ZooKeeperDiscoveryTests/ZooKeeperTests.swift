@@ -18,15 +18,14 @@ struct ZooKeeperTests {
         let servers = try await ZooKeeperServers.start()
         defer { servers.stop() }
         let watcher = try client(servers)
-        let instancer = ZooKeeperInstancer(client: watcher, path: "/services/web", ownsClient: true)
+        let instancer = ZooKeeperInstancer(client: watcher, path: "/services/web")
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         try await subscription.set([], within: .seconds(10))
 
         let registrar = try ZooKeeperRegistrar(
             client: try client(servers), path: "/services/web",
-            instance: Instance(address: "10.0.0.1:80", id: "web-1"),
-            ownsClient: true)
+            instance: Instance(address: "10.0.0.1:80", id: "web-1"))
         try await registrar.register()
         try await registrar.register()  // idempotent
         let seen = try await subscription.set(["10.0.0.1:80"])
@@ -76,7 +75,7 @@ struct ZooKeeperTests {
             try await group.waitForAll()
         }
         let instancer = ZooKeeperInstancer(
-            client: try client(servers), path: "/services/many", ownsClient: true)
+            client: try client(servers), path: "/services/many")
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         _ = try await subscription.first(within: .seconds(10), "500 instances") { $0.instances?.count == 500 }
@@ -91,7 +90,7 @@ struct ZooKeeperTests {
         defer { servers.stop() }
         let owner = try client(servers, digest: "alice:secret")
         let registrar = try ZooKeeperRegistrar(
-            client: owner, path: "/secure/web", instance: Instance(address: "10.0.0.3:80"), ownsClient: true)
+            client: owner, path: "/secure/web", instance: Instance(address: "10.0.0.3:80"))
         try await registrar.register()
         let node = try #require(registrar.nodePath)
         let stranger = try client(servers)
@@ -110,13 +109,12 @@ struct ZooKeeperTests {
         let servers = try await ZooKeeperServers.start()
         defer { servers.stop() }
         let watcherClient = try client(servers)
-        let instancer = ZooKeeperInstancer(client: watcherClient, path: "/services/web", ownsClient: true)
+        let instancer = ZooKeeperInstancer(client: watcherClient, path: "/services/web")
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let registrarClient = try client(servers)
         let registrar = try ZooKeeperRegistrar(
-            client: registrarClient, path: "/services/web", instance: Instance(address: "10.0.0.4:80"),
-            ownsClient: true)
+            client: registrarClient, path: "/services/web", instance: Instance(address: "10.0.0.4:80"))
         try await registrar.register()
         try await subscription.set(["10.0.0.4:80"], within: .seconds(10))
         let firstNode = try #require(registrar.nodePath)
@@ -141,8 +139,7 @@ struct ZooKeeperTests {
         try await expire(watcherClient, servers)
         try await eventually(.seconds(20), "a new watcher session") { watcherClient.sessionNumber == 2 }
         let other = try ZooKeeperRegistrar(
-            client: try client(servers), path: "/services/web", instance: Instance(address: "10.0.0.5:80"),
-            ownsClient: true)
+            client: try client(servers), path: "/services/web", instance: Instance(address: "10.0.0.5:80"))
         try await other.register()
         try await subscription.set(["10.0.0.4:80", "10.0.0.5:80"], within: .seconds(20))
         try await other.deregister()
@@ -154,12 +151,12 @@ struct ZooKeeperTests {
         let servers = try await ZooKeeperServers.start(count: 3)
         defer { servers.stop() }
         let watcherClient = try client(servers, timeout: .seconds(6))
-        let instancer = ZooKeeperInstancer(client: watcherClient, path: "/services/web", ownsClient: true)
+        let instancer = ZooKeeperInstancer(client: watcherClient, path: "/services/web")
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let registrar = try ZooKeeperRegistrar(
             client: try client(servers, timeout: .seconds(6)), path: "/services/web",
-            instance: Instance(address: "10.0.0.6:80"), ownsClient: true)
+            instance: Instance(address: "10.0.0.6:80"))
         try await registrar.register()
         try await subscription.set(["10.0.0.6:80"], within: .seconds(20))
 
@@ -168,7 +165,7 @@ struct ZooKeeperTests {
         servers.stop(member: serving)
         let late = try ZooKeeperRegistrar(
             client: try client(servers, timeout: .seconds(6)), path: "/services/web",
-            instance: Instance(address: "10.0.0.7:80"), ownsClient: true)
+            instance: Instance(address: "10.0.0.7:80"))
         try await late.register()
         try await subscription.set(["10.0.0.6:80", "10.0.0.7:80"], within: .seconds(30))
         #expect(watcherClient.sessionNumber == 1, "the session survived the move")
@@ -182,7 +179,7 @@ struct ZooKeeperTests {
         let port = try FreePorts.take(1)[0]
         let zk = try ZooKeeperClient(.init(connectString: "127.0.0.1:\(port)"))
         let instancer = ZooKeeperInstancer(
-            client: zk, path: "/x", connectTimeout: .milliseconds(300), ownsClient: true)
+            client: zk, path: "/x", connectTimeout: .milliseconds(300))
         defer { instancer.stop() }
         let event = try await instancer.subscribe().first(within: .seconds(5), "a failure") {
             $0.failure != nil

@@ -131,31 +131,33 @@
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-            ConsulInstancer(
-                client: try makeClient(context), query: query, configuration: .init(wait: wait),
-                ownsClient: true,
-                logger: context.logger)
+            let client = try makeClient(context)
+            return ConnectionOwningInstancer(
+                base: ConsulInstancer(
+                    client: client, query: query, configuration: .init(wait: wait), logger: context.logger),
+                close: { client.close() })
         }
 
         func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
             -> any Registrar
         {
             let client = try makeClient(context)
-            return try registrar(for: instance, ttl: ttl, client: client, ownsClient: true, context)
+            return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
+                try registrar(for: instance, ttl: ttl, client: client, context)
+            }
         }
 
         func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
             let client = try makeClient(context)
             return RegistrarFactory(
                 make: { instance throws(CLIError) in
-                    try registrar(for: instance, ttl: nil, client: client, ownsClient: false, context)
+                    try registrar(for: instance, ttl: nil, client: client, context)
                 },
                 close: { client.close() })
         }
 
         private func registrar(
-            for instance: Instance, ttl: Duration?, client: ConsulClient, ownsClient: Bool,
-            _ context: CommandContext
+            for instance: Instance, ttl: Duration?, client: ConsulClient, _ context: CommandContext
         ) throws(CLIError) -> ConsulRegistrar {
             let kind: ConsulServiceRegistration.Check =
                 switch check {
@@ -167,7 +169,7 @@
                 try ConsulRegistrar(
                     client: client, service: query.service, instance: instance,
                     configuration: .init(check: kind, deregisterCriticalServiceAfter: deregisterAfter),
-                    ownsClient: ownsClient, logger: context.logger)
+                    logger: context.logger)
             }
         }
 

@@ -57,19 +57,22 @@
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-            EtcdInstancer(
-                client: try makeClient(context), prefix: prefix, ownsClient: true, logger: context.logger)
+            let client = try makeClient(context)
+            return ConnectionOwningInstancer(
+                base: EtcdInstancer(client: client, prefix: prefix, logger: context.logger),
+                close: { client.close() })
         }
 
         func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
             -> any Registrar
         {
             let client = try makeClient(context)
-            return try mapping {
-                try EtcdRegistrar(
-                    client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
-                    ownsClient: true,
-                    logger: context.logger)
+            return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
+                try mapping {
+                    try EtcdRegistrar(
+                        client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
+                        logger: context.logger)
+                }
             }
         }
 

@@ -144,37 +144,41 @@
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-            EurekaInstancer(
-                client: try makeClient(context), app: app,
-                configuration: .init(interval: interval, statuses: statuses, secure: secure),
-                ownsClient: true,
-                logger: context.logger)
+            let client = try makeClient(context)
+            return ConnectionOwningInstancer(
+                base: EurekaInstancer(
+                    client: client, app: app,
+                    configuration: .init(interval: interval, statuses: statuses, secure: secure),
+                    logger: context.logger),
+                close: { client.close() })
         }
 
         func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
             -> any Registrar
         {
-            try registrar(for: instance, ttl: ttl, client: try makeClient(context), ownsClient: true, context)
+            let client = try makeClient(context)
+            return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
+                try registrar(for: instance, ttl: ttl, client: client, context)
+            }
         }
 
         func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
             let client = try makeClient(context)
             return RegistrarFactory(
                 make: { instance throws(CLIError) in
-                    try registrar(for: instance, ttl: nil, client: client, ownsClient: false, context)
+                    try registrar(for: instance, ttl: nil, client: client, context)
                 },
                 close: { client.close() })
         }
 
         private func registrar(
-            for instance: Instance, ttl: Duration?, client: EurekaClient, ownsClient: Bool,
-            _ context: CommandContext
+            for instance: Instance, ttl: Duration?, client: EurekaClient, _ context: CommandContext
         ) throws(CLIError) -> EurekaRegistrar {
             try mapping {
                 try EurekaRegistrar(
                     client: client, app: app, instance: instance,
                     configuration: .init(leaseDuration: ttl ?? .seconds(90), vipAddress: vipAddress),
-                    ownsClient: ownsClient, logger: context.logger)
+                    logger: context.logger)
             }
         }
 

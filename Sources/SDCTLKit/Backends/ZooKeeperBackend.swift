@@ -27,20 +27,22 @@
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
             let client = try makeClient(context, sessionTimeout: nil)
-            return ZooKeeperInstancer(
-                client: client, path: path, connectTimeout: context.connectGrace, ownsClient: true,
-                logger: context.logger)
+            return ConnectionOwningInstancer(
+                base: ZooKeeperInstancer(
+                    client: client, path: path, connectTimeout: context.connectGrace, logger: context.logger),
+                close: { client.close() })
         }
 
         func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
             -> any Registrar
         {
             let client = try makeClient(context, sessionTimeout: ttl)
-            return try mapping {
-                try ZooKeeperRegistrar(
-                    client: client, path: path, instance: instance,
-                    connectTimeout: context.timeout ?? .seconds(10),
-                    ownsClient: true, logger: context.logger)
+            return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
+                try mapping {
+                    try ZooKeeperRegistrar(
+                        client: client, path: path, instance: instance,
+                        connectTimeout: context.timeout ?? .seconds(10), logger: context.logger)
+                }
             }
         }
 

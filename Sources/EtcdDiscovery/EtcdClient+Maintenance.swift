@@ -1,0 +1,21 @@
+import Discovery
+
+/// Operations on registrations made by others, for tools such as `sdctl deregister`.
+public enum EtcdMaintenance {
+    /// Deletes every key under `prefix` whose name after the prefix is `idOrAddress` or whose
+    /// value is that address; returns the ids (names after the prefix) deleted.
+    public static func remove(idOrAddress: String, prefix: String, client: EtcdClient)
+        async throws(DiscoveryError)
+        -> [String]
+    {
+        let (kvs, _) = try await client.range(prefix: Array(prefix.utf8))
+        var removed: [String] = []
+        for kv in kvs {
+            let id = String(String(decoding: kv.key, as: UTF8.self).dropFirst(prefix.count))
+            let value = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
+            guard id == idOrAddress || value == idOrAddress else { continue }
+            if try await client.delete(kv.key) > 0 { removed.append(id) }
+        }
+        return removed.sorted()
+    }
+}
