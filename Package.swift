@@ -188,6 +188,14 @@ let package = Package(
         .testTarget(
             name: "SDCTLKitTests",
             dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "TestSupport"]),
+        // The instancer and registrar contracts, run over every backend.
+        .testTarget(
+            name: "BackendContractTests",
+            dependencies: [
+                "Discovery", "FileDiscovery", "ZooKeeperDiscovery", "EtcdDiscovery", "DNSDiscovery",
+                "ConsulDiscovery", "EurekaDiscovery", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
 )

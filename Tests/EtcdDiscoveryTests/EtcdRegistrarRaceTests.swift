@@ -44,23 +44,6 @@ extension EtcdTests {
         )
     }
 
-    @Test("concurrent register calls register once")
-    func concurrentRegister() async throws {
-        let servers = try await EtcdServers.start()
-        defer { servers.stop() }
-        let etcd = try client(servers)
-        defer { etcd.close() }
-        let registrar = try EtcdRegistrar(
-            client: etcd, prefix: "/services/web/", instance: Instance(address: "10.0.0.5:80", id: "once"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 { group.addTask { try await registrar.register() } }
-            try await group.waitForAll()
-        }
-        #expect(try await leases(servers).count == 1)
-        try await registrar.deregister()
-        #expect(try await leases(servers).isEmpty)
-    }
-
     @Test("a deregister racing a restoration leaves nothing behind")
     func deregisterDuringRestore() async throws {
         let servers = try await EtcdServers.start()

@@ -59,7 +59,9 @@ struct WatchBackpressureTests {
                           "elapsed": time.monotonic() - start}))
         """#
 
-    @Test("1,000 instances churning at low priority, stdout never read: RSS stays under 100 MB and --timeout ends the watch")
+    @Test(
+        "1,000 instances churning at low priority, stdout never read: RSS stays under 100 MB and --timeout ends the watch"
+    )
     func blockedStdout() async throws {
         try await withSDCTLHome("sdctl-watch-backpressure") { home, _ in
             // At the lowest priority (sdctl inherits it): four seconds of churn on 2 cores must not

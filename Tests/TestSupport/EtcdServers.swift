@@ -25,6 +25,14 @@ public final class EtcdServers: Sendable {
 
     /// Starts `count` members as one cluster. `tls`: clients must speak TLS and show a certificate
     /// signed by ``certificates``' CA. `authTokenTTL`: seconds a simple auth token lives.
+    /// Runs `body` with `count` members started as one cluster and stops them afterwards,
+    /// whatever happens.
+    public static func with<T>(count: Int = 1, _ body: (EtcdServers) async throws -> T) async throws -> T {
+        let servers = try await start(count: count)
+        defer { servers.stop() }
+        return try await body(servers)
+    }
+
     public static func start(
         count: Int = 1, tls: Bool = false, authTokenTTL: Int? = nil, timeout: Duration = .seconds(60)
     ) async throws -> EtcdServers {

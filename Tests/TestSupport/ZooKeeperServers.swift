@@ -23,6 +23,14 @@ public final class ZooKeeperServers: Sendable {
     public var connectString: String { members.map(\.address).joined(separator: ",") }
 
     /// Starts `count` servers (1: standalone) and waits until they serve.
+    /// Runs `body` with `count` members started and stops them afterwards, whatever happens.
+    public static func with<T>(count: Int = 1, _ body: (ZooKeeperServers) async throws -> T) async throws -> T
+    {
+        let servers = try await start(count: count)
+        defer { servers.stop() }
+        return try await body(servers)
+    }
+
     public static func start(count: Int = 1, timeout: Duration = .seconds(60)) async throws
         -> ZooKeeperServers
     {

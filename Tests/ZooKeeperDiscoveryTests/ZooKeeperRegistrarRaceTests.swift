@@ -3,27 +3,9 @@ import TestSupport
 import Testing
 import ZooKeeperDiscovery
 
-/// Registrar calls that meet: concurrent registers, a deregister during a restoration.
+/// A deregister during a restoration, round after round (the contract suite,
+/// BackendContractTests, has the single race and concurrent registers).
 extension ZooKeeperTests {
-    @Test("concurrent register calls create one node")
-    func concurrentRegister() async throws {
-        let servers = try await ZooKeeperServers.start()
-        defer { servers.stop() }
-        let registrar = try ZooKeeperRegistrar(
-            client: try ZooKeeperClient(.init(connectString: servers.connectString)), path: "/services/web",
-            instance: Instance(address: "10.0.0.1:80"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 { group.addTask { try await registrar.register() } }
-            try await group.waitForAll()
-        }
-        let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
-        defer { observer.close() }
-        try await observer.waitUntilConnected(timeout: .seconds(10))
-        #expect(try await observer.children("/services/web").count == 1)
-        try await registrar.deregister()
-        #expect(try await observer.children("/services/web").isEmpty)
-    }
-
     @Test("a deregister right after the session is lost leaves no node, even if the restorer ran")
     func deregisterDuringRestore() async throws {
         let servers = try await ZooKeeperServers.start()
