@@ -4,10 +4,14 @@ import Discovery
 public struct CLIError: Error, Sendable, CustomStringConvertible {
     public var exitCode: ExitCode
     public var message: String
+    /// The error underneath (a backend's ``DiscoveryError`` keeps its own): `-v` prints the
+    /// chain under the message.
+    public var cause: (any Error)?
 
-    public init(_ exitCode: ExitCode, _ message: String) {
+    public init(_ exitCode: ExitCode, _ message: String, cause: (any Error)? = nil) {
         self.exitCode = exitCode
         self.message = message
+        self.cause = cause
     }
 
     /// A usage error, with a pointer to the help of the command it concerns.
@@ -20,16 +24,40 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
     /// (`--wait-for`, `register --timeout`, `--ready`), which raise it themselves.
     public init(_ error: DiscoveryError) {
         if error.cause is InstanceLimitExceeded {
-            self.init(.failure, error.message + " (SDCTL_MAX_INSTANCES raises the limit)")
+            self.init(.failure, error.message + " (SDCTL_MAX_INSTANCES raises the limit)", cause: error)
             return
         }
-        switch error.code {
-        case .unavailable, .timedOut: self.init(.unavailable, error.message)
-        case .invalidArgument: self.init(.usage, error.message)
-        case .permissionDenied: self.init(.permissionDenied, error.message)
-        case .noEndpoints: self.init(.noInstances, error.message)
-        default: self.init(.failure, error.message)
+        let exitCode: ExitCode =
+            switch error.code {
+            case .unavailable, .timedOut: .unavailable
+            case .invalidArgument: .usage
+            case .permissionDenied: .permissionDenied
+            case .noEndpoints: .noInstances
+            default: .failure
+            }
+        self.init(exitCode, error.message, cause: error)
+    }
+
+    /// The causes under the message, outermost first, one line each (the output makes them
+    /// safe for a terminal); a cause that only repeats what was already said is skipped.
+    public var causeLines: [String] {
+        var lines: [String] = []
+        var said = message
+        var next = cause
+        while let error = next, lines.count < 8 {
+            let text: String
+            if let discovery = error as? DiscoveryError {
+                text = discovery.message
+                next = discovery.cause
+            } else {
+                text = "\(error)"
+                next = nil
+            }
+            guard !said.contains(text) else { continue }
+            lines.append("\(type(of: error)): \(text)")
+            said = text
         }
+        return lines
     }
 
     public var description: String { message }

@@ -14,8 +14,10 @@ public enum SDCTL {
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
         let parser = ArgumentParser()
         let stderrOutput = Output(format: .text, color: false)
+        var verbose = false
         do throws(CLIError) {
             let invocation = try parser.parse(arguments)
+            verbose = invocation.has("verbose")
             if invocation.has("version") {
                 stderrOutput.line("sdctl \(version)")
                 return ExitCode.success.rawValue
@@ -29,6 +31,9 @@ public enum SDCTL {
             return try await runUntilOutputClosed(context, parser: parser).rawValue
         } catch {
             stderrOutput.note(error.message)
+            if verbose {
+                for line in error.causeLines { stderrOutput.note("  caused by \(line)") }
+            }
             return error.exitCode.rawValue
         }
     }

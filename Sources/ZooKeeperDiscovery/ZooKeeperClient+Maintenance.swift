@@ -1,9 +1,11 @@
+import Discovery
+
 /// Operations on registrations made by others, for tools such as `sdctl deregister`.
 public enum ZooKeeperMaintenance {
     /// Deletes every child of `path` whose name is `idOrAddress` or whose data is that address;
     /// returns the names deleted.
     public static func remove(idOrAddress: String, under path: String, client: ZooKeeperClient)
-        async throws(ZooKeeperError) -> [String]
+        async throws(DiscoveryError) -> [String]
     {
         let names: [String]
         do {

@@ -1,4 +1,5 @@
 import CZooKeeper
+import Discovery
 import Synchronization
 
 /// Gathers the answers of a pipelined batch and hands them over when the last one arrives.
@@ -40,7 +41,7 @@ extension ZooKeeperClient {
 
     /// Creates a node and returns its path (with the sequence number, for sequential nodes).
     /// With credentials configured, the node gets creator-all plus world-read ACLs.
-    public func create(_ path: String, data: [UInt8], mode: CreateMode) async throws(ZooKeeperError) -> String
+    public func create(_ path: String, data: [UInt8], mode: CreateMode) async throws(DiscoveryError) -> String
     {
         let secured = configuration.digest != nil
         let (rc, created): (Int32, String??) = await submit { handle, box in
@@ -53,48 +54,50 @@ extension ZooKeeperClient {
                 }
             }
         }
-        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path).discoveryError }
         return (created ?? nil) ?? path
     }
 
     /// Deletes a node (any version).
-    public func delete(_ path: String) async throws(ZooKeeperError) {
+    public func delete(_ path: String) async throws(DiscoveryError) {
         let (rc, _): (Int32, Void?) = await submit { handle, box in
             zoo_adelete(handle, path, -1, Trampolines.void, box)
         }
-        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path).discoveryError }
     }
 
     /// Whether a node exists.
-    public func exists(_ path: String) async throws(ZooKeeperError) -> Bool {
+    public func exists(_ path: String) async throws(DiscoveryError) -> Bool {
         let (rc, _): (Int32, Void?) = await submit { handle, box in
             zoo_aexists(handle, path, 0, Trampolines.stat, box)
         }
         if rc == ZNONODE.rawValue { return false }
-        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path).discoveryError }
         return true
     }
 
     /// A node's data.
-    public func data(_ path: String) async throws(ZooKeeperError) -> [UInt8] {
+    public func data(_ path: String) async throws(DiscoveryError) -> [UInt8] {
         let (rc, bytes): (Int32, [UInt8]?) = await submit { handle, box in
             zoo_aget(handle, path, 0, Trampolines.data, box)
         }
-        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path) }
+        guard rc == ZOK.rawValue else { throw ZooKeeperError(code: rc, path: path).discoveryError }
         return bytes ?? []
     }
 
     /// Several nodes' data, pipelined: every request is sent before any answer is awaited, so
     /// the whole batch costs about one round trip.
-    public func data(paths: [String]) async -> [Result<[UInt8], ZooKeeperError>] {
+    public func data(paths: [String]) async -> [Result<[UInt8], DiscoveryError>] {
         await withCheckedContinuation { continuation in
-            requestData(paths) { continuation.resume(returning: $0) }
+            requestData(paths) { results in
+                continuation.resume(returning: results.map { $0.mapError(\.discoveryError) })
+            }
         }
     }
 
     /// A node's children; with `onChange`, also a one-shot watch that calls it when they change
     /// (not for session events; listen to those with ``onSessionEvent(_:)``).
-    public func children(_ path: String, onChange: (@Sendable () -> Void)? = nil) async throws(ZooKeeperError)
+    public func children(_ path: String, onChange: (@Sendable () -> Void)? = nil) async throws(DiscoveryError)
         -> [String]
     {
         let watch = onChange.flatMap { makeWatch($0) }
@@ -112,7 +115,7 @@ extension ZooKeeperClient {
                 forgetWatch(id)
                 watchBox.abandon()
             }
-            throw ZooKeeperError(code: rc, path: path)
+            throw ZooKeeperError(code: rc, path: path).discoveryError
         }
         return names ?? []
     }
@@ -184,13 +187,13 @@ extension ZooKeeperClient {
     }
 
     /// Creates every missing node on the way to `path` (persistent, empty), `path` included.
-    public func createParents(_ path: String) async throws(ZooKeeperError) {
+    public func createParents(_ path: String) async throws(DiscoveryError) {
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component
             do {
                 _ = try await create(current, data: [], mode: .persistent)
-            } catch  where error.isNodeExists {
+            } catch  where error.zooKeeperError?.isNodeExists == true {
                 continue
             }
         }

@@ -100,7 +100,7 @@ public final class ZooKeeperClient: Sendable {
     public init(
         _ configuration: Configuration, resuming session: SessionCredentials? = nil,
         logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
-    ) throws(ZooKeeperError) {
+    ) throws(DiscoveryError) {
         self.configuration = configuration
         self.logger = logger
         sdzk_set_log(configuration.libraryLog ? 2 : 1, configuration.libraryLog ? 1 : 0)
@@ -127,7 +127,7 @@ public final class ZooKeeperClient: Sendable {
 
     // MARK: - Session
 
-    private func open(resuming session: SessionCredentials? = nil) throws(ZooKeeperError) {
+    private func open(resuming session: SessionCredentials? = nil) throws(DiscoveryError) {
         let number = state.withLock { state -> Int in
             state.number += 1
             state.opening = state.number
@@ -154,7 +154,7 @@ public final class ZooKeeperClient: Sendable {
                 code: ZBADARGUMENTS.rawValue,
                 message:
                     "cannot open a session with '\(configuration.connectString)': \(String(cString: strerror(errno)))"
-            )
+            ).discoveryError
         }
         let handle = Handle(raw: raw, context: context, number: number)
         let installed = state.withLock { state -> Bool in
@@ -330,7 +330,7 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Waits until the session is connected; throws on timeout, authentication failure or close.
-    public func waitUntilConnected(timeout: Duration) async throws(ZooKeeperError) {
+    public func waitUntilConnected(timeout: Duration) async throws(DiscoveryError) {
         if state.withLock({ $0.connected }) { return }  // the common case: no timer, no task
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
@@ -361,13 +361,19 @@ public final class ZooKeeperClient: Sendable {
         if connected { return }
         if Task.isCancelled {
             throw ZooKeeperError(code: ZCONNECTIONLOSS.rawValue, message: "cancelled while connecting")
+                .discoveryError
         }
         let (closed, authFailed) = state.withLock { ($0.closed, $0.authenticationFailed) }
-        if authFailed { throw ZooKeeperError(code: ZAUTHFAILED.rawValue, message: "authentication failed") }
-        if closed { throw ZooKeeperError(code: ZCLOSING.rawValue, message: "the client is closed") }
+        if authFailed {
+            throw ZooKeeperError(code: ZAUTHFAILED.rawValue, message: "authentication failed").discoveryError
+        }
+        if closed {
+            throw ZooKeeperError(code: ZCLOSING.rawValue, message: "the client is closed").discoveryError
+        }
         throw ZooKeeperError(
             code: ZCONNECTIONLOSS.rawValue,
-            message: "cannot reach ZooKeeper at \(configuration.connectString) within \(timeout)")
+            message: "cannot reach ZooKeeper at \(configuration.connectString) within \(timeout)"
+        ).discoveryError
     }
 
     /// Counts the sessions this client has had (1 for the first; each expiry adds one).

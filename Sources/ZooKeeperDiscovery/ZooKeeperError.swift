@@ -1,7 +1,9 @@
 import CZooKeeper
 import Discovery
 
-/// A failure reported by the ZooKeeper C client: its return code and what it means.
+/// A failure reported by the ZooKeeper C client: its return code and what it means. The
+/// client throws it as the ``DiscoveryError/cause`` of a ``DiscoveryError``
+/// (``DiscoveryError/zooKeeperError``).
 public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The C client's return code (`ZNONODE`, `ZCONNECTIONLOSS`, ...).
     public let code: Int32
@@ -45,4 +47,14 @@ public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible
             return DiscoveryError(.io, "zookeeper: \(message)", cause: self)
         }
     }
+}
+
+extension DiscoveryError {
+    /// The ZooKeeper C client's failure underneath, if this came from it.
+    public var zooKeeperError: ZooKeeperError? { cause as? ZooKeeperError }
+}
+
+extension DiscoveryError {
+    var isNoNode: Bool { zooKeeperError?.isNoNode == true }
+    var isConnectionLoss: Bool { zooKeeperError?.isConnectionLoss == true }
 }

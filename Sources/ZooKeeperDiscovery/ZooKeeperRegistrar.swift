@@ -70,12 +70,8 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     public func register() async throws {
         try await lifecycle.register {
             listenForSessions()
-            do throws(ZooKeeperError) {
-                try await client.waitUntilConnected(timeout: connectTimeout)
-                return try await createNode()
-            } catch {
-                throw error.discoveryError
-            }
+            try await client.waitUntilConnected(timeout: connectTimeout)
+            return try await createNode()
         }
     }
 
@@ -91,15 +87,13 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         } _: { node, restoring in
             // A node of a lost session went with it (and a restorer removed any of its own).
             guard let node, !restoring else { return }
-            do throws(ZooKeeperError) {
+            do throws(DiscoveryError) {
                 try await client.waitUntilConnected(timeout: connectTimeout)
                 // A new session since the create: the node went with the old one.
                 guard client.sessionNumber == node.session else { return }
                 try await client.delete(node.path)
             } catch  where error.isNoNode {
                 return
-            } catch {
-                throw error.discoveryError
             }
         }
     }
@@ -114,7 +108,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         }
     }
 
-    private func createNode() async throws(ZooKeeperError) -> Node {
+    private func createNode() async throws(DiscoveryError) -> Node {
         let data = Array(base.address.utf8)
         let created: String
         do {
@@ -155,11 +149,11 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         )
         let restored = await lifecycle.restore(
             attempt: attempt, backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
-            make: { [self] () async throws(ZooKeeperError) -> Node in
+            make: { [self] () async throws(DiscoveryError) -> Node in
                 // A leftover of ours from the old session goes first (NONODE is fine).
                 let existing = (try? await client.children(path)) ?? []
                 for stale in existing where stale.hasPrefix(prefix) {
-                    do throws(ZooKeeperError) {
+                    do throws(DiscoveryError) {
                         try await client.delete("\(path)/\(stale)")
                     } catch  where error.isNoNode {}
                 }

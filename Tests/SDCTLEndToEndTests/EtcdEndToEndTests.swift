@@ -94,6 +94,12 @@ struct EtcdEndToEndTests {
             let lines = result.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].contains("Connection refused"), "\(lines)")
         }
+        // -v keeps the error's cause, under the same first line.
+        let verbose = try await runSDCTL(
+            ["deregister", target, "a", "--timeout", "3s", "-v"], environment: env)
+        let causes = verbose.stderr.split(separator: "\n").filter { $0.hasPrefix("sdctl:   caused by ") }
+        #expect(verbose.status == 69)
+        #expect(causes.contains { $0.contains("GRPCError: unavailable") }, "\(verbose.stderr)")
     }
 
     @Test("over TLS with a password from the environment; a wrong one is exit 77 for every command")

@@ -1,3 +1,4 @@
+import CZooKeeper
 import Discovery
 import TestSupport
 import Testing
@@ -97,7 +98,13 @@ struct ZooKeeperTests {
         defer { stranger.close() }
         try await stranger.waitUntilConnected(timeout: .seconds(10))
         #expect(try await stranger.data(node) == Array("10.0.0.3:80".utf8), "world can read")
-        await #expect(throws: ZooKeeperError.self) { try await stranger.delete(node) }
+        // Thrown as the toolkit's error, with the C client's code as its cause.
+        await #expect {
+            try await stranger.delete(node)
+        } throws: { error in
+            let error = error as? DiscoveryError
+            return error?.code == .permissionDenied && error?.zooKeeperError?.code == ZNOAUTH.rawValue
+        }
         let instancer = ZooKeeperInstancer(client: stranger, path: "/secure/web")
         defer { instancer.stop() }
         try await instancer.subscribe().set(["10.0.0.3:80"], within: .seconds(10))

@@ -66,7 +66,7 @@ extension DiscoveryBackend {
         } catch let error as DiscoveryError {
             throw cliError(error)
         } catch {
-            throw CLIError(.failure, "\(error)")
+            throw CLIError(.failure, "\(error)", cause: error)
         }
     }
 }

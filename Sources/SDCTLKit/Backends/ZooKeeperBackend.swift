@@ -61,12 +61,12 @@
         func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
             let client = try makeClient(context, sessionTimeout: nil)
             defer { client.close() }
-            do {
+            do throws(DiscoveryError) {
                 try await client.waitUntilConnected(timeout: context.timeout ?? .seconds(10))
                 return try await ZooKeeperMaintenance.remove(
                     idOrAddress: idOrAddress, under: path, client: client)
             } catch {
-                throw cliError(error.discoveryError)
+                throw cliError(error)
             }
         }
 
@@ -88,10 +88,10 @@
                 connectString: hosts.map(\.description).joined(separator: ","),
                 sessionTimeout: sessionTimeout ?? .seconds(10), digest: digest,
                 libraryLog: context.invocation.has("verbose"))
-            do {
+            do throws(DiscoveryError) {
                 return try ZooKeeperClient(configuration, logger: context.logger)
             } catch {
-                throw cliError(error.discoveryError)
+                throw cliError(error)
             }
         }
     }

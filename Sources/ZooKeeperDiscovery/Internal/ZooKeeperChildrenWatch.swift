@@ -184,7 +184,7 @@ final class ZooKeeperChildrenWatch: Sendable {
             if rc == ZNONODE.rawValue {
                 createPathThenList()
             } else {
-                failed(ZooKeeperError(code: rc, path: path))
+                failed(ZooKeeperError(code: rc, path: path).discoveryError)
             }
             return
         }
@@ -204,7 +204,7 @@ final class ZooKeeperChildrenWatch: Sendable {
             case .failure(let error) where error.isNoNode:
                 continue  // gone since the listing; the watch brings the next one
             case .failure(let error):
-                failed(error)
+                failed(error.discoveryError)
                 return
             }
         }
@@ -245,8 +245,8 @@ final class ZooKeeperChildrenWatch: Sendable {
         if again { list() }
     }
 
-    private func failed(_ error: ZooKeeperError) {
-        cache.fail(error.discoveryError)
+    private func failed(_ error: DiscoveryError) {
+        cache.fail(error)
         let delay = state.withLock { state -> Duration in
             state.listing = false
             state.again = false
@@ -264,7 +264,7 @@ final class ZooKeeperChildrenWatch: Sendable {
         let client = self.client
         let path = self.path
         Task { [weak self] in
-            do throws(ZooKeeperError) {
+            do throws(DiscoveryError) {
                 try await client.createParents(path)
                 self?.state.withLock { $0.listing = false }
                 self?.list()
