@@ -20,9 +20,10 @@ public final class ConsulClient: Sendable {
 
     /// A client of the agent `configuration` names. Certificate and key files are read here, so
     /// a bad one fails now rather than at the first request.
-    public init(_ configuration: Configuration, logger: Logger = ConsulClient.noOpLogger)
+    public init(_ configuration: Configuration, logger: Logger = DiscoveryLogging.disabled)
         throws(DiscoveryError)
     {
+        let logger = logger.forBackend("consul")
         self.configuration = configuration
         let address: HTTPTransport.Address =
             switch configuration.address {
@@ -51,8 +52,6 @@ public final class ConsulClient: Sendable {
     public func close() {
         transport.close()
     }
-
-    public static let noOpLogger = Logger(label: "sdctl.consul", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Sends one request to the agent and returns a 2xx answer; any other status is thrown, mapped
     /// as the type's documentation says. `what` names the operation in messages.

@@ -38,8 +38,9 @@ public final class ConsulInstancer: CoreBackedInstancer {
     /// instancer.
     public init(
         client: ConsulClient, query: ConsulHealthQuery, configuration: Configuration = Configuration(),
-        logger: Logger = ConsulClient.noOpLogger
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("consul")
         self.client = client
         self.query = query
         core = InstancerCore { cache in
@@ -73,22 +74,23 @@ public final class ConsulInstancer: CoreBackedInstancer {
                 var instances = answer.values
                 if instances.count < answer.decoded {
                     logger.debug(
-                        "consul: entries without a usable address or port, or failing the query's filter, skipped",
+                        "entries without a usable address or port, or failing the query's filter, skipped",
                         metadata: [
-                            "service": service, "skipped": "\(answer.decoded - instances.count)",
+                            "sd.service": service, "sd.skipped": "\(answer.decoded - instances.count)",
                         ])
                 }
                 instances.sort()
                 let next = BlockingIndex.next(after: index, received: answer.index)
                 if next.wentBackwards {
                     logger.debug(
-                        "consul: index went backwards; reading afresh",
-                        metadata: ["service": service, "from": "\(index)", "to": "\(answer.index)"])
+                        "index went backwards; reading afresh",
+                        metadata: ["sd.service": service, "sd.from": "\(index)", "sd.to": "\(answer.index)"])
                 }
                 logger.trace(
-                    "consul: answer",
+                    "answer",
                     metadata: [
-                        "service": service, "index": "\(answer.index)", "instances": "\(instances.count)",
+                        "sd.service": service, "sd.index": "\(answer.index)",
+                        "sd.instances": "\(instances.count)",
                     ])
                 let changed = instances != published
                 let waitedInFull = index > 0 && clock.now - started >= configuration.wait
@@ -110,8 +112,8 @@ public final class ConsulInstancer: CoreBackedInstancer {
                 index = 0
                 published = nil
                 logger.debug(
-                    "consul: query failed",
-                    metadata: ["service": service, "error": "\(error)", "delay": "\(wait)"])
+                    "query failed",
+                    metadata: ["sd.service": service, "sd.error": "\(error)", "sd.delay": "\(wait)"])
                 cache.fail(error)
             }
             if let delay {

@@ -45,8 +45,9 @@ public final class ConsulRegistrar: Registrar, Sendable {
     public init(
         client: ConsulClient, service: String, instance: Instance,
         configuration: Configuration = Configuration(),
-        logger: Logger = ConsulClient.noOpLogger
+        logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
+        let logger = logger.forBackend("consul")
         let address = try HostPort(parsing: instance.address)
         guard !service.isEmpty else { throw DiscoveryError(.invalidArgument, "consul: empty service name") }
         for key in instance.metadata.keys {
@@ -125,8 +126,8 @@ public final class ConsulRegistrar: Registrar, Sendable {
         guard let current = try await client.agentService(id: registration.id) else { return }
         guard current.meta[RegistrationOwner.key] == ownerToken else {
             logger.notice(
-                "consul: the service id is registered by another process now; left in place",
-                metadata: ["id": "\(registration.id)"])
+                "the service id is registered by another process now; left in place",
+                metadata: ["sd.id": "\(registration.id)"])
             return
         }
         do {
@@ -162,8 +163,8 @@ public final class ConsulRegistrar: Registrar, Sendable {
                 if Task.isCancelled { return }
                 delay = backoff.next()
                 logger.info(
-                    "consul: keeping the registration failed; retrying",
-                    metadata: ["id": id, "error": "\(error)", "delay": "\(delay)"])
+                    "keeping the registration failed; retrying",
+                    metadata: ["sd.id": id, "sd.error": "\(error)", "sd.delay": "\(delay)"])
             }
         }
     }
@@ -180,13 +181,13 @@ public final class ConsulRegistrar: Registrar, Sendable {
             undo: { id in try? await client.deregister(serviceID: id) },
             failed: { error, delay in
                 logger.warning(
-                    "consul: registering again failed; retrying",
-                    metadata: ["id": "\(registration.id)", "error": "\(error)", "delay": "\(delay)"])
+                    "registering again failed; retrying",
+                    metadata: ["sd.id": "\(registration.id)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
             })
         guard restored != nil else { return false }
         logger.notice(
-            "consul: the agent had forgotten the service; registered again",
-            metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(registration.id)"]))
+            "the agent had forgotten the service; registered again",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata(["sd.id": "\(registration.id)"]))
         return true
     }
 }

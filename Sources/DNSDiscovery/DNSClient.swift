@@ -26,8 +26,9 @@ public final class DNSClient: Sendable {
     public init(
         configuration: DNSResolverConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "sdctl.dns", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("dns")
         self.configuration = configuration
         self.group = group
         self.logger = logger
@@ -112,7 +113,7 @@ public final class DNSClient: Sendable {
                 }
                 logger.debug(
                     "DNS server failed; trying the next",
-                    metadata: ["server": "\(server)", "error": "\(lastFailure!.message)"])
+                    metadata: ["sd.server": "\(server)", "sd.error": "\(lastFailure!.message)"])
             }
         }
         throw lastFailure!
@@ -139,10 +140,10 @@ public final class DNSClient: Sendable {
             guard udp.isTruncated else {
                 return DNSResponse(message: udp, server: "\(server)", name: question.name, overTCP: false)
             }
-            logger.debug("UDP reply truncated; asking over TCP", metadata: ["server": "\(server)"])
+            logger.debug("UDP reply truncated; asking over TCP", metadata: ["sd.server": "\(server)"])
         } catch  where error.cause is OversizedReply {
             logger.debug(
-                "UDP reply over the advertised size; asking over TCP", metadata: ["server": "\(server)"])
+                "UDP reply over the advertised size; asking over TCP", metadata: ["sd.server": "\(server)"])
         }
         let tcpID = UInt16.random(in: .min ... .max)
         let tcpQuery = try DNSMessage.query(id: tcpID, name: question.name, type: question.type)

@@ -66,8 +66,9 @@ public final class SRVInstancer: CoreBackedInstancer {
 
     public init(
         client: DNSClient, configuration: Configuration,
-        logger: Logger = Logger(label: "sdctl.dns", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("dns")
         precondition(
             configuration.minimumInterval > .zero
                 && configuration.maximumInterval >= configuration.minimumInterval)
@@ -105,14 +106,14 @@ public final class SRVInstancer: CoreBackedInstancer {
                 logger.debug(
                     "SRV answer",
                     metadata: [
-                        "name": "\(configuration.name)", "instances": "\(answer.instances.count)",
-                        "next": "\(delay)",
+                        "sd.name": "\(configuration.name)", "sd.instances": "\(answer.instances.count)",
+                        "sd.next": "\(delay)",
                     ])
             } catch {
                 if Task.isCancelled { return }
                 logger.warning(
                     "SRV query failed; retrying",
-                    metadata: ["name": "\(configuration.name)", "error": "\(error)"])
+                    metadata: ["sd.name": "\(configuration.name)", "sd.error": "\(error)"])
                 cache.fail(error)
                 published = nil  // the same set again after a failure is news: the recovery
                 delay = backoff.next()

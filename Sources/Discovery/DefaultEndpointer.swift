@@ -23,7 +23,7 @@ public final class DefaultEndpointer<Endpoint: Sendable>: Endpointer, Sendable {
         factory: @escaping Factory,
         invalidateOnError: Duration? = nil,
         retryBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
-        logger: Logger = Logger(label: "sdctl.endpointer", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
         let cache = EndpointCache(factory: factory, invalidateOnError: invalidateOnError, logger: logger)
         let subscription = instancer.subscribe()

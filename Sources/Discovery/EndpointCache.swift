@@ -108,8 +108,8 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             logger.warning(
                 "discovery failing too long; closing every endpoint",
                 metadata: [
-                    "error": "\(failure)", "invalidateOnError": "\(invalidateOnError)",
-                    "endpoints": "\(state.addresses.count)",
+                    "sd.error": "\(failure)", "sd.invalidateOnError": "\(invalidateOnError)",
+                    "sd.endpoints": "\(state.addresses.count)",
                 ])
             Self.closeAll(&state)
             state.invalidated = true
@@ -188,7 +188,7 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             } catch {
                 logger.warning(
                     "endpoint factory failed; will retry",
-                    metadata: ["instance": "\(address)", "error": "\(error)"])
+                    metadata: ["sd.instance": "\(address)", "sd.error": "\(error)"])
                 failed.append(incoming[index])
             }
         }

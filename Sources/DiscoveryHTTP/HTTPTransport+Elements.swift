@@ -38,7 +38,7 @@ extension HTTPTransport {
     ) async throws(DiscoveryError) -> ElementsAnswer<Value> {
         let request = self.request(.GET, path, query: query, body: nil, headers: [])
         let deadline = timeout ?? requestTimeout
-        logger.trace("\(service): request", metadata: ["method": "GET", "path": "\(path)"])
+        logger.trace("\(service): request", metadata: ["sd.method": "GET", "sd.path": "\(path)"])
         let read: ElementsRead<Value>
         do {
             read = try await exchange(request, deadline: deadline) { answer in
@@ -65,7 +65,9 @@ extension HTTPTransport {
             if output.undecodable > 0 {
                 logger.debug(
                     "\(service): undecodable \(elements) skipped",
-                    metadata: ["skipped": "\(output.undecodable)", "first": "\(output.firstFailure ?? "")"])
+                    metadata: [
+                        "sd.skipped": "\(output.undecodable)", "sd.first": "\(output.firstFailure ?? "")",
+                    ])
             }
             return ElementsAnswer(headers: headers, values: output.values, decoded: output.decoded)
         }

@@ -146,7 +146,7 @@ package final class HTTPTransport: Sendable {
     ) async throws(DiscoveryError) -> Response {
         let request = self.request(method, path, query: query, body: body, headers: extra)
         let deadline = timeout ?? requestTimeout
-        logger.trace("\(service): request", metadata: ["method": "\(method)", "path": "\(path)"])
+        logger.trace("\(service): request", metadata: ["sd.method": "\(method)", "sd.path": "\(path)"])
         let response: Response
         do {
             response = try await exchange(request, deadline: deadline) { answer in

@@ -80,10 +80,11 @@ public final class EtcdClient: Sendable {
 
     public init(
         _ configuration: Configuration,
-        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     )
         throws(DiscoveryError)
     {
+        let logger = logger.forBackend("etcd")
         guard !configuration.endpoints.isEmpty else {
             throw DiscoveryError(.invalidArgument, "etcd: no endpoints")
         }

@@ -33,8 +33,9 @@ public final class EtcdInstancer: CoreBackedInstancer {
     /// instancer.
     public init(
         client: EtcdClient, prefix: String,
-        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("etcd")
         self.client = client
         self.prefix = prefix
         core = InstancerCore { cache in
@@ -79,8 +80,8 @@ public final class EtcdInstancer: CoreBackedInstancer {
                             return true
                         case .compacted(let revision):
                             logger.info(
-                                "etcd: history compacted; reading the prefix again",
-                                metadata: ["revision": "\(revision)", "prefix": "\(prefix)"])
+                                "history compacted; reading the prefix again",
+                                metadata: ["sd.revision": "\(revision)", "sd.prefix": "\(prefix)"])
                             progress.state.withLock { $0.needRange = true }
                             return false
                         case .changes(let changes, let revision):
@@ -113,8 +114,8 @@ public final class EtcdInstancer: CoreBackedInstancer {
                 } else {
                     let delay = compactionBackoff.next()
                     logger.debug(
-                        "etcd: compacted again with no change read; waiting",
-                        metadata: ["prefix": "\(prefix)", "delay": "\(delay)"])
+                        "compacted again with no change read; waiting",
+                        metadata: ["sd.prefix": "\(prefix)", "sd.delay": "\(delay)"])
                     try? await Task.sleep(for: delay)
                 }
             } catch {
@@ -130,7 +131,7 @@ public final class EtcdInstancer: CoreBackedInstancer {
                 }
                 let delay = backoff.next()
                 logger.debug(
-                    "etcd: watch failed; retrying", metadata: ["error": "\(error)", "delay": "\(delay)"])
+                    "watch failed; retrying", metadata: ["sd.error": "\(error)", "sd.delay": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
         }
@@ -145,8 +146,8 @@ public final class EtcdInstancer: CoreBackedInstancer {
             return Instance(address: address.description, id: String(key.dropFirst(prefix.count)))
         } catch {
             logger.warning(
-                "etcd: skipping a key whose value is not an address",
-                metadata: ["key": "\(key)", "error": "\(error.message)"])
+                "skipping a key whose value is not an address",
+                metadata: ["sd.key": "\(key)", "sd.error": "\(error.message)"])
             return nil
         }
     }

@@ -23,8 +23,9 @@ public final class EtcdRegistrar: Registrar, Sendable {
 
     public init(
         client: EtcdClient, prefix: String, instance: Instance, ttl: Duration = .seconds(10),
-        logger: Logger = Logger(label: "sdctl.etcd", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
+        let logger = logger.forBackend("etcd")
         let address = try HostPort(parsing: instance.address)
         var instance = instance
         instance.address = address.description
@@ -109,7 +110,7 @@ public final class EtcdRegistrar: Registrar, Sendable {
             do throws(DiscoveryError) {
                 try await client.keepAlive(lease: lease, every: ttl / 3) { [lease] in
                     renewed.store(true, ordering: .relaxed)
-                    logger.trace("etcd: lease renewed", metadata: ["lease": "\(lease)"])
+                    logger.trace("lease renewed", metadata: ["sd.lease": "\(lease)"])
                 }
                 return  // cancelled
             } catch  where error.code == .notFound {
@@ -122,8 +123,8 @@ public final class EtcdRegistrar: Registrar, Sendable {
                 if renewed.exchange(false, ordering: .relaxed) { backoff.reset() }
                 let delay = backoff.next()
                 logger.info(
-                    "etcd: keepalive interrupted; retrying",
-                    metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
+                    "keepalive interrupted; retrying",
+                    metadata: ["sd.key": "\(key)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
         }
@@ -143,14 +144,14 @@ public final class EtcdRegistrar: Registrar, Sendable {
             },
             failed: { error, delay in
                 logger.warning(
-                    "etcd: restoring the registration failed; retrying",
-                    metadata: ["key": "\(key)", "error": "\(error)", "delay": "\(delay)"])
+                    "restoring the registration failed; retrying",
+                    metadata: ["sd.key": "\(key)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
             })
         guard let restored else { return nil }
         logger.notice(
-            "etcd: lease lost; registration restored under a new lease",
+            "lease lost; registration restored under a new lease",
             metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                "key": "\(key)", "lease": "\(restored)",
+                "sd.key": "\(key)", "sd.lease": "\(restored)",
             ]))
         return restored
     }

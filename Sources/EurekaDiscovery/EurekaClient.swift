@@ -15,9 +15,10 @@ public final class EurekaClient: Sendable {
     let transport: HTTPTransport
 
     /// Files named in the TLS settings are read here.
-    public init(_ configuration: Configuration, logger: Logger = EurekaClient.noOpLogger)
+    public init(_ configuration: Configuration, logger: Logger = DiscoveryLogging.disabled)
         throws(DiscoveryError)
     {
+        let logger = logger.forBackend("eureka")
         self.configuration = configuration
         let address: HTTPTransport.Address =
             switch configuration.server {
@@ -45,8 +46,6 @@ public final class EurekaClient: Sendable {
     public func close() {
         transport.close()
     }
-
-    public static let noOpLogger = Logger(label: "sdctl.eureka", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// `<base>/apps/<APP>[/<id>[/status]]`, each segment percent-encoded.
     func path(_ app: String, _ rest: String...) -> String {

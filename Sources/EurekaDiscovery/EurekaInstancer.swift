@@ -38,8 +38,9 @@ public final class EurekaInstancer: CoreBackedInstancer {
     /// instancer.
     public init(
         client: EurekaClient, app: String, configuration: Configuration = Configuration(),
-        logger: Logger = EurekaClient.noOpLogger
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("eureka")
         self.client = client
         let app = app.uppercased()
         self.app = app
@@ -83,8 +84,8 @@ public final class EurekaInstancer: CoreBackedInstancer {
                 let instances = answer.values
                 if instances.count < answer.decoded {
                     logger.debug(
-                        "eureka: instances of other statuses, or without an enabled port or a usable address, skipped",
-                        metadata: ["app": "\(app)", "skipped": "\(answer.decoded - instances.count)"])
+                        "instances of other statuses, or without an enabled port or a usable address, skipped",
+                        metadata: ["sd.app": "\(app)", "sd.skipped": "\(answer.decoded - instances.count)"])
                 }
                 cache.update(instances)
             } catch  where error.code == .stopped {
@@ -93,8 +94,8 @@ public final class EurekaInstancer: CoreBackedInstancer {
                 if Task.isCancelled { return }
                 delay = min(errorBackoff.next(), configuration.interval)
                 logger.debug(
-                    "eureka: read failed",
-                    metadata: ["app": "\(app)", "error": "\(error)", "delay": "\(delay)"])
+                    "read failed",
+                    metadata: ["sd.app": "\(app)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
                 cache.fail(error)
             }
             try? await Task.sleep(for: delay)

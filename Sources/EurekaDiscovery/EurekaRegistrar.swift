@@ -45,8 +45,9 @@ public final class EurekaRegistrar: Registrar, Sendable {
     /// The instance id is the instance's, else `<host>:<app>:<port>` as Spring Cloud makes it.
     public init(
         client: EurekaClient, app: String, instance: Instance, configuration: Configuration = Configuration(),
-        logger: Logger = EurekaClient.noOpLogger
+        logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
+        let logger = logger.forBackend("eureka")
         let address = try HostPort(parsing: instance.address)
         guard !app.isEmpty else { throw DiscoveryError(.invalidArgument, "eureka: empty app name") }
         var instance = instance
@@ -95,7 +96,7 @@ public final class EurekaRegistrar: Registrar, Sendable {
             if let drain {
                 currentStatus.withLock { $0 = .outOfService }
                 try await client.overrideStatus(app: app, instanceID: id, .outOfService)
-                logger.info("eureka: draining", metadata: ["id": "\(id)", "for": "\(drain)"])
+                logger.info("draining", metadata: ["sd.id": "\(id)", "sd.for": "\(drain)"])
                 try? await Task.sleep(for: drain)
             }
             try await client.cancel(app: app, instanceID: id)
@@ -113,8 +114,8 @@ public final class EurekaRegistrar: Registrar, Sendable {
         }
         guard current.metadata[RegistrationOwner.key] == ownerToken else {
             logger.notice(
-                "eureka: the instance id is registered by another process now; left in place",
-                metadata: ["id": "\(id)"])
+                "the instance id is registered by another process now; left in place",
+                metadata: ["sd.id": "\(id)"])
             return false
         }
         return true
@@ -141,8 +142,10 @@ public final class EurekaRegistrar: Registrar, Sendable {
                 if Task.isCancelled { return }
                 delay = backoff.next()
                 logger.info(
-                    "eureka: renewing the lease failed; retrying",
-                    metadata: ["id": "\(registration.instanceID)", "error": "\(error)", "delay": "\(delay)"])
+                    "renewing the lease failed; retrying",
+                    metadata: [
+                        "sd.id": "\(registration.instanceID)", "sd.error": "\(error)", "sd.delay": "\(delay)",
+                    ])
             }
         }
     }
@@ -165,13 +168,13 @@ public final class EurekaRegistrar: Registrar, Sendable {
             undo: { id in try? await client.cancel(app: base.app, instanceID: id) },
             failed: { error, delay in
                 logger.warning(
-                    "eureka: registering again failed; retrying",
-                    metadata: ["id": "\(base.instanceID)", "error": "\(error)", "delay": "\(delay)"])
+                    "registering again failed; retrying",
+                    metadata: ["sd.id": "\(base.instanceID)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
             })
         guard restored != nil else { return false }
         logger.notice(
-            "eureka: the server had forgotten the lease; registered again",
-            metadata: DiscoveryLogEvent.registrationRestored.metadata(["id": "\(base.instanceID)"]))
+            "the server had forgotten the lease; registered again",
+            metadata: DiscoveryLogEvent.registrationRestored.metadata(["sd.id": "\(base.instanceID)"]))
         return true
     }
 }

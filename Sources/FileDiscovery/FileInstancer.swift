@@ -15,8 +15,9 @@ public final class FileInstancer: CoreBackedInstancer {
 
     public convenience init(
         directory: FileServiceDirectory,
-        logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("file")
         self.init(directory: directory, logger: logger, beforeInstallingWatch: nil)
     }
 

@@ -45,10 +45,11 @@ public final class FileRegistrar: Registrar, Sendable {
     ///     random suffix.
     public convenience init(
         directory: FileServiceDirectory, instance: Instance,
-        logger: Logger = Logger(label: "sdctl.file", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     )
         throws(DiscoveryError)
     {
+        let logger = logger.forBackend("file")
         try self.init(
             directory: directory, instance: instance, logger: logger, checkInterval: .milliseconds(250))
     }
@@ -129,7 +130,7 @@ public final class FileRegistrar: Registrar, Sendable {
         close(fd)
         logger.notice(
             "registration file was removed; registered again",
-            metadata: DiscoveryLogEvent.registrationRestored.metadata(["path": "\(entryPath)"]))
+            metadata: DiscoveryLogEvent.registrationRestored.metadata(["sd.path": "\(entryPath)"]))
         return fresh
     }
 
@@ -187,7 +188,7 @@ public final class FileRegistrar: Registrar, Sendable {
                     state.keeper = nil
                     logger.notice(
                         "deregistered by another process; not registering again",
-                        metadata: ["file.path": "\(entryPath)"])
+                        metadata: ["sd.file.path": "\(entryPath)"])
                     return
                 }
                 state.held = try restore(fd)
@@ -197,7 +198,7 @@ public final class FileRegistrar: Registrar, Sendable {
         } catch {
             logger.warning(
                 "registration file was removed and could not be put back; trying again",
-                metadata: ["file.path": "\(entryPath)", "file.error": "\(error)"])
+                metadata: ["sd.file.path": "\(entryPath)", "sd.file.error": "\(error)"])
         }
     }
 
@@ -241,7 +242,7 @@ public final class FileRegistrar: Registrar, Sendable {
             throw error
         }
         logger.debug(
-            "registered", metadata: ["file.path": "\(final)", "file.address": "\(instance.address)"])
+            "registered", metadata: ["sd.file.path": "\(final)", "sd.file.address": "\(instance.address)"])
         return fd
     }
 }

@@ -99,8 +99,9 @@ public final class ZooKeeperClient: Sendable {
     /// waits explicitly). With `resuming`, it attaches to an existing session instead.
     public init(
         _ configuration: Configuration, resuming session: SessionCredentials? = nil,
-        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
+        let logger = logger.forBackend("zookeeper")
         self.configuration = configuration
         self.logger = logger
         sdzk_set_log(configuration.libraryLog ? 2 : 1, configuration.libraryLog ? 1 : 0)
@@ -182,8 +183,8 @@ public final class ZooKeeperClient: Sendable {
         let logger = self.logger
         let report: @Sendable (Int32) -> Void = { rc in
             logger.error(
-                "zookeeper: adding credentials failed",
-                metadata: ["scheme": "\(scheme)", "error": "\(ZooKeeperError(code: rc))"])
+                "adding credentials failed",
+                metadata: ["sd.scheme": "\(scheme)", "sd.error": "\(ZooKeeperError(code: rc))"])
         }
         let box = CompletionBox<Void> { rc, _ in if rc != ZOK.rawValue { report(rc) } }
         let pointer = box.opaque
@@ -249,12 +250,12 @@ public final class ZooKeeperClient: Sendable {
         guard let event else { return }
         switch event {
         case .expired:
-            logger.warning("zookeeper: session expired; opening a new one")
+            logger.warning("session expired; opening a new one")
             queue.async { [weak self] in self?.replaceExpiredHandle() }
         case .authenticationFailed:
-            logger.error("zookeeper: authentication failed")
+            logger.error("authentication failed")
         case .disconnected:
-            logger.info("zookeeper: disconnected; the client reconnects by itself")
+            logger.info("disconnected; the client reconnects by itself")
         default:
             break
         }
@@ -281,8 +282,8 @@ public final class ZooKeeperClient: Sendable {
         }
         guard let (old, listeners) = lost else { return }
         logger.warning(
-            "zookeeper: disconnected for longer than the session timeout; treating the session as expired",
-            metadata: ["timeout": "\(after)", "servers": "\(configuration.connectString)"])
+            "disconnected for longer than the session timeout; treating the session as expired",
+            metadata: ["sd.timeout": "\(after)", "sd.servers": "\(configuration.connectString)"])
         for listener in listeners { listener(.expired) }
         reopen(closing: old)
     }
@@ -305,8 +306,8 @@ public final class ZooKeeperClient: Sendable {
         } catch {
             let delay = state.withLock { $0.reopenBackoff.next() }
             logger.error(
-                "zookeeper: cannot open a new session; retrying",
-                metadata: ["error": "\(error)", "delay": "\(delay)"])
+                "cannot open a new session; retrying",
+                metadata: ["sd.error": "\(error)", "sd.delay": "\(delay)"])
             queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
                 self?.reopen(closing: nil)
             }

@@ -28,8 +28,9 @@ public final class ZooKeeperInstancer: CoreBackedInstancer {
     ///     unreachable (the instancer keeps trying after that).
     public init(
         client: ZooKeeperClient, path: String, connectTimeout: Duration = .seconds(1),
-        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) {
+        let logger = logger.forBackend("zookeeper")
         self.client = client
         self.path = path
         let cache = InstanceCache()

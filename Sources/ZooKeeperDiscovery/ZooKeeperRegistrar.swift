@@ -32,8 +32,9 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
 
     public init(
         client: ZooKeeperClient, path: String, instance: Instance, connectTimeout: Duration = .seconds(10),
-        logger: Logger = Logger(label: "sdctl.zookeeper", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
+        let logger = logger.forBackend("zookeeper")
         let address = try HostPort(parsing: instance.address)
         var instance = instance
         instance.address = address.description
@@ -129,7 +130,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
                     "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
             }
         }
-        logger.debug("zookeeper: registered", metadata: ["address": "\(base.address)", "node": "\(created)"])
+        logger.debug("registered", metadata: ["sd.address": "\(base.address)", "sd.node": "\(created)"])
         return Node(path: created, session: client.sessionNumber)
     }
 
@@ -162,14 +163,14 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
             undo: { node in try? await client.delete(node.path) },
             failed: { error, delay in
                 logger.warning(
-                    "zookeeper: restoring the registration failed; retrying",
-                    metadata: ["error": "\(error)", "delay": "\(delay)"])
+                    "restoring the registration failed; retrying",
+                    metadata: ["sd.error": "\(error)", "sd.delay": "\(delay)"])
             })
         guard let restored else { return }
         logger.notice(
-            "zookeeper: session lost; registration restored in a new session",
+            "session lost; registration restored in a new session",
             metadata: DiscoveryLogEvent.registrationRestored.metadata([
-                "address": "\(address)", "node": "\(restored.path)",
+                "sd.address": "\(address)", "sd.node": "\(restored.path)",
             ]))
     }
 }

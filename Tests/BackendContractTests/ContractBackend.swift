@@ -3,6 +3,11 @@ import Logging
 import Synchronization
 import Testing
 
+/// The contract suites, one test case at a time: each starts a server (a JVM for ZooKeeper),
+/// and the rest of the test run goes on beside them on two cores.
+@Suite("The backend contract", .serialized)
+enum BackendContract {}
+
 /// What the instancer contract does with one backend, on a server of its own.
 protocol InstancerFixture: Sendable {
     /// A new instancer of the service under test; its client is closed with the fixture.

@@ -8,12 +8,14 @@ public struct RecordingLogHandler: LogHandler {
         private let lines = Mutex<[String]>([])
         public init() {}
         public var all: [String] { lines.withLock { $0 } }
-        /// The `delay` field of every message containing `text`, in seconds.
+        /// The `sd.delay` field of every message containing `text`, in seconds.
         public func delays(of text: String) -> [Double] {
-            all.filter { $0.contains(text) }.compactMap { line in
-                guard let field = line.split(separator: " ").firstIndex(where: { $0.hasPrefix("delay=") })
-                else { return nil }
-                return Double(line.split(separator: " ")[field].dropFirst("delay=".count))
+            let key = "sd.delay="
+            return all.filter { $0.contains(text) }.compactMap { line in
+                guard let field = line.split(separator: " ").first(where: { $0.hasPrefix(key) }) else {
+                    return nil
+                }
+                return Double(field.dropFirst(key.count))
             }
         }
         func append(_ line: String) { lines.withLock { $0.append(line) } }

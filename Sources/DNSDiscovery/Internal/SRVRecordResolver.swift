@@ -40,7 +40,7 @@ struct SRVRecordResolver: Sendable {
             guard port != 0, target != "." else {
                 logger.warning(
                     "skipping SRV record",
-                    metadata: ["name": "\(record.name)", "target": "\(target)", "port": "\(port)"])
+                    metadata: ["sd.name": "\(record.name)", "sd.target": "\(target)", "sd.port": "\(port)"])
                 continue
             }
             services.append((priority, weight, port, target))
@@ -58,7 +58,7 @@ struct SRVRecordResolver: Sendable {
                 configuration.resolve == .none ? [service.target] : addresses[service.target]?.addresses ?? []
             if hosts.isEmpty {
                 logger.warning(
-                    "SRV target has no address; skipping", metadata: ["target": "\(service.target)"])
+                    "SRV target has no address; skipping", metadata: ["sd.target": "\(service.target)"])
             }
             for host in hosts {
                 instances.append(
@@ -98,7 +98,8 @@ struct SRVRecordResolver: Sendable {
         guard !missing.isEmpty else { return result }
         for (target, type) in missing {
             logger.debug(
-                "asking for an SRV target's addresses", metadata: ["target": "\(target)", "type": "\(type)"])
+                "asking for an SRV target's addresses",
+                metadata: ["sd.target": "\(target)", "sd.type": "\(type)"])
         }
         let client = self.client
         let answers = await withTaskGroup(of: (String, Result<DNSResponse, DiscoveryError>).self) { group in
@@ -129,7 +130,7 @@ struct SRVRecordResolver: Sendable {
                     to: &result)
             case .failure(let error):
                 logger.warning(
-                    "cannot resolve SRV target", metadata: ["target": "\(target)", "error": "\(error)"])
+                    "cannot resolve SRV target", metadata: ["sd.target": "\(target)", "sd.error": "\(error)"])
                 failure = error
             }
             if result[target] == nil { result[target] = ([], UInt32.max) }

@@ -44,10 +44,10 @@ extension EtcdClient {
                     channel.abandon(connection)
                 {
                     logger.warning(
-                        "etcd: the member cannot serve; the next call tries the next endpoint",
+                        "the member cannot serve; the next call tries the next endpoint",
                         metadata: [
-                            "etcd.call": "\(what)", "etcd.endpoint": "\(connection.authority)",
-                            "error": "\(error.message)",
+                            "sd.etcd.call": "\(what)", "sd.etcd.endpoint": "\(connection.authority)",
+                            "sd.error": "\(error.message)",
                         ])
                 }
                 throw Self.map(error, what)
@@ -132,8 +132,8 @@ extension EtcdClient {
 
     func tokenRefused(_ error: GRPCError, _ what: String) {
         logger.debug(
-            "etcd: token refused; authenticating again",
-            metadata: ["call": "\(what)", "error": "\(error.message)"])
+            "token refused; authenticating again",
+            metadata: ["sd.call": "\(what)", "sd.error": "\(error.message)"])
         token.withLock { $0 = nil }
     }
 

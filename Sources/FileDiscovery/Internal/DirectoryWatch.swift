@@ -107,7 +107,7 @@ final class DirectoryWatch: Sendable {
 
     private func fail(_ error: DiscoveryError) {
         logger.warning(
-            "file watch failed; retrying", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            "file watch failed; retrying", metadata: ["sd.directory": "\(directory)", "sd.error": "\(error)"])
         cache.fail(error)
         let (source, delay) = state.withLock { state in
             defer {
@@ -136,7 +136,7 @@ final class DirectoryWatch: Sendable {
         do {
             return try directory.readLiveEntry(named: name)?.instance
         } catch {
-            logger.warning("skipping unreadable registration", metadata: ["error": "\(error)"])
+            logger.warning("skipping unreadable registration", metadata: ["sd.error": "\(error)"])
             return nil
         }
     }

@@ -47,8 +47,13 @@ struct CLILogHandler: LogHandler {
         else {
             return
         }
-        let rendered = fields.keys.sorted().map { "\($0)=\(fields[$0]!)" }.joined(separator: " ")
-        let prefix = event.level >= threshold && threshold <= .debug ? "\(event.level): " : ""
+        // The toolkit's backend marker reads as the message's prefix, and its keys without their
+        // namespace: `etcd: watch failed (error=...)`, as a user reads it.
+        let backend = fields.removeValue(forKey: DiscoveryLogging.backendKey).map { "\($0): " } ?? ""
+        let rendered = fields.keys.sorted().map { key in
+            "\(key.hasPrefix("sd.") ? String(key.dropFirst(3)) : key)=\(fields[key]!)"
+        }.joined(separator: " ")
+        let prefix = (event.level >= threshold && threshold <= .debug ? "\(event.level): " : "") + backend
         if let marker, Self.alwaysShown.contains(marker) { shown?.insert(marker) }
         // One line whatever the message and metadata quote of a server (TerminalText).
         let text = "\(prefix)\(event.message)\(rendered.isEmpty ? "" : " (\(rendered))")"

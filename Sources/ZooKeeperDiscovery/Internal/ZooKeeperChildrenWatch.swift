@@ -253,8 +253,8 @@ final class ZooKeeperChildrenWatch: Sendable {
             return state.backoff.next()
         }
         logger.debug(
-            "zookeeper: listing failed; retrying",
-            metadata: ["path": "\(path)", "error": "\(error)", "delay": "\(delay)"])
+            "listing failed; retrying",
+            metadata: ["sd.path": "\(path)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
         queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
             self?.list()
         }
@@ -282,8 +282,8 @@ final class ZooKeeperChildrenWatch: Sendable {
             return Instance(address: address.description, id: name)
         } catch {
             logger.warning(
-                "zookeeper: skipping a child whose data is not an address",
-                metadata: ["node": "\(path)/\(name)", "error": "\(error.message)"])
+                "skipping a child whose data is not an address",
+                metadata: ["sd.node": "\(path)/\(name)", "sd.error": "\(error.message)"])
             return nil
         }
     }
