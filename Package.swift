@@ -1,8 +1,18 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The backends sdctl can be built without: each is a package trait named here, builds in its
+/// module, and may run on swift-nio's event loops. The file backend is always built.
+let optionalBackends: [(trait: String, module: String, eventLoops: Bool, description: String)] = [
+    ("ZooKeeper", "ZooKeeperDiscovery", false, "sdctl's zk:// backend (links libzookeeper_mt)"),
+    ("Etcd", "EtcdDiscovery", true, "sdctl's etcd:// backend (gRPC over SwiftNIO)"),
+    ("Consul", "ConsulDiscovery", true, "sdctl's consul:// backend (async-http-client)"),
+    ("Eureka", "EurekaDiscovery", true, "sdctl's eureka:// backend (async-http-client)"),
+    ("DNS", "DNSDiscovery", true, "sdctl's srv:// backend (SwiftNIO)"),
+]
+
 /// The backend traits whose clients run on swift-nio's event loops.
-let networked: Set<String> = ["Etcd", "Consul", "Eureka", "DNS"]
+let networked = Set(optionalBackends.filter(\.eventLoops).map(\.trait))
 
 let package = Package(
     name: "sdctl",
@@ -22,14 +32,9 @@ let package = Package(
     // builds the file and etcd backends): .ci/demo builds the file backend alone, which
     // compiles in a fraction of the time (docs/development.md). The library products are
     // unaffected.
-    traits: [
-        .trait(name: "ZooKeeper", description: "sdctl's zk:// backend (links libzookeeper_mt)"),
-        .trait(name: "Etcd", description: "sdctl's etcd:// backend (gRPC over SwiftNIO)"),
-        .trait(name: "Consul", description: "sdctl's consul:// backend (async-http-client)"),
-        .trait(name: "Eureka", description: "sdctl's eureka:// backend (async-http-client)"),
-        .trait(name: "DNS", description: "sdctl's srv:// backend (SwiftNIO)"),
-        .default(enabledTraits: ["ZooKeeper", "Etcd", "Consul", "Eureka", "DNS"]),
-    ],
+    traits: Set(
+        optionalBackends.map { Trait.trait(name: $0.trait, description: $0.description) }
+            + [.default(enabledTraits: Set(optionalBackends.map(\.trait)))]),
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
@@ -134,15 +139,10 @@ let package = Package(
             name: "SDCTLKit",
             dependencies: [
                 "Discovery", "LoadBalancing", "FileDiscovery",
-                .target(name: "ZooKeeperDiscovery", condition: .when(traits: ["ZooKeeper"])),
-                .target(name: "EtcdDiscovery", condition: .when(traits: ["Etcd"])),
-                .target(name: "DNSDiscovery", condition: .when(traits: ["DNS"])),
-                .target(name: "ConsulDiscovery", condition: .when(traits: ["Consul"])),
-                .target(name: "EurekaDiscovery", condition: .when(traits: ["Eureka"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ] + optionalBackends.map { .target(name: $0.module, condition: .when(traits: [$0.trait])) }
         ),
         .executableTarget(
             name: "sdctl",
@@ -151,7 +151,8 @@ let package = Package(
                 // For the backends that talk over swift-nio's sockets (main.swift says why).
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: networked)),
                 .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: networked)),
-            ]),
+            ],
+            swiftSettings: [.define("SDCTL_EVENT_LOOPS", .when(traits: networked))]),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -14,7 +14,7 @@ import Discovery
 ///
 /// ``pick()`` without a key picks a slot at random (uniform by weight); ``keyed(_:)`` gives a
 /// ``Balancer`` bound to one key, for ``Retry``.
-public struct MaglevBalancer<Source: Endpointer>: Balancer {
+public struct MaglevBalancer<Source: Endpointer>: KeyedBalancer {
     public typealias Endpoint = Source.Endpoint
 
     @usableFromInline let stripes: PickStripes<Source>
@@ -90,33 +90,13 @@ public struct MaglevBalancer<Source: Endpointer>: Balancer {
         return (table.addresses[index], table.endpoints[index])
     }
 
-    /// A balancer that always picks for `key`: ``Retry`` around it retries the key's endpoint
-    /// first and then the next along the table.
-    public func keyed(_ key: String) -> Keyed {
-        Keyed(balancer: self, hash: KeyHash.hash(key))
-    }
-
     /// Builds the table for the current set now, so that the next pick on any thread uses it.
     public func prepare() {
         _ = try? stripes.withCurrentEndpoints { state, _ in builder.prepare(&state) }
     }
 
     /// ``MaglevBalancer`` bound to one key.
-    public struct Keyed: Balancer {
-        public typealias Endpoint = Source.Endpoint
-        public let balancer: MaglevBalancer
-        public let hash: UInt64
-
-        @inlinable
-        public func pick() throws(DiscoveryError) -> Endpoint { try balancer.pick(hash: hash) }
-
-        @inlinable
-        public func pick(avoiding address: String?) throws(DiscoveryError) -> (
-            address: String, endpoint: Endpoint
-        ) {
-            try balancer.pick(hash: hash, avoiding: address)
-        }
-    }
+    public typealias Keyed = KeyBoundBalancer<MaglevBalancer>
 
     @inlinable @inline(__always)
     func currentTable(_ state: inout PickStripes<Source>.State) -> SharedTable<Endpoint> {

@@ -10,6 +10,12 @@ import Logging
 public enum SDCTL {
     public static let version = "0.1.0"
 
+    /// Whether a command line names a target of a backend on swift-nio's event loops, which
+    /// `main` then makes Swift Concurrency's executor before the first task.
+    public static func needsEventLoops(arguments: some Sequence<String>) -> Bool {
+        BackendDescription.needsEventLoops(arguments: arguments)
+    }
+
     /// Runs `sdctl` with `arguments` (without the program name) and returns the exit code.
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
         let parser = ArgumentParser()

@@ -1,6 +1,6 @@
 import SDCTLKit
 
-#if Etcd || Consul || Eureka || DNS
+#if SDCTL_EVENT_LOOPS
     import NIOCore
     import NIOPosix
 #endif
@@ -18,12 +18,10 @@ signal(SIGPIPE, SIG_IGN)
 // gRPC call does not hand work between two thread pools (measured in docs/etcd.md). Must come
 // before the first task is made. Only a command naming a target of a backend on swift-nio needs
 // it: starting the event loops is about a tenth of starting sdctl (docs/benchmarks.md), which
-// `--version`, help, completions and the file and ZooKeeper backends need not pay.
-#if Etcd || Consul || Eureka || DNS
-    if CommandLine.arguments.dropFirst().contains(where: { argument in
-        argument.utf8.count > 3 && argument.contains("://") && !argument.hasPrefix("file:")
-            && !argument.hasPrefix("zk:")
-    }) {
+// `--version`, help, completions and the file and ZooKeeper backends need not pay. Package.swift
+// defines SDCTL_EVENT_LOOPS when a backend on the event loops is built in.
+#if SDCTL_EVENT_LOOPS
+    if SDCTL.needsEventLoops(arguments: CommandLine.arguments.dropFirst()) {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 #endif

@@ -63,7 +63,10 @@ struct PickEndToEndTests {
         arguments: [
             (["--pick", "fastest"], "--pick takes round-robin"),
             (["--key", "k"], "--key goes with --pick"),
-            (["--pick", "round-robin", "--key", "k"], "--key goes with --pick maglev"),
+            (
+                ["--pick", "round-robin", "--key", "k"],
+                "--key goes with a --pick balancer that takes a key (maglev)"
+            ),
             (["--pick", "zone"], "--pick zone needs --zone"),
             (["--pick", "random", "-n", "0"], "--picks must be a whole number"),
         ])

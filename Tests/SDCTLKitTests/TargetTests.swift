@@ -27,10 +27,42 @@ struct TargetTests {
         )
     }
 
-    @Test("the default build has every backend, and each trait names exactly its backend's schemes")
+    @Test("the default build has every backend; each description names its own implementation's schemes")
     func traits() {
-        let built = Target.backends.dropFirst().map { $0.schemes }
-        #expect(built == Target.traits.map { $0.schemes })
+        #expect(BackendDescription.built.count == BackendDescription.all.count)
+        for description in BackendDescription.all {
+            let implementation = description.implementation
+            #expect(implementation?.schemes == description.schemes, "\(description.name)")
+            #expect(
+                (description.trait == nil) == (description.name == "file"),
+                "only the file backend is always built")
+        }
+    }
+
+    @Test("the event loops start only for a target of a built-in backend that runs on them")
+    func eventLoopDecision() {
+        for arguments in [
+            ["resolve", "etcd://h:2379/x/"], ["watch", "web", "CONSUL://h/web"],
+            ["resolve", "srv:///_x._tcp.a"],
+        ] {
+            #expect(BackendDescription.needsEventLoops(arguments: arguments), "\(arguments)")
+        }
+        for arguments in [
+            ["resolve", "web"], ["resolve", "zk://h:2181/x"], ["resolve", "file:///tmp/web"], ["--version"],
+            ["register", "web", "10.0.0.1:80", "--", "curl", "http://x"], ["resolve", "://x"],
+        ] {
+            #expect(!BackendDescription.needsEventLoops(arguments: arguments), "\(arguments)")
+        }
+    }
+
+    @Test("read-only backends take no registrations: the command says so")
+    func readOnly() throws {
+        let srv = try parse("srv:///_x._tcp.example.test")
+        let error = #expect(throws: CLIError.self) { try srv.backend.registering() }
+        #expect(
+            error?.message == "DNS is read-only: srv:// targets can be resolved and watched, not registered")
+        #expect(throws: Never.self) { try srv.backend.changeMaking() }
+        #expect(throws: Never.self) { try parse("web").backend.registering() }
     }
 
     @Test("in a build without a backend's trait, its scheme says so (exit 2); unknown schemes list the rest")

@@ -9,8 +9,8 @@
     /// CONSUL_HTTP_ADDR's; tokens and TLS files always come from the consul CLI's environment
     /// (docs/consul.md). Registration takes `check-http=URL` or `check-tcp=host:port` with
     /// `check-interval` instead of the default TTL check, and `deregister-after`.
-    struct ConsulBackend: DiscoveryBackend, Equatable {
-        static let schemes = ["consul", "consuls"]
+    struct ConsulBackend: RegisteringBackend, Equatable {
+        static var backendDescription: BackendDescription { .consul }
         /// The agent named in the URL; `nil` takes CONSUL_HTTP_ADDR.
         let agent: HostPort?
         let query: ConsulHealthQuery
@@ -185,3 +185,37 @@
         }
     }
 #endif  // Consul
+
+extension BackendDescription {
+    static let consul: BackendDescription = {
+        #if Consul
+            let implementation: (any DiscoveryBackend.Type)? = ConsulBackend.self
+        #else
+            let implementation: (any DiscoveryBackend.Type)? = nil
+        #endif
+        return BackendDescription(
+            name: "Consul", trait: "Consul", schemes: ["consul", "consuls"], usesEventLoops: true,
+            shortForm: "consul://",
+            targets: [
+                CommandTable.Entry(
+                    "consul://H:8500/web?tag=prod&dc=dc1",
+                    "Consul: the passing instances of a service, by blocking health queries (consuls:// for TLS)"
+                )
+            ],
+            environment: [
+                CommandTable.Entry(
+                    "CONSUL_HTTP_ADDR",
+                    "the Consul agent for a consul:/// target without a host (also unix:///PATH)"),
+                CommandTable.Entry(
+                    "CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE", "the Consul ACL token, or a file holding it"),
+                CommandTable.Entry("CONSUL_HTTP_AUTH", "HTTP basic credentials user:password for the agent"),
+                CommandTable.Entry(
+                    "CONSUL_HTTP_SSL, CONSUL_HTTP_SSL_VERIFY",
+                    "use HTTPS; verify the agent's certificate (default true)"),
+                CommandTable.Entry(
+                    "CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY, CONSUL_TLS_SERVER_NAME",
+                    "Consul TLS: CA file or directory, client certificate and key, the name to verify"),
+            ],
+            implementation: implementation)
+    }()
+}

@@ -1,21 +1,22 @@
 import Discovery
 
-/// A discovery backend as sdctl drives it.
+/// A discovery backend as sdctl drives it: read-only (resolve, watch).
 ///
-/// Adding a backend is one module with its client, instancer and registrar, plus one file here
-/// with a type conforming to this protocol, named in ``Target/backends``. The type parses its
-/// own target URLs and environment (credentials never come from argv), builds the toolkit's
-/// instancer and registrars, and maps its errors to exit codes; nothing else in sdctl knows
-/// which backend it is talking to.
+/// Adding a backend is one module with its client and instancer (and registrar), plus one file
+/// here with a type conforming to this protocol (or to ``RegisteringBackend``) and its
+/// ``BackendDescription``, named in ``BackendDescription/all``. The type parses its own target
+/// URLs and environment (credentials never come from argv), builds the toolkit's instancer
+/// and registrars, and maps its errors to exit codes; nothing else in sdctl knows which backend
+/// it is talking to (docs/architecture.md, "Adding a backend").
 protocol DiscoveryBackend: Sendable {
-    /// The URL schemes it answers to, as written before `://`.
-    static var schemes: [String] { get }
+    /// What sdctl says of it: schemes, trait, help and manual text.
+    static var backendDescription: BackendDescription { get }
 
     /// How often its instancer asks, for a backend that polls (`nil`: the backend pushes
     /// changes). `bench propagation` makes each change at a random point of that cycle.
     var pollInterval: Duration? { get }
 
-    /// Parses a target of one of ``schemes``; errors are usage errors naming what is wrong.
+    /// Parses a target of one of its schemes; errors are usage errors naming what is wrong.
     init(url: TargetURL, environment: [String: String]) throws(CLIError)
 
     /// The scheme of this target, as its users write it.
@@ -24,20 +25,26 @@ protocol DiscoveryBackend: Sendable {
     /// An instancer for the target, owning its connection: stopping it closes that.
     func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer
 
+    /// The error and exit code for a failure of this backend.
+    func cliError(_ error: DiscoveryError) -> CLIError
+}
+
+/// A backend in which `bench propagation` can make changes: registrars that share one
+/// connection, whose rounds must time registration, not connecting. Every registering backend
+/// is one; a read-only backend may be one by other means (DNS by RFC 2136 updates).
+protocol ChangeMakingBackend: DiscoveryBackend {
+    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory
+}
+
+/// A backend that takes registrations (`register`, `deregister`).
+protocol RegisteringBackend: ChangeMakingBackend {
     /// A registrar for `instance` owning its connection: deregistering closes it. `ttl` is the
     /// lifetime of a registration whose process vanished, where the backend has one.
     func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
         -> any Registrar
 
-    /// Registrars that share one connection, for `bench propagation`, whose rounds must time
-    /// registration, not connecting.
-    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory
-
     /// Removes registrations (anyone's) by id or address; returns the ids removed.
     func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String]
-
-    /// The error and exit code for a failure of this backend.
-    func cliError(_ error: DiscoveryError) -> CLIError
 }
 
 /// Makes registrars that share one backend connection; ``close()`` ends it.
@@ -47,13 +54,9 @@ struct RegistrarFactory: Sendable {
 }
 
 extension DiscoveryBackend {
-    var pollInterval: Duration? { nil }
+    static var schemes: [String] { backendDescription.schemes }
 
-    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
-        RegistrarFactory(
-            make: { instance throws(CLIError) in try makeRegistrar(for: instance, ttl: nil, context) },
-            close: {})
-    }
+    var pollInterval: Duration? { nil }
 
     func cliError(_ error: DiscoveryError) -> CLIError { CLIError(error) }
 
@@ -68,5 +71,34 @@ extension DiscoveryBackend {
         } catch {
             throw CLIError(.failure, "\(error)", cause: error)
         }
+    }
+
+    /// This backend as one that takes registrations, or the usage error saying it does not.
+    func registering() throws(CLIError) -> any RegisteringBackend {
+        guard let registering = self as? any RegisteringBackend else {
+            throw CLIError(
+                .usage,
+                "\(Self.backendDescription.name) is read-only: \(scheme):// targets can be resolved and watched, not registered"
+            )
+        }
+        return registering
+    }
+
+    /// This backend as one `bench propagation` can make changes in, or the usage error.
+    func changeMaking() throws(CLIError) -> any ChangeMakingBackend {
+        guard let backend = self as? any ChangeMakingBackend else {
+            throw CLIError(
+                .usage,
+                "\(Self.backendDescription.name) is read-only: bench propagation cannot change \(scheme)://")
+        }
+        return backend
+    }
+}
+
+extension RegisteringBackend {
+    func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+        RegistrarFactory(
+            make: { instance throws(CLIError) in try makeRegistrar(for: instance, ttl: nil, context) },
+            close: {})
     }
 }

@@ -12,8 +12,8 @@
     /// `etcd://h:2379/services/web/` (`etcds://` with TLS): keys under a prefix whose values are
     /// addresses. etcdctl's environment: ETCDCTL_ENDPOINTS when the URL has no host, ETCDCTL_USER
     /// (`user` or `user:password`), ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY.
-    struct EtcdBackend: DiscoveryBackend, Equatable {
-        static let schemes = ["etcd", "etcds"]
+    struct EtcdBackend: RegisteringBackend, Equatable {
+        static var backendDescription: BackendDescription { .etcd }
         let endpoints: [HostPort]
         let prefix: String
         let tls: Bool
@@ -132,3 +132,30 @@
         }
     }
 #endif  // Etcd
+
+extension BackendDescription {
+    static let etcd: BackendDescription = {
+        #if Etcd
+            let implementation: (any DiscoveryBackend.Type)? = EtcdBackend.self
+        #else
+            let implementation: (any DiscoveryBackend.Type)? = nil
+        #endif
+        return BackendDescription(
+            name: "etcd", trait: "Etcd", schemes: ["etcd", "etcds"], usesEventLoops: true,
+            shortForm: "etcd://",
+            targets: [
+                CommandTable.Entry(
+                    "etcd://H1:2379,H2:2379/services/web/",
+                    "etcd v3: the keys under a prefix (etcds:// for TLS)")
+            ],
+            environment: [
+                CommandTable.Entry(
+                    "ETCDCTL_ENDPOINTS", "etcd endpoints for an etcd:/// target without hosts"),
+                CommandTable.Entry("ETCDCTL_USER, ETCDCTL_PASSWORD", "etcd user name and password"),
+                CommandTable.Entry(
+                    "ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY",
+                    "etcd TLS: the CA, and a client certificate and key (PEM files)"),
+            ],
+            implementation: implementation)
+    }()
+}

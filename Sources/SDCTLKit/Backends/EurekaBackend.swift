@@ -10,8 +10,8 @@
     /// first line of EUREKA_PASSWORD_FILE, never from the URL. EUREKA_CACERT, EUREKA_CLIENT_CERT and
     /// EUREKA_CLIENT_KEY for TLS. `register --drain D` marks the instance OUT_OF_SERVICE for D
     /// before cancelling it (its registrar is an ``OutOfServiceRegistrar``; docs/eureka.md).
-    struct EurekaBackend: DiscoveryBackend, Equatable {
-        static let schemes = ["eureka", "eurekas"]
+    struct EurekaBackend: RegisteringBackend, Equatable {
+        static var backendDescription: BackendDescription { .eureka }
         let server: HostPort
         /// Before `/apps`.
         let basePath: String
@@ -193,3 +193,29 @@
         }
     }
 #endif  // Eureka
+
+extension BackendDescription {
+    static let eureka: BackendDescription = {
+        #if Eureka
+            let implementation: (any DiscoveryBackend.Type)? = EurekaBackend.self
+        #else
+            let implementation: (any DiscoveryBackend.Type)? = nil
+        #endif
+        return BackendDescription(
+            name: "Eureka", trait: "Eureka", schemes: ["eureka", "eurekas"], usesEventLoops: true,
+            shortForm: "eureka://",
+            targets: [
+                CommandTable.Entry(
+                    "eureka://H:8761/eureka/apps/WEB",
+                    "Eureka: the UP instances of an app (?secure=true for HTTPS)")
+            ],
+            environment: [
+                CommandTable.Entry(
+                    "EUREKA_USER, EUREKA_PASSWORD, EUREKA_PASSWORD_FILE", "Eureka basic authentication"),
+                CommandTable.Entry(
+                    "EUREKA_CACERT, EUREKA_CLIENT_CERT, EUREKA_CLIENT_KEY",
+                    "Eureka TLS: the CA, and a client certificate and key"),
+            ],
+            implementation: implementation)
+    }()
+}

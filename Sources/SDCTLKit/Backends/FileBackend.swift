@@ -1,9 +1,26 @@
 import Discovery
 import FileDiscovery
 
+extension BackendDescription {
+    static let file = BackendDescription(
+        name: "file", trait: nil, schemes: ["file"], usesEventLoops: false, shortForm: "file:///dir/name",
+        targets: [
+            CommandTable.Entry(
+                "web", "a bare name: the file backend, one directory per service under $SDCTL_HOME; no server"
+            ),
+            CommandTable.Entry("file:///DIR/NAME", "the file backend in a directory of your choice"),
+        ],
+        environment: [
+            CommandTable.Entry(
+                "SDCTL_HOME",
+                "the file backend's directory (default $XDG_STATE_HOME/sdctl, else ~/.local/state/sdctl)")
+        ],
+        implementation: FileBackend.self)
+}
+
 /// The embedded file backend: a bare service name under `$SDCTL_HOME`, or `file:///dir/web`.
-struct FileBackend: DiscoveryBackend, Equatable {
-    static let schemes = ["file"]
+struct FileBackend: RegisteringBackend, Equatable {
+    static var backendDescription: BackendDescription { .file }
     let directory: FileServiceDirectory
     var scheme: String { "file" }
 

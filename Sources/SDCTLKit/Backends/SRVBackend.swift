@@ -9,8 +9,8 @@
     /// `LOCALDOMAIN` apply as for the system resolver). Read-only for `register` and
     /// `deregister`, which are usage errors; `bench propagation` changes records by RFC 2136
     /// dynamic update, which the server must allow from this host.
-    struct SRVBackend: DiscoveryBackend, Equatable {
-        static let schemes = ["srv"]
+    struct SRVBackend: ChangeMakingBackend, Equatable {
+        static var backendDescription: BackendDescription { .srv }
         let server: HostPort?
         let name: String
         var resolve: SRVInstancer.AddressResolution = .none
@@ -110,17 +110,31 @@
                 },
                 close: {})
         }
-
-        private var readOnly: CLIError {
-            CLIError(.usage, "DNS is read-only: srv:// targets can be resolved and watched, not registered")
-        }
-
-        func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
-            -> any Registrar
-        { throw readOnly }
-
-        func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
-            throw readOnly
-        }
     }
 #endif  // DNS
+
+extension BackendDescription {
+    static let srv: BackendDescription = {
+        #if DNS
+            let implementation: (any DiscoveryBackend.Type)? = SRVBackend.self
+        #else
+            let implementation: (any DiscoveryBackend.Type)? = nil
+        #endif
+        return BackendDescription(
+            name: "DNS", trait: "DNS", schemes: ["srv"], usesEventLoops: true, shortForm: "srv://",
+            targets: [
+                CommandTable.Entry(
+                    "srv:///_http._tcp.web.example.com",
+                    "DNS SRV records, from resolv.conf's servers or srv://SERVER:PORT/...; read-only")
+            ],
+            environment: [
+                CommandTable.Entry(
+                    "SDCTL_RESOLV_CONF",
+                    "the resolv.conf that srv:/// targets read (default /etc/resolv.conf)"),
+                CommandTable.Entry(
+                    "LOCALDOMAIN, RES_OPTIONS",
+                    "search list and resolver options, as the C library reads them"),
+            ],
+            implementation: implementation)
+    }()
+}

@@ -5,32 +5,7 @@ import FileDiscovery
 /// (the embedded file backend) or a URL whose scheme picks the backend.
 public struct Target: Sendable {
     /// Every backend this build of sdctl has, in the order their schemes are listed in messages.
-    /// Each but the file backend is a package trait, on by default (Package.swift).
-    static let backends: [any DiscoveryBackend.Type] = {
-        var backends: [any DiscoveryBackend.Type] = [FileBackend.self]
-        #if ZooKeeper
-            backends.append(ZooKeeperBackend.self)
-        #endif
-        #if Etcd
-            backends.append(EtcdBackend.self)
-        #endif
-        #if Consul
-            backends.append(ConsulBackend.self)
-        #endif
-        #if Eureka
-            backends.append(EurekaBackend.self)
-        #endif
-        #if DNS
-            backends.append(SRVBackend.self)
-        #endif
-        return backends
-    }()
-
-    /// The schemes of every backend, with the package trait that builds it in.
-    static let traits: [(trait: String, schemes: [String])] = [
-        ("ZooKeeper", ["zk"]), ("Etcd", ["etcd", "etcds"]), ("Consul", ["consul", "consuls"]),
-        ("Eureka", ["eureka", "eurekas"]), ("DNS", ["srv"]),
-    ]
+    static var backends: [any DiscoveryBackend.Type] { BackendDescription.built }
 
     let backend: any DiscoveryBackend
 
@@ -53,7 +28,7 @@ public struct Target: Sendable {
         let url = try TargetURL(
             text, scheme: text[..<schemeEnd.lowerBound].lowercased(), rest: text[schemeEnd.upperBound...])
         guard let type = backends.first(where: { $0.schemes.contains(url.scheme) }) else {
-            if let trait = Self.traits.first(where: { $0.schemes.contains(url.scheme) })?.trait {
+            if let trait = BackendDescription.named(scheme: url.scheme)?.trait {
                 throw url.invalid(
                     "this sdctl was built without the \(url.scheme):// backend, package trait \(trait); "
                         + "bash .ci/install builds every backend")

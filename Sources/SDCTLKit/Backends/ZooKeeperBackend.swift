@@ -5,8 +5,8 @@
 
     /// `zk://h1:2181,h2:2181/services/web`: go-kit's layout over libzookeeper_mt. Digest credentials
     /// come from SDCTL_ZK_DIGEST or the file named by SDCTL_ZK_DIGEST_FILE (never argv).
-    struct ZooKeeperBackend: DiscoveryBackend, Equatable {
-        static let schemes = ["zk"]
+    struct ZooKeeperBackend: RegisteringBackend, Equatable {
+        static var backendDescription: BackendDescription { .zooKeeper }
         let hosts: [HostPort]
         let path: String
         var scheme: String { "zk" }
@@ -96,3 +96,26 @@
         }
     }
 #endif  // ZooKeeper
+
+extension BackendDescription {
+    static let zooKeeper: BackendDescription = {
+        #if ZooKeeper
+            let implementation: (any DiscoveryBackend.Type)? = ZooKeeperBackend.self
+        #else
+            let implementation: (any DiscoveryBackend.Type)? = nil
+        #endif
+        return BackendDescription(
+            name: "ZooKeeper", trait: "ZooKeeper", schemes: ["zk"], usesEventLoops: false, shortForm: "zk://",
+            targets: [
+                CommandTable.Entry(
+                    "zk://H1:2181,H2:2181/services/web", "ZooKeeper: the children of a node, each an instance"
+                )
+            ],
+            environment: [
+                CommandTable.Entry(
+                    "SDCTL_ZK_DIGEST, SDCTL_ZK_DIGEST_FILE",
+                    "ZooKeeper digest credentials user:password, or a file holding them")
+            ],
+            implementation: implementation)
+    }()
+}

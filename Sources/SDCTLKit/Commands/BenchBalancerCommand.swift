@@ -73,22 +73,26 @@ enum BenchBalancerCommand {
         return .success
     }
 
-    /// Opens the existential once, so that the timed loops run specialised code.
+    /// The choice's balancer, measured with its concrete type, so that the timed loops run
+    /// specialised code.
     static func measure(
         _ choice: BalancerChoice, _ endpointer: FixedEndpointer<Int>, _ instances: Int, _ threads: Int,
         _ picks: Int
     ) -> Measurement {
-        switch choice {
-        case .roundRobin: measure(choice, RoundRobinBalancer(endpointer), instances, threads, picks)
-        case .random: measure(choice, RandomBalancer(endpointer), instances, threads, picks)
-        case .srv: measure(choice, SRVBalancer(endpointer), instances, threads, picks)
-        case .leastLoaded: measure(choice, LeastLoadedBalancer(endpointer), instances, threads, picks)
-        case .peakEWMA: measure(choice, PeakEWMABalancer(endpointer), instances, threads, picks)
-        case .maglev: measure(choice, MaglevBalancer(endpointer), instances, threads, picks)
-        case .weightedRoundRobin:
-            measure(choice, WeightedRoundRobinBalancer(endpointer), instances, threads, picks)
-        case .zone:
-            measure(choice, ZoneAwareBalancer(endpointer, localZone: "zone-a"), instances, threads, picks)
+        choice.withBalancer(
+            endpointer, localZone: "zone-a",
+            Measuring(choice: choice, instances: instances, threads: threads, picks: picks))
+    }
+
+    private struct Measuring: BalancerVisitor {
+        typealias Endpoint = Int
+        let choice: BalancerChoice
+        let instances: Int
+        let threads: Int
+        let picks: Int
+
+        func visit<B: Balancer>(_ balancer: B) -> Measurement where B.Endpoint == Int {
+            BenchBalancerCommand.measure(choice, balancer, instances, threads, picks)
         }
     }
 

@@ -75,7 +75,7 @@ enum BenchPropagationCommand {
             return last
         }
 
-        let registrars = try target.backend.makeRegistrars(context)
+        let registrars = try target.backend.changeMaking().makeRegistrars(context)
         defer { registrars.close() }
         var registerLatency = Histogram<UInt64>(
             highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)

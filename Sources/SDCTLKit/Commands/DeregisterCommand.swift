@@ -4,7 +4,7 @@ enum DeregisterCommand {
         let target = try context.target()
         let key = context.invocation.positionals[1]
         guard !key.isEmpty else { throw context.usage("ID-OR-ADDRESS must not be empty") }
-        let removed = try await target.backend.deregister(idOrAddress: key, context)
+        let removed = try await target.backend.registering().deregister(idOrAddress: key, context)
         if removed.isEmpty {
             context.output.note(
                 "nothing registered as '\(key)' in \(context.invocation.positionals[0]); nothing to do")

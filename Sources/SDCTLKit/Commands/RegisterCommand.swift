@@ -18,7 +18,7 @@ enum RegisterCommand {
         let ttl = try context.duration("ttl")
         let plan = try RegistrationPlan.parse(context)
         var session = try RegistrationSession(context, plan: plan) { () throws(CLIError) in
-            try target.backend.makeRegistrar(for: instance, ttl: ttl, context)
+            try target.backend.registering().makeRegistrar(for: instance, ttl: ttl, context)
         }
         return try await session.run()
     }

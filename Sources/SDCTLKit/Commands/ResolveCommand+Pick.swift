@@ -27,7 +27,10 @@ extension ResolveCommand {
                 return nil
             }
             guard count <= 1_000_000 else { throw context.usage("--picks must be at most 1000000") }
-            if key != nil, balancer != .maglev { throw context.usage("--key goes with --pick maglev") }
+            if key != nil, !balancer.takesKey {
+                let keyed = BalancerChoice.allCases.filter(\.takesKey).map(\.rawValue).joined(separator: ", ")
+                throw context.usage("--key goes with a --pick balancer that takes a key (\(keyed))")
+            }
             if balancer == .zone, zone == nil {
                 throw context.usage("--pick zone needs --zone, the caller's zone")
             }
@@ -44,19 +47,14 @@ extension ResolveCommand {
         cache.update(.instances(set))
         var picked: [String] = []
         picked.reserveCapacity(request.count)
-        if request.balancer == .maglev {
-            let maglev = MaglevBalancer(cache)
-            maglev.prepare()
+        let balancer = request.balancer.make(cache, localZone: request.zone ?? "")
+        if let key = request.key, let keyed = balancer as? any KeyedBalancer<String> {
+            let hash = KeyHash.hash(key)
             for _ in 0..<request.count {
-                if let key = request.key {
-                    picked.append(try maglev.pick(hash: KeyHash.hash(key), avoiding: picked.last).address)
-                } else {
-                    picked.append(try maglev.pick())
-                }
+                picked.append(try keyed.pick(hash: hash, avoiding: picked.last).address)
             }
             return picked
         }
-        let balancer = request.balancer.make(cache, localZone: request.zone ?? "")
         var held: [HeldLease] = []
         for _ in 0..<request.count {
             let lease = try balancer.lease(avoiding: nil)

@@ -1,16 +1,17 @@
 /// The declarative table of every `sdctl` command. Parsing, `--help`, `help COMMAND` and the
 /// completion scripts are all generated from it, so they cannot drift apart.
 public enum CommandTable {
-    static let target = PositionalSpec(
-        "TARGET",
-        "where the service is: a bare name (file backend), file:///dir/name, zk://, etcd://, consul://, eureka://, srv://"
-    )
+    static let target = PositionalSpec("TARGET", "where the service is: \(targetForms)")
 
     /// One or more targets, for the commands that read.
     static let targetList = PositionalSpec(
         "TARGET", repeatable: true,
-        "where the service is: a bare name (file backend), file:///dir/name, zk://, etcd://, consul://, eureka://, srv://; several are each labelled in the output"
-    )
+        "where the service is: \(targetForms); several are each labelled in the output")
+
+    /// Every backend's form of TARGET, in the order of ``BackendDescription/all``.
+    static var targetForms: String {
+        (["a bare name (file backend)"] + BackendDescription.all.map(\.shortForm)).joined(separator: ", ")
+    }
 
     /// Options accepted before or after any command.
     public static let globalOptions: [OptionSpec] = [
