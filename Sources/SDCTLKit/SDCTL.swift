@@ -113,33 +113,10 @@ public enum SDCTL {
     }
 
     static func run(_ context: CommandContext, parser: ArgumentParser) async throws(CLIError) -> ExitCode {
-        switch context.invocation.path {
-        case ["resolve"]: return try await ResolveCommand.run(context)
-        case ["watch"]: return try await WatchCommand.run(context)
-        case ["register"]: return try await RegisterCommand.run(context)
-        case ["deregister"]: return try await DeregisterCommand.run(context)
-        case ["bench", "balancer"]: return try await BenchBalancerCommand.run(context)
-        case ["bench", "propagation"]: return try await BenchPropagationCommand.run(context)
-        case ["completion"]:
-            let name = context.invocation.positionals[0]
-            guard let shell = CompletionGenerator.Shell(rawValue: name) else {
-                throw context.usage("unknown shell '\(name)' (bash, zsh or fish)")
-            }
-            context.output.line(CompletionGenerator.script(for: shell), terminator: "")
-            return .success
-        case ["manpage"]:
-            context.output.line(ManPageGenerator.page(), terminator: "")
-            return .success
-        case ["help"]:
-            let path = context.invocation.positionals.first.map { [$0] } ?? []
-            guard let spec = parser.spec(for: path) else {
-                throw context.usage("no such command '\(path.joined())'")
-            }
-            writeHelp(spec, path: path, parser: parser)
-            return .success
-        default:
+        guard let command = command(at: context.invocation.path) else {
             throw context.usage("unknown command")
         }
+        return try await command.run(context)
     }
 
     static func writeHelp(_ spec: CommandSpec, path: [String], parser: ArgumentParser) {

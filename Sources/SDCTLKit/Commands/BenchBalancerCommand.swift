@@ -9,7 +9,10 @@ import Synchronization
 /// instances are spread over three zones (zone-a, zone-b, zone-c; the zone balancer's caller
 /// is in zone-a) without weights. Then each balancer runs in ``BalancerSimulation``'s mix of
 /// latencies.
-enum BenchBalancerCommand {
+enum BenchBalancerCommand: Command {
+    static let path = ["bench", "balancer"]
+    static var spec: CommandSpec { CommandTable.benchBalancer }
+
     struct Measurement: Sendable {
         var balancer: BalancerChoice
         var threads: Int

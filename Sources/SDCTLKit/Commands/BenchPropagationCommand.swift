@@ -23,7 +23,10 @@ import Synchronization
 /// On a backend that polls, each change first waits a random part of the poll interval: made
 /// right after the watcher saw the previous one, every change would land just after a poll and
 /// wait a whole interval, where a change at a random moment waits half of one on average.
-enum BenchPropagationCommand {
+enum BenchPropagationCommand: Command {
+    static let path = ["bench", "propagation"]
+    static var spec: CommandSpec { CommandTable.benchPropagation }
+
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let rounds = try context.integer("rounds", default: 200)!

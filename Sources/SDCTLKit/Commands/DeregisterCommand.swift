@@ -1,5 +1,8 @@
 /// `sdctl deregister TARGET ID-OR-ADDRESS`
-enum DeregisterCommand {
+enum DeregisterCommand: Command {
+    static let path = ["deregister"]
+    static var spec: CommandSpec { CommandTable.deregister }
+
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
         let target = try context.target()
         let key = context.invocation.positionals[1]

@@ -8,7 +8,10 @@ import Discovery
 
 /// `sdctl register TARGET ADDRESS [--id ID] [--tag T]... [--meta K=V]... [--ttl D] [--ready URL]
 /// [--drain D] [-- CMD...]`
-enum RegisterCommand {
+enum RegisterCommand: Command {
+    static let path = ["register"]
+    static var spec: CommandSpec { CommandTable.register }
+
     /// Signals passed on to a wrapped command.
     static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 

@@ -2,7 +2,10 @@ import Discovery
 import Synchronization
 
 /// `sdctl resolve TARGET... [--wait-for N] [--compare] [--probe KIND] [--pick BALANCER ...]`
-enum ResolveCommand {
+enum ResolveCommand: Command {
+    static let path = ["resolve"]
+    static var spec: CommandSpec { CommandTable.resolve }
+
     /// How long resolve waits for a first answer when neither --timeout nor --wait-for is given.
     static let defaultTimeout: Duration = .seconds(10)
 

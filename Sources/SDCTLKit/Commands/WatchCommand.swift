@@ -9,7 +9,10 @@ import Synchronization
 #endif
 
 /// `sdctl watch TARGET... [--count N] [--exec CMD] [--plain]`
-enum WatchCommand {
+enum WatchCommand: Command {
+    static let path = ["watch"]
+    static var spec: CommandSpec { CommandTable.watch }
+
     /// What the watch reacts to, from every source at once.
     enum Input: Sendable {
         case event(target: Int, InstancerEvent)

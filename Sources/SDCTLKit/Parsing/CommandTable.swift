@@ -197,11 +197,24 @@ public enum CommandTable {
         ]
     )
 
-    public static let bench = CommandSpec(
-        name: "bench",
-        summary: "measure balancers or a backend's propagation latency",
-        subcommands: [benchBalancer, benchPropagation]
-    )
+    /// The groups of commands (`bench balancer`), by their first word.
+    static let groups: [String: String] = ["bench": "measure balancers or a backend's propagation latency"]
+
+    /// The first word of every command, in the order of `allCommands`.
+    static var commandWords: [String] {
+        var words: [String] = []
+        for command in allCommands where !words.contains(command.path[0]) { words.append(command.path[0]) }
+        return words
+    }
+
+    /// The root's entries: each command, and each group with its commands.
+    static var commandEntries: [CommandSpec] {
+        commandWords.map { word in
+            let members = allCommands.filter { $0.path[0] == word }
+            guard members.count > 1 || members[0].path.count > 1 else { return members[0].spec }
+            return CommandSpec(name: word, summary: groups[word] ?? "", subcommands: members.map { $0.spec })
+        }
+    }
 
     public static let completion = CommandSpec(
         name: "completion",
@@ -224,9 +237,7 @@ public enum CommandTable {
         positionals: [
             PositionalSpec(
                 "COMMAND",
-                completion: .choices([
-                    "resolve", "watch", "register", "deregister", "bench", "completion", "manpage",
-                ]),
+                completion: .choices(commandWords.filter { $0 != "help" }),
                 "the command (optional)")
         ]
     )
@@ -235,7 +246,7 @@ public enum CommandTable {
         name: "sdctl",
         summary: "service discovery from the shell: resolve, watch, register, measure",
         options: globalOptions,
-        subcommands: [resolve, watch, register, deregister, bench, completion, manpage, help],
+        subcommands: commandEntries,
         examples: [
             "sdctl register web 127.0.0.1:8080 &", "sdctl resolve web", "sdctl watch web -o json",
         ]
