@@ -200,3 +200,12 @@ let package = Package(
         .testTarget(name: "SDCTLEndToEndTests", dependencies: ["sdctl", "TestSupport"]),
     ]
 )
+
+// The settings grpc-swift-2 builds with, for every Swift target: existentials spelled `any`, and
+// members used only where their module is imported.
+for target in package.targets where target.type != .system && target.name != "CDiscoverySupport" {
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility"),
+        ]
+}

@@ -1,5 +1,6 @@
 import Discovery
 import DiscoveryHTTP
+import NIOHTTP1
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -1,5 +1,6 @@
 import Discovery
 import DiscoveryHTTP
+import NIOHTTP1
 
 extension ConsulClient {
     /// A health answer and the index to block on next.

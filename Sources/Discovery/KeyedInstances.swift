@@ -1,9 +1,8 @@
 /// Instances keyed by where each comes from (a file name, an etcd key), with the set kept
 /// sorted as they change, as ``InstanceCache`` publishes it.
 ///
-/// A change costs a binary search and one insertion or removal in the sorted array; rebuilding
-/// the set from the keyed entries and sorting it on every change cost O(N log N) String
-/// comparisons, which at 100,000 instances was most of a change's 219 ms (docs/benchmarks.md).
+/// A change costs a binary search and one insertion or removal in the sorted array, not a
+/// rebuild and sort of the whole set (docs/benchmarks.md has what that saves).
 public struct KeyedInstances<Key: Hashable & Sendable>: Sendable {
     /// Every instance, sorted.
     public private(set) var sorted: [Instance] = []

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Discovery
+import Logging
 import NIOCore
 import NIOHTTP1
 

@@ -1,4 +1,5 @@
 import Discovery
+import NIOCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -1,5 +1,6 @@
 import Discovery
 import NIOCore
+import SwiftProtobuf
 
 extension EtcdClient {
     /// Grants a lease of `ttl` (etcd raises it to its minimum); returns its id and granted TTL.

@@ -1,5 +1,6 @@
 import Discovery
 import DiscoveryHTTP
+import NIOHTTP1
 
 extension EurekaClient {
     /// `GET <base>/apps/<APP>`: every instance the server lists, whatever its status; an app the

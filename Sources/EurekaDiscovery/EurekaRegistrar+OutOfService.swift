@@ -1,4 +1,5 @@
 import Discovery
+import Synchronization
 
 extension EurekaRegistrar: OutOfServiceRegistrar {
     /// Overrides the instance's status to OUT_OF_SERVICE (`PUT .../status?value=OUT_OF_SERVICE`):

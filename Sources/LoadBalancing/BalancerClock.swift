@@ -118,9 +118,9 @@ extension Duration {
         return whole &+ UInt64(attoseconds / 1_000_000_000)
     }
 
-    /// Nanoseconds as a Double, from the attoseconds' two 64-bit halves: `Double(attoseconds)`
-    /// and `components` go through generic Int128 code that costs 570 ns and 28 ns here, more
-    /// than a whole lease; this costs 4 ns.
+    /// Nanoseconds as a Double, from the attoseconds' two 64-bit halves, without the generic
+    /// Int128 code of `Double(attoseconds)` and `components`.
+    // Measured: those cost 570 ns and 28 ns, more than a whole lease; this costs 4 ns.
     @inlinable
     var fastNanoseconds: Double {
         let attoseconds = self.attoseconds

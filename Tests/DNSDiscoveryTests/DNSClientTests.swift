@@ -1,5 +1,6 @@
 import DNSDiscovery
 import Discovery
+import Synchronization
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Discovery
 import NIOCore
+import SwiftProtobuf
 import TestSupport
 import Testing
 

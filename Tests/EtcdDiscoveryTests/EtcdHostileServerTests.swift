@@ -1,6 +1,7 @@
 import Discovery
 import Foundation
 import NIOConcurrencyHelpers
+import SwiftProtobuf
 import TestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import Discovery
+import SwiftProtobuf
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Discovery
 import EurekaDiscovery
 import Foundation
+import NIOHTTP1
 import TestSupport
 import Testing
 

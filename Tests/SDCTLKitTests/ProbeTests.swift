@@ -1,4 +1,5 @@
 import Discovery
+import Logging
 import Testing
 
 @testable import SDCTLKit

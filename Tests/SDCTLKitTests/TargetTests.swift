@@ -1,5 +1,7 @@
 import ConsulDiscovery
+import DNSDiscovery
 import Discovery
+import EurekaDiscovery
 import FileDiscovery
 import Testing
 

@@ -1,6 +1,8 @@
 import Discovery
+import Logging
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 
 /// The etcd v3 methods this client calls (api/etcdserverpb/rpc.proto).
 enum EtcdMethod {

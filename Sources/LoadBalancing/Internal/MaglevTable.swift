@@ -13,13 +13,14 @@ enum MaglevTable {
     /// From this many endpoints on, the table is the smallest prime of at least 16 slots each.
     static let largeSet = 256
 
-    /// The table size for `count` endpoints. Filling the table takes about M ln M probes
-    /// whatever the count (2.7 ms for M = 65,537 here), and the share of keys that move when one
-    /// endpoint leaves is close to 1/N only while M/N is large: 1.22/N at 50 endpoints with the
-    /// default size. At 1,000 endpoints it is about 7/N with 65,537 slots and 7.6/N with 16,411
-    /// (a simulation of this construction), so large sets take the smaller table, which fills in
-    /// a quarter of the time and still gives every endpoint its share to within 1/16
-    /// (docs/balancers.md).
+    /// The table size for `count` endpoints: the default up to ``largeSet`` endpoints, then the
+    /// first prime from 16 per endpoint, which fills faster and still gives every endpoint its
+    /// share to within 1/16 (docs/balancers.md says why).
+    // Filling the table takes about M ln M probes whatever the count (2.7 ms for M = 65,537
+    // here), and the share of keys that move when one endpoint leaves is close to 1/N only while
+    // M/N is large: 1.22/N at 50 endpoints with the default size. At 1,000 endpoints it is about
+    // 7/N with 65,537 slots and 7.6/N with 16,411 (a simulation of this construction), so large
+    // sets take the smaller table, which fills in a quarter of the time.
     static func size(for count: Int) -> Int {
         guard count >= largeSet else { return defaultSize }
         var size = count * 16

@@ -1,6 +1,7 @@
 import Discovery
 import Dispatch
 import Histogram
+import Logging
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,5 @@
+import Discovery
+
 /// `sdctl deregister TARGET ID-OR-ADDRESS`
 enum DeregisterCommand: Command {
     static let path = ["deregister"]

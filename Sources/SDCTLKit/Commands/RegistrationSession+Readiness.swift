@@ -1,4 +1,5 @@
 import Discovery
+import Logging
 
 /// `register --ready URL`: register only once the probe passes, take the registration out
 /// after `--ready-failures` failures in a row, and put it back when the probe passes again.

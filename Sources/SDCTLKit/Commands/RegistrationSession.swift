@@ -1,4 +1,5 @@
 import Discovery
+import Logging
 import Synchronization
 
 #if canImport(Glibc)

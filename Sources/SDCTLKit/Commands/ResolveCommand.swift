@@ -1,4 +1,5 @@
 import Discovery
+import Logging
 import Synchronization
 
 /// `sdctl resolve TARGET... [--wait-for N] [--compare] [--probe KIND] [--pick BALANCER ...]`

@@ -5,9 +5,9 @@ import Discovery
 /// Each target's feeder forwards one event and then waits until the printer has taken it
 /// before it reads the next from its subscription, whose own mailbox keeps only the latest set
 /// (contract 1). However slow the reader of stdout, at most one event per target waits here:
-/// latest state wins all the way to the printer, and memory stays flat. (The feeders once
-/// drained the subscriptions into an unbounded stream: 22 MB grew to 237 MB in 8 s in front of
-/// a pipe nobody read.)
+/// latest state wins all the way to the printer, and memory stays flat.
+// The feeders once drained the subscriptions into an unbounded stream: 22 MB grew to 237 MB in
+// 8 s in front of a pipe nobody read.
 struct WatchInputs: AsyncSequence, Sendable {
     typealias Element = WatchCommand.Input
 

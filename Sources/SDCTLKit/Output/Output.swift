@@ -1,3 +1,5 @@
+import Discovery
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
