@@ -86,17 +86,17 @@ struct DNSResolverConfigurationTests {
     @Test("rotate starts each query at the next server")
     func rotate() async throws {
         try await KnotServer.with(zones: ["example.test": TestZones.example]) { knot in
-            let other = try await KnotServer.start(zones: ["example.test": TestZones.example])
-            defer { other.stop() }
-            let client = DNSClient(
-                configuration: DNSResolverConfiguration(
-                    servers: [try HostPort(parsing: knot.address), try HostPort(parsing: other.address)],
-                    rotate: true))
-            var servers: [String] = []
-            for _ in 0..<4 {
-                servers.append(try await client.query("_x._tcp.example.test", type: .srv).server)
+            try await KnotServer.with(zones: ["example.test": TestZones.example]) { other in
+                let client = DNSClient(
+                    configuration: DNSResolverConfiguration(
+                        servers: [try HostPort(parsing: knot.address), try HostPort(parsing: other.address)],
+                        rotate: true))
+                var servers: [String] = []
+                for _ in 0..<4 {
+                    servers.append(try await client.query("_x._tcp.example.test", type: .srv).server)
+                }
+                #expect(servers == [knot.address, other.address, knot.address, other.address])
             }
-            #expect(servers == [knot.address, other.address, knot.address, other.address])
         }
     }
 }

@@ -13,33 +13,33 @@ import Testing
 struct EtcdAuthTokenTests {
     @Test("the connection is cut after the token expired: the watch authenticates again and sees a new key")
     func watchReconnectsWithStaleToken() async throws {
-        let servers = try await EtcdServers.start(authTokenTTL: 2)
-        defer { servers.stop() }
-        try await servers.enableAuthentication(password: EtcdSecurityTests.password)
-        let proxy = try await TCPProxy(to: servers.members[0].clientPort)
-        defer { proxy.stop() }
-        let log = RecordingLogHandler.Messages()
-        let etcd = try EtcdClient(
-            .init(
-                endpoints: [HostPort(host: "127.0.0.1", port: UInt16(proxy.port))], username: "root",
-                password: EtcdSecurityTests.password),
-            logger: RecordingLogHandler.logger(log))
-        defer { etcd.close() }
-        let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
-        defer { instancer.stop() }
-        let subscription = instancer.subscribe()
-        try await subscription.set([], within: .seconds(10))
-        // The token's 2 s lifetime runs out while the watch is open and does not use it.
-        try await Task.sleep(for: .seconds(3))
-        try await proxy.cutConnections()
-        _ = try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
-        do {
-            try await subscription.set(["10.0.0.1:80"], within: .seconds(15))
-        } catch {
-            Issue.record("\(log.all.suffix(10).joined(separator: "\n"))")
-            throw error
+        try await EtcdServers.with(authTokenTTL: 2) { servers in
+            try await servers.enableAuthentication(password: EtcdSecurityTests.password)
+            let proxy = try await TCPProxy(to: servers.members[0].clientPort)
+            defer { proxy.stop() }
+            let log = RecordingLogHandler.Messages()
+            let etcd = try EtcdClient(
+                .init(
+                    endpoints: [HostPort(host: "127.0.0.1", port: UInt16(proxy.port))], username: "root",
+                    password: EtcdSecurityTests.password),
+                logger: RecordingLogHandler.logger(log))
+            defer { etcd.close() }
+            let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
+            defer { instancer.stop() }
+            let subscription = instancer.subscribe()
+            try await subscription.set([], within: .seconds(10))
+            // The token's 2 s lifetime runs out while the watch is open and does not use it.
+            try await Task.sleep(for: .seconds(3))
+            try await proxy.cutConnections()
+            _ = try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
+            do {
+                try await subscription.set(["10.0.0.1:80"], within: .seconds(15))
+            } catch {
+                Issue.record("\(log.all.suffix(10).joined(separator: "\n"))")
+                throw error
+            }
+            #expect(log.all.contains { $0.contains("token refused; authenticating again") }, "\(log.all)")
         }
-        #expect(log.all.contains { $0.contains("token refused; authenticating again") }, "\(log.all)")
     }
 }
 

@@ -48,39 +48,40 @@ struct EtcdClusterTests {
 
     @Test("stop the member in use, then the leader: watches converge, the registration survives")
     func memberLoss() async throws {
-        let servers = try await EtcdServers.start(count: 3)
-        defer { servers.stop() }
-        let endpoints = try servers.members.map { try HostPort(parsing: $0.endpoint) }
-        // Two clients with the endpoints in opposite orders, so they start on different members.
-        let first = try EtcdClient(.init(endpoints: endpoints))
-        defer { first.close() }
-        let second = try EtcdClient(.init(endpoints: endpoints.reversed()))
-        defer { second.close() }
-        let instancers = [first, second].map { EtcdInstancer(client: $0, prefix: "/services/web/") }
-        defer { for instancer in instancers { instancer.stop() } }
-        let registrar = try EtcdRegistrar(
-            client: first, prefix: "/services/web/", instance: Instance(address: "10.0.0.1:80", id: "web-1"),
-            ttl: .seconds(4))
-        try await registrar.register()
-        var addresses = ["10.0.0.1:80"]
-        for watcher in instancers { try await watcher.subscribe().set(addresses, within: .seconds(10)) }
+        try await EtcdServers.with(count: 3) { servers in
+            let endpoints = try servers.members.map { try HostPort(parsing: $0.endpoint) }
+            // Two clients with the endpoints in opposite orders, so they start on different members.
+            let first = try EtcdClient(.init(endpoints: endpoints))
+            defer { first.close() }
+            let second = try EtcdClient(.init(endpoints: endpoints.reversed()))
+            defer { second.close() }
+            let instancers = [first, second].map { EtcdInstancer(client: $0, prefix: "/services/web/") }
+            defer { for instancer in instancers { instancer.stop() } }
+            let registrar = try EtcdRegistrar(
+                client: first, prefix: "/services/web/",
+                instance: Instance(address: "10.0.0.1:80", id: "web-1"),
+                ttl: .seconds(4))
+            try await registrar.register()
+            var addresses = ["10.0.0.1:80"]
+            for watcher in instancers { try await watcher.subscribe().set(addresses, within: .seconds(10)) }
 
-        // The member the registering client talks to: the one its connection goes to.
-        let inUse = try #require(
-            servers.members.first { TCPConnections.established(toPort: $0.clientPort) > 0 }?.name)
-        #expect(inUse == "m1")  // pick-first takes the endpoints in order
-        try await lose(
-            inUse, servers, watchers: instancers, registrar: registrar, expecting: &addresses,
-            change: "10.0.0.2")
-        #expect(TCPConnections.established(toPort: servers.members[0].clientPort) == 0)
+            // The member the registering client talks to: the one its connection goes to.
+            let inUse = try #require(
+                servers.members.first { TCPConnections.established(toPort: $0.clientPort) > 0 }?.name)
+            #expect(inUse == "m1")  // pick-first takes the endpoints in order
+            try await lose(
+                inUse, servers, watchers: instancers, registrar: registrar, expecting: &addresses,
+                change: "10.0.0.2")
+            #expect(TCPConnections.established(toPort: servers.members[0].clientPort) == 0)
 
-        let leader = try await servers.leader()
-        try await lose(
-            leader, servers, watchers: instancers, registrar: registrar, expecting: &addresses,
-            change: "10.0.0.3")
+            let leader = try await servers.leader()
+            try await lose(
+                leader, servers, watchers: instancers, registrar: registrar, expecting: &addresses,
+                change: "10.0.0.3")
 
-        try await registrar.deregister()
-        addresses.removeAll { $0 == "10.0.0.1:80" }
-        for watcher in instancers { try await watcher.subscribe().set(addresses, within: .seconds(10)) }
+            try await registrar.deregister()
+            addresses.removeAll { $0 == "10.0.0.1:80" }
+            for watcher in instancers { try await watcher.subscribe().set(addresses, within: .seconds(10)) }
+        }
     }
 }

@@ -13,27 +13,29 @@ struct EtcdLeaderTests {
     /// kept a set that nobody could change, as if all were well.
     @Test("a watch on a member whose peers froze reports it, and goes on once they are back")
     func watchOnLoneMember() async throws {
-        let servers = try await EtcdServers.start(count: 3)
-        defer { servers.stop() }
-        let lone = servers.members[0]
-        let etcd = try EtcdClient(.init(endpoints: [try HostPort(parsing: lone.endpoint)]))
-        defer { etcd.close() }
-        let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
-        defer { instancer.stop() }
-        let subscription = instancer.subscribe()
-        try await subscription.set([], within: .seconds(10))
+        try await EtcdServers.with(count: 3) { servers in
+            let lone = servers.members[0]
+            let etcd = try EtcdClient(.init(endpoints: [try HostPort(parsing: lone.endpoint)]))
+            defer { etcd.close() }
+            let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
+            defer { instancer.stop() }
+            let subscription = instancer.subscribe()
+            try await subscription.set([], within: .seconds(10))
 
-        for member in servers.members.dropFirst() { servers.freeze(member: member.name) }
-        // etcd ends a leader-requiring stream after three election timeouts (0.5 s here) with
-        // no leader; the bound allows a loaded machine.
-        let event = try await subscription.first(within: .seconds(30), "an error event") { $0.failure != nil }
-        let failure = try #require(event.failure)
-        #expect(failure.message.contains("no leader"), "\(failure.message)")
+            for member in servers.members.dropFirst() { servers.freeze(member: member.name) }
+            // etcd ends a leader-requiring stream after three election timeouts (0.5 s here) with
+            // no leader; the bound allows a loaded machine.
+            let event = try await subscription.first(within: .seconds(30), "an error event") {
+                $0.failure != nil
+            }
+            let failure = try #require(event.failure)
+            #expect(failure.message.contains("no leader"), "\(failure.message)")
 
-        for member in servers.members.dropFirst() { servers.thaw(member: member.name) }
-        _ = try await servers.leader()
-        try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
-        try await subscription.set(["10.0.0.1:80"], within: .seconds(30))
+            for member in servers.members.dropFirst() { servers.thaw(member: member.name) }
+            _ = try await servers.leader()
+            try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
+            try await subscription.set(["10.0.0.1:80"], within: .seconds(30))
+        }
     }
 
     /// Before, pick-first went back to the first endpoint that took the connection, however
@@ -52,19 +54,19 @@ struct EtcdLeaderTests {
             }
         }
         defer { fake.stop() }
-        let servers = try await EtcdServers.start()
-        defer { servers.stop() }
-        try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
-        let etcd = try EtcdClient(
-            .init(endpoints: [
-                HostPort(host: "127.0.0.1", port: UInt16(fake.port)),
-                try HostPort(parsing: servers.members[0].endpoint),
-            ]))
-        defer { etcd.close() }
-        let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
-        defer { instancer.stop() }
-        try await instancer.subscribe().set(["10.0.0.1:80"], within: .seconds(20))
-        #expect(fake.requestsRequiringLeader[EtcdMethod.watch] == 1)
-        #expect(fake.requestsRequiringLeader[EtcdMethod.range] == nil, "unary calls do not ask")
+        try await EtcdServers.with { servers in
+            try await servers.etcdctl(["put", "/services/web/a", "10.0.0.1:80"])
+            let etcd = try EtcdClient(
+                .init(endpoints: [
+                    HostPort(host: "127.0.0.1", port: UInt16(fake.port)),
+                    try HostPort(parsing: servers.members[0].endpoint),
+                ]))
+            defer { etcd.close() }
+            let instancer = EtcdInstancer(client: etcd, prefix: "/services/web/")
+            defer { instancer.stop() }
+            try await instancer.subscribe().set(["10.0.0.1:80"], within: .seconds(20))
+            #expect(fake.requestsRequiringLeader[EtcdMethod.watch] == 1)
+            #expect(fake.requestsRequiringLeader[EtcdMethod.range] == nil, "unary calls do not ask")
+        }
     }
 }

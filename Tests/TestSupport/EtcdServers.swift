@@ -27,8 +27,11 @@ public final class EtcdServers: Sendable {
     /// signed by ``certificates``' CA. `authTokenTTL`: seconds a simple auth token lives.
     /// Runs `body` with `count` members started as one cluster and stops them afterwards,
     /// whatever happens.
-    public static func with<T>(count: Int = 1, _ body: (EtcdServers) async throws -> T) async throws -> T {
-        let servers = try await start(count: count)
+    public static func with<T>(
+        count: Int = 1, tls: Bool = false, authTokenTTL: Int? = nil, timeout: Duration = .seconds(60),
+        _ body: (EtcdServers) async throws -> T
+    ) async throws -> T {
+        let servers = try await start(count: count, tls: tls, authTokenTTL: authTokenTTL, timeout: timeout)
         defer { servers.stop() }
         return try await body(servers)
     }

@@ -18,9 +18,9 @@ public final class KnotServer: Sendable {
     /// Runs `body` with a server serving `zones` (origin -> zone file text) and stops it
     /// afterwards, whatever happens.
     public static func with<T>(
-        zones: [String: String], _ body: (KnotServer) async throws -> T
+        zones: [String: String], timeout: Duration = .seconds(30), _ body: (KnotServer) async throws -> T
     ) async throws -> T {
-        let server = try await start(zones: zones)
+        let server = try await start(zones: zones, timeout: timeout)
         defer { server.stop() }
         return try await body(server)
     }

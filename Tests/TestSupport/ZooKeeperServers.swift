@@ -24,9 +24,10 @@ public final class ZooKeeperServers: Sendable {
 
     /// Starts `count` servers (1: standalone) and waits until they serve.
     /// Runs `body` with `count` members started and stops them afterwards, whatever happens.
-    public static func with<T>(count: Int = 1, _ body: (ZooKeeperServers) async throws -> T) async throws -> T
-    {
-        let servers = try await start(count: count)
+    public static func with<T>(
+        count: Int = 1, timeout: Duration = .seconds(60), _ body: (ZooKeeperServers) async throws -> T
+    ) async throws -> T {
+        let servers = try await start(count: count, timeout: timeout)
         defer { servers.stop() }
         return try await body(servers)
     }

@@ -31,51 +31,53 @@ extension ZooKeeperTests {
 
     @Test("watches on requests never sent are not released twice")
     func unsentWatchRequests() async throws {
-        let servers = try await ZooKeeperServers.start()
-        defer { servers.stop() }
-        let client = try await refusedClient(servers)
-        defer { client.close() }
-        for _ in 0..<200 {
-            await #expect {
-                _ = try await client.children("/services", onChange: {})
-            } throws: { error in
-                (error as? DiscoveryError)?.zooKeeperError != nil
+        try await ZooKeeperServers.with { servers in
+            let client = try await refusedClient(servers)
+            defer { client.close() }
+            for _ in 0..<200 {
+                await #expect {
+                    _ = try await client.children("/services", onChange: {})
+                } throws: { error in
+                    (error as? DiscoveryError)?.zooKeeperError != nil
+                }
+                let code = await withCheckedContinuation {
+                    (continuation: CheckedContinuation<Int32, Never>) in
+                    client.requestChildren(
+                        "/services", onChange: {}, completion: { rc, _ in continuation.resume(returning: rc) }
+                    )
+                }
+                #expect(code == ZAUTHFAILED.rawValue)
             }
-            let code = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                client.requestChildren(
-                    "/services", onChange: {}, completion: { rc, _ in continuation.resume(returning: rc) })
-            }
-            #expect(code == ZAUTHFAILED.rawValue)
+            #expect(client.pendingWatchCount == 0)
         }
-        #expect(client.pendingWatchCount == 0)
     }
 
     @Test("a client whose last reference is dropped by a completion closes off the completion thread")
     func lastReferenceInCompletion() async throws {
-        let servers = try await ZooKeeperServers.start()
-        defer { servers.stop() }
-        let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
-        defer { observer.close() }
-        try await observer.waitUntilConnected(timeout: .seconds(10))
-        try await observer.createParents("/services/web")
-        for round in 0..<20 {
-            let node = "/services/web/held-\(round)"
-            let done = Atomic<Bool>(false)
-            do {
-                let client = try ZooKeeperClient(.init(connectString: servers.connectString))
-                try await client.waitUntilConnected(timeout: .seconds(10))
-                _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
-                // The completion holds the only strong reference once this scope ends.
-                client.requestChildren(
-                    "/services/web", onChange: {},
-                    completion: { [client] _, _ in
-                        _ = client
-                        done.store(true, ordering: .releasing)
-                    })
+        try await ZooKeeperServers.with { servers in
+            let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
+            defer { observer.close() }
+            try await observer.waitUntilConnected(timeout: .seconds(10))
+            try await observer.createParents("/services/web")
+            for round in 0..<20 {
+                let node = "/services/web/held-\(round)"
+                let done = Atomic<Bool>(false)
+                do {
+                    let client = try ZooKeeperClient(.init(connectString: servers.connectString))
+                    try await client.waitUntilConnected(timeout: .seconds(10))
+                    _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
+                    // The completion holds the only strong reference once this scope ends.
+                    client.requestChildren(
+                        "/services/web", onChange: {},
+                        completion: { [client] _, _ in
+                            _ = client
+                            done.store(true, ordering: .releasing)
+                        })
+                }
+                try await eventually(.seconds(10), "the completion") { done.load(ordering: .acquiring) }
+                // The handle was closed, so its ephemeral node goes.
+                try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
             }
-            try await eventually(.seconds(10), "the completion") { done.load(ordering: .acquiring) }
-            // The handle was closed, so its ephemeral node goes.
-            try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
         }
     }
 
@@ -88,55 +90,57 @@ extension ZooKeeperTests {
         "close() on the library's completion thread returns at once while the session queue is busy, and still closes"
     )
     func closeInCompletion() async throws {
-        let servers = try await ZooKeeperServers.start()
-        defer { servers.stop() }
-        let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
-        defer { observer.close() }
-        try await observer.waitUntilConnected(timeout: .seconds(10))
-        try await observer.createParents("/services/web")
-        let node = "/services/web/closed-in-completion"
-        let client = try ZooKeeperClient(.init(connectString: servers.connectString))
-        try await client.waitUntilConnected(timeout: .seconds(10))
-        _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
-        let queueFree = DispatchSemaphore(value: 0)
-        client.queue.async { queueFree.wait() }
-        var freed = false
-        defer { if !freed { queueFree.signal() } }
-        let returned = Atomic<Bool>(false)
-        client.requestChildren(
-            "/services/web", onChange: nil,
-            completion: { _, _ in
-                client.close()
-                returned.store(true, ordering: .releasing)
-            })
-        try await eventually(.seconds(10), "the completion that closed the client to return") {
-            returned.load(ordering: .acquiring)
+        try await ZooKeeperServers.with { servers in
+            let observer = try ZooKeeperClient(.init(connectString: servers.connectString))
+            defer { observer.close() }
+            try await observer.waitUntilConnected(timeout: .seconds(10))
+            try await observer.createParents("/services/web")
+            let node = "/services/web/closed-in-completion"
+            let client = try ZooKeeperClient(.init(connectString: servers.connectString))
+            try await client.waitUntilConnected(timeout: .seconds(10))
+            _ = try await client.create(node, data: Array("10.0.0.1:80".utf8), mode: .ephemeral)
+            let queueFree = DispatchSemaphore(value: 0)
+            client.queue.async { queueFree.wait() }
+            var freed = false
+            defer { if !freed { queueFree.signal() } }
+            let returned = Atomic<Bool>(false)
+            client.requestChildren(
+                "/services/web", onChange: nil,
+                completion: { _, _ in
+                    client.close()
+                    returned.store(true, ordering: .releasing)
+                })
+            try await eventually(.seconds(10), "the completion that closed the client to return") {
+                returned.load(ordering: .acquiring)
+            }
+            #expect(!client.isConnected)
+            queueFree.signal()
+            freed = true
+            // The handle is closed once the queue is free, so its ephemeral node goes.
+            try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
         }
-        #expect(!client.isConnected)
-        queueFree.signal()
-        freed = true
-        // The handle is closed once the queue is free, so its ephemeral node goes.
-        try await eventually(.seconds(10), "\(node) to go") { try await !observer.exists(node) }
     }
 }
 
 extension ZooKeeperTests {
     @Test("a child whose data cannot be read is retried without arming another watch each time")
     func unreadableChildArmsOneWatch() async throws {
-        let servers = try await ZooKeeperServers.start()
-        defer { servers.stop() }
-        let log = RecordingLogHandler.Messages()
-        let zk = try ZooKeeperClient(.init(connectString: servers.connectString))
-        try await zk.waitUntilConnected(timeout: .seconds(10))
-        try await zk.createParents("/services/web")
-        // Readable by one address only, which is not ours: every data read is refused (NOAUTH).
-        _ = try await servers.zkCli(["create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa"])
-        let instancer = ZooKeeperInstancer(
-            client: zk, path: "/services/web", logger: RecordingLogHandler.logger(log))
-        defer { instancer.stop() }
-        try await eventually(.seconds(10), "four failed listings") {
-            log.all.filter { $0.contains("listing failed") }.count >= 4
+        try await ZooKeeperServers.with { servers in
+            let log = RecordingLogHandler.Messages()
+            let zk = try ZooKeeperClient(.init(connectString: servers.connectString))
+            try await zk.waitUntilConnected(timeout: .seconds(10))
+            try await zk.createParents("/services/web")
+            // Readable by one address only, which is not ours: every data read is refused (NOAUTH).
+            _ = try await servers.zkCli([
+                "create", "/services/web/secret", "10.0.0.1:80", "ip:10.9.9.9:cdrwa",
+            ])
+            let instancer = ZooKeeperInstancer(
+                client: zk, path: "/services/web", logger: RecordingLogHandler.logger(log))
+            defer { instancer.stop() }
+            try await eventually(.seconds(10), "four failed listings") {
+                log.all.filter { $0.contains("listing failed") }.count >= 4
+            }
+            #expect(zk.pendingWatchCount == 1, "one children watch, however many retries")
         }
-        #expect(zk.pendingWatchCount == 1, "one children watch, however many retries")
     }
 }
