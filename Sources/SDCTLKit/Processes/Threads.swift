@@ -1,5 +1,3 @@
-import CNIOLinux
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -43,14 +41,19 @@ func runOnNewThread(_ body: @escaping @Sendable () -> Void) {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    // Allocated, not `pthread_attr_t()`: that zero initializer is imported into whichever C
+    // module includes pthread.h first (CNIOLinux in a full build), which a file-only build lacks.
+    let attributes = UnsafeMutablePointer<pthread_attr_t>.allocate(capacity: 1)
+    pthread_attr_init(attributes)
+    defer {
+        pthread_attr_destroy(attributes)
+        attributes.deallocate()
+    }
+    pthread_attr_setdetachstate(attributes, Int32(PTHREAD_CREATE_DETACHED))
     var thread = pthread_t()
     let work = Unmanaged.passRetained(Work(body)).toOpaque()
     let result = pthread_create(
-        &thread, &attributes,
+        &thread, attributes,
         { raw in
             Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue().body()
             return nil
