@@ -10,6 +10,9 @@ import Synchronization
 
 /// A ZooKeeper session over the C client (libzookeeper_mt), with async/await operations.
 ///
+/// Its session decisions are a state machine's (docs/zookeeper.md); this type performs them
+/// (opening and closing handles, resuming waiters, telling listeners) outside its lock.
+///
 /// - Plain disconnects are left to the library, which reconnects and keeps the session, its
 ///   ephemeral nodes and its watches.
 /// - An expired session gets a new handle (never closed from its own callback), the
@@ -68,25 +71,11 @@ public final class ZooKeeperClient: Sendable {
     }
 
     private struct State: Sendable {
-        var handle: Handle?
-        var number = 0
-        /// The number of a handle whose `zookeeper_init` has not returned yet. Its session
-        /// events count already: under load, the library can connect and report it before the
-        /// handle is installed (seen: sessions that never connected, one `bench propagation` in
-        /// fifteen when six ran at once).
-        var opening: Int?
-        var sessionID: Int64 = 0
-        var connected = false
-        var authenticationFailed = false
-        var closed = false
+        var session = ZooKeeperSessionStateMachine<Handle>()
         var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
         var listeners: [UInt64: @Sendable (ZooKeeperSessionEvent) -> Void] = [:]
         var watches: [UInt64: WatchBox] = [:]
         var nextID: UInt64 = 0
-        /// Counts disconnections, so that a session-loss timer knows whether its disconnection
-        /// is still the current one.
-        var disconnections = 0
-        var reopenBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
     }
 
     public let configuration: Configuration
@@ -109,15 +98,11 @@ public final class ZooKeeperClient: Sendable {
     }
 
     deinit {
-        let (handle, watches) = state.withLock { state -> (Handle?, [WatchBox]) in
-            state.closed = true
-            defer {
-                state.handle = nil
-                state.watches.removeAll()
-            }
-            return (state.handle, Array(state.watches.values))
+        let (action, watches) = state.withLock { state in
+            defer { state.watches.removeAll() }
+            return (state.session.close(), Array(state.watches.values))
         }
-        guard let handle else { return }
+        guard case .close(let handle?) = action else { return }
         // The last reference may go on the library's completion thread (a callback's context),
         // where zookeeper_close must not run: close from a thread of our own.
         DispatchQueue.global().async {
@@ -129,11 +114,7 @@ public final class ZooKeeperClient: Sendable {
     // MARK: - Session
 
     private func open(resuming session: SessionCredentials? = nil) throws(DiscoveryError) {
-        let number = state.withLock { state -> Int in
-            state.number += 1
-            state.opening = state.number
-            return state.number
-        }
+        let number = state.withLock { $0.session.beginOpening() }
         let context = Unmanaged.passRetained(SessionContext(client: self, handleNumber: number)).toOpaque()
         let timeout = Int32(clamping: configuration.sessionTimeout.wholeMilliseconds)
         var identity = clientid_t()
@@ -149,7 +130,7 @@ public final class ZooKeeperClient: Sendable {
                 context, 0)
         }
         guard let raw else {
-            state.withLock { state in if state.opening == number { state.opening = nil } }
+            state.withLock { $0.session.openFailed(number: number) }
             Unmanaged<SessionContext>.fromOpaque(context).release()
             throw ZooKeeperError(
                 code: ZBADARGUMENTS.rawValue,
@@ -158,12 +139,7 @@ public final class ZooKeeperClient: Sendable {
             ).discoveryError
         }
         let handle = Handle(raw: raw, context: context, number: number)
-        let installed = state.withLock { state -> Bool in
-            if state.opening == number { state.opening = nil }
-            guard !state.closed else { return false }
-            state.handle = handle
-            return true
-        }
+        let installed = state.withLock { $0.session.opened(handle, number: number) }
         guard installed else {
             Self.close(handle)
             return
@@ -199,71 +175,59 @@ public final class ZooKeeperClient: Sendable {
 
     /// Called on the completion thread for every session event of handle `handleNumber`.
     func sessionStateChanged(_ zkState: Int32, handleNumber: Int, handle raw: OpaquePointer) {
-        var lossTimer: (disconnection: Int, after: Duration)?
-        let (event, waiters, listeners):
-            (
-                ZooKeeperSessionEvent?, [CheckedContinuation<Bool, Never>],
-                [@Sendable (ZooKeeperSessionEvent) -> Void]
-            ) =
-                state.withLock { state in
-                    guard handleNumber == state.number, !state.closed,
-                        state.handle?.number == handleNumber || state.opening == handleNumber
-                    else {
-                        return (nil, [], [])
-                    }
-                    var event: ZooKeeperSessionEvent?
-                    var resumed: [CheckedContinuation<Bool, Never>] = []
-                    switch zkState {
-                    case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE:
-                        state.connected = true
-                        state.sessionID = zoo_client_id(raw)?.pointee.client_id ?? 0
-                        state.reopenBackoff.reset()
-                        event = .connected(session: state.sessionID, number: state.number)
-                        resumed = Array(state.waiters.values)
-                        state.waiters.removeAll()
-                    case ZOO_EXPIRED_SESSION_STATE:
-                        state.connected = false
-                        event = .expired
-                    case ZOO_AUTH_FAILED_STATE:
-                        state.connected = false
-                        state.authenticationFailed = true
-                        event = .authenticationFailed
-                        resumed = Array(state.waiters.values)
-                        state.waiters.removeAll()
-                    case ZOO_CONNECTING_STATE, ZOO_ASSOCIATING_STATE, ZOO_NOTCONNECTED_STATE:
-                        if state.connected {
-                            event = .disconnected
-                            state.disconnections += 1
-                            lossTimer = (
-                                state.disconnections,
-                                .milliseconds(max(Int(zoo_recv_timeout(raw)), 1))
-                            )
-                        }
-                        state.connected = false
-                    default:
-                        break
-                    }
-                    return (event, resumed, Array(state.listeners.values))
-                }
-        let connectedNow = event.map { if case .connected = $0 { true } else { false } } ?? false
-        for waiter in waiters { waiter.resume(returning: connectedNow) }
-        guard let event else { return }
-        switch event {
+        guard let libraryState = Self.libraryState(zkState) else { return }
+        // The handle is valid during its own callback.
+        let sessionID = zoo_client_id(raw)?.pointee.client_id ?? 0
+        let receiveTimeout = Duration.milliseconds(max(Int(zoo_recv_timeout(raw)), 1))
+        let (action, waiters, listeners) = state.withLock { state in
+            let action = state.session.libraryStateChanged(
+                libraryState, handleNumber: handleNumber, sessionID: sessionID, receiveTimeout: receiveTimeout
+            )
+            var waiters: [CheckedContinuation<Bool, Never>] = []
+            switch action {
+            case .connected, .authenticationFailed:
+                waiters = Array(state.waiters.values)
+                state.waiters.removeAll()
+            case .expired, .disconnected, .none:
+                break
+            }
+            return (action, waiters, Array(state.listeners.values))
+        }
+        let event: ZooKeeperSessionEvent
+        switch action {
+        case .none:
+            return
+        case .connected(let connected):
+            for waiter in waiters { waiter.resume(returning: true) }
+            event = connected
         case .expired:
             logger.warning("session expired; opening a new one")
             queue.async { [weak self] in self?.replaceExpiredHandle() }
+            event = .expired
         case .authenticationFailed:
+            for waiter in waiters { waiter.resume(returning: false) }
             logger.error("authentication failed")
-        case .disconnected:
+            event = .authenticationFailed
+        case .disconnected(let disconnection, let after):
             logger.info("disconnected; the client reconnects by itself")
-        default:
-            break
-        }
-        for listener in listeners { listener(event) }
-        if let (disconnection, after) = lossTimer {
+            for listener in listeners { listener(.disconnected) }
             queue.asyncAfter(deadline: .now() + .nanoseconds(after.wholeNanoseconds)) { [weak self] in
                 self?.sessionLost(disconnection: disconnection, handleNumber: handleNumber, after: after)
             }
+            return
+        }
+        for listener in listeners { listener(event) }
+    }
+
+    private static func libraryState(
+        _ zkState: Int32
+    ) -> ZooKeeperSessionStateMachine<Handle>.LibraryState? {
+        switch zkState {
+        case ZOO_CONNECTED_STATE, ZOO_READONLY_STATE: .connected
+        case ZOO_EXPIRED_SESSION_STATE: .expired
+        case ZOO_AUTH_FAILED_STATE: .authenticationFailed
+        case ZOO_CONNECTING_STATE, ZOO_ASSOCIATING_STATE, ZOO_NOTCONNECTED_STATE: .connecting
+        default: nil
         }
     }
 
@@ -273,11 +237,11 @@ public final class ZooKeeperClient: Sendable {
     /// it, so without this the client would retry that session indefinitely.
     private func sessionLost(disconnection: Int, handleNumber: Int, after: Duration) {
         let lost = state.withLock { state -> (Handle, [@Sendable (ZooKeeperSessionEvent) -> Void])? in
-            guard !state.closed, !state.connected, state.number == handleNumber,
-                state.disconnections == disconnection, let handle = state.handle
-            else { return nil }
             // Taken out now, so that no late callback of the old handle counts any more.
-            state.handle = nil
+            guard
+                let handle = state.session.lossTimerFired(
+                    disconnection: disconnection, handleNumber: handleNumber)
+            else { return nil }
             return (handle, Array(state.listeners.values))
         }
         guard let (old, listeners) = lost else { return }
@@ -290,21 +254,18 @@ public final class ZooKeeperClient: Sendable {
 
     /// Runs on `queue`: closes the expired handle (outside its callbacks) and opens a new one.
     private func replaceExpiredHandle() {
-        let old = state.withLock { state -> Handle? in
-            defer { state.handle = nil }
-            return state.handle
-        }
+        let old = state.withLock { $0.session.takeHandleForReplacement() }
         reopen(closing: old)
     }
 
     /// Runs on `queue`: closes `old` if given, then opens a new session, retrying with backoff.
     private func reopen(closing old: Handle?) {
         if let old { closeAndForgetWatches(old) }
-        guard !state.withLock({ $0.closed }) else { return }
+        guard !state.withLock({ $0.session.isClosed }) else { return }
         do {
             try open()
         } catch {
-            let delay = state.withLock { $0.reopenBackoff.next() }
+            let delay = state.withLock { $0.session.reopenFailed() }
             logger.error(
                 "cannot open a new session; retrying",
                 metadata: ["sd.error": "\(error)", "sd.delay": "\(delay)"])
@@ -332,7 +293,7 @@ public final class ZooKeeperClient: Sendable {
 
     /// Waits until the session is connected; throws on timeout, authentication failure or close.
     public func waitUntilConnected(timeout: Duration) async throws(DiscoveryError) {
-        if state.withLock({ $0.connected }) { return }  // the common case: no timer, no task
+        if state.withLock({ $0.session.isConnected }) { return }  // the common case: no timer, no task
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
@@ -349,10 +310,14 @@ public final class ZooKeeperClient: Sendable {
         let connected = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let ready = state.withLock { state -> Bool? in
-                    if state.connected { return true }
-                    if state.closed || state.authenticationFailed || Task.isCancelled { return false }
-                    state.waiters[id] = continuation
-                    return nil
+                    switch state.session.waitOutcome {
+                    case .connected: return true
+                    case .failed: return false
+                    case .wait:
+                        if Task.isCancelled { return false }
+                        state.waiters[id] = continuation
+                        return nil
+                    }
                 }
                 if let ready { continuation.resume(returning: ready) }
             }
@@ -364,12 +329,13 @@ public final class ZooKeeperClient: Sendable {
             throw ZooKeeperError(code: ZCONNECTIONLOSS.rawValue, message: "cancelled while connecting")
                 .discoveryError
         }
-        let (closed, authFailed) = state.withLock { ($0.closed, $0.authenticationFailed) }
-        if authFailed {
+        switch state.withLock({ $0.session.phase }) {
+        case .authenticationFailed:
             throw ZooKeeperError(code: ZAUTHFAILED.rawValue, message: "authentication failed").discoveryError
-        }
-        if closed {
+        case .closed:
             throw ZooKeeperError(code: ZCLOSING.rawValue, message: "the client is closed").discoveryError
+        case .connecting, .connected, .disconnected, .expired:
+            break
         }
         throw ZooKeeperError(
             code: ZCONNECTIONLOSS.rawValue,
@@ -378,15 +344,17 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Counts the sessions this client has had (1 for the first; each expiry adds one).
-    public var sessionNumber: Int { state.withLock { $0.number } }
+    public var sessionNumber: Int { state.withLock { $0.session.number } }
 
     /// Whether the session is connected right now.
-    public var isConnected: Bool { state.withLock { $0.connected } }
+    public var isConnected: Bool { state.withLock { $0.session.isConnected } }
 
     /// The current session's id and password (for tests that force an expiry).
     public var sessionCredentials: SessionCredentials? {
         state.withLock { state in
-            guard state.connected, let handle = state.handle, let id = zoo_client_id(handle.raw) else {
+            guard state.session.isConnected, let handle = state.session.currentHandle?.handle,
+                let id = zoo_client_id(handle.raw)
+            else {
                 return nil
             }
             let password = withUnsafeBytes(of: id.pointee.passwd) { Array($0) }
@@ -422,15 +390,12 @@ public final class ZooKeeperClient: Sendable {
             state -> (
                 Handle?, [CheckedContinuation<Bool, Never>], [@Sendable (ZooKeeperSessionEvent) -> Void]
             ) in
-            guard !state.closed else { return (nil, [], []) }
-            state.closed = true
-            state.connected = false
+            guard case .close(let handle) = state.session.close() else { return (nil, [], []) }
             defer {
-                state.handle = nil
                 state.waiters.removeAll()
                 state.listeners.removeAll()
             }
-            return (state.handle, Array(state.waiters.values), Array(state.listeners.values))
+            return (handle, Array(state.waiters.values), Array(state.listeners.values))
         }
         for waiter in waiters { waiter.resume(returning: false) }
         if let handle {
@@ -467,20 +432,22 @@ public final class ZooKeeperClient: Sendable {
     /// The asynchronous C calls only queue a request, so this never blocks for long.
     func withHandle(_ body: (OpaquePointer) -> Int32) -> Int32 {
         state.withLock { state in
-            if state.closed { return ZCLOSING.rawValue }
-            if state.authenticationFailed { return ZAUTHFAILED.rawValue }
-            guard let handle = state.handle else { return ZINVALIDSTATE.rawValue }
-            return body(handle.raw)
+            switch state.session.handleForRequest {
+            case .handle(let handle): body(handle.raw)
+            case .closed: ZCLOSING.rawValue
+            case .authenticationFailed: ZAUTHFAILED.rawValue
+            case .none: ZINVALIDSTATE.rawValue
+            }
         }
     }
 
     /// Registers a one-shot watch box for the current handle; `nil` if there is none.
     func makeWatch(_ onFire: @escaping @Sendable () -> Void) -> (WatchBox, UInt64)? {
         state.withLock { state in
-            guard let handle = state.handle, !state.closed else { return nil }
+            guard let (_, number) = state.session.currentHandle else { return nil }
             state.nextID += 1
             let id = state.nextID
-            let box = WatchBox(handleNumber: handle.number) { [weak self] in
+            let box = WatchBox(handleNumber: number) { [weak self] in
                 self?.state.withLock { _ = $0.watches.removeValue(forKey: id) }
                 onFire()
             }

@@ -9,12 +9,12 @@ import Logging
 /// one `getChildren` and one round trip of reads, not one per child. A child whose data is not
 /// an address is reported and skipped.
 ///
-/// The watch loop is a small state machine driven by the C client's callbacks: a fired watch
-/// issues the next listing from the completion thread, the listing issues the reads, the last
-/// read publishes. Nothing in it blocks, and no thread hop separates a change from its
-/// publication (docs/zookeeper.md says what a task per step cost). Failures
-/// become error events followed by backoff and a new listing, for as long as the instancer
-/// lives; a new session (after an expiry) re-lists and re-arms the watch.
+/// The watch loop is driven by the C client's callbacks: a fired watch issues the next listing
+/// from the completion thread, the listing issues the reads, the last read publishes. Nothing in
+/// it blocks, and no thread hop separates a change from its publication (docs/zookeeper.md says
+/// what a task per step cost, and how its state machine is built). Failures become error events
+/// followed by backoff and a new listing, for as long as the instancer lives; a new session
+/// (after an expiry) re-lists and re-arms the watch.
 public final class ZooKeeperInstancer: CoreBackedInstancer {
     public let path: String
     public let client: ZooKeeperClient

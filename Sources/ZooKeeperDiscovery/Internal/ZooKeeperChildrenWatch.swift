@@ -5,8 +5,9 @@ import Logging
 import Synchronization
 
 /// The watch behind a ``ZooKeeperInstancer``, driven by the C client's callbacks; it publishes
-/// into the instancer's cache. Its callbacks hold it weakly; the instancer's core holds it until
-/// it stops.
+/// into the instancer's cache. Its decisions are ``ZooKeeperChildrenWatchStateMachine``'s; this
+/// type performs them (requests, timers, publications) outside its lock. Its callbacks hold it
+/// weakly; the instancer's core holds it until it stops.
 final class ZooKeeperChildrenWatch: Sendable {
     let path: String
     let client: ZooKeeperClient
@@ -17,27 +18,8 @@ final class ZooKeeperChildrenWatch: Sendable {
     private let state = Mutex(State())
 
     private struct State: Sendable {
-        /// The children read, usable or not (their instances, ids the names, are in `sorted`).
-        // Names only: instances held twice cost 16 MB at 100,000 children.
-        var known: Set<String> = []
-        /// The usable instances of `known`, kept sorted so that a change costs an insertion,
-        /// not a sort of the whole set.
-        var sorted: [Instance] = []
-        var listing = false
-        var again = false
-        var stopped = false
-        var sessionNumber = 0
-        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
+        var machine = ZooKeeperChildrenWatchStateMachine()
         var listener: ZooKeeperClient.ListenerToken?
-        /// Whether a set was ever published (so a reconnect can publish it again).
-        var listedOnce = false
-        /// Whether a connection failure was published since the last set.
-        var reportedUnconnected = false
-        /// Whether a timer is checking the connection (one at a time).
-        var checkingConnection = false
-        /// Whether a children watch armed in this session is still pending: a listing retried
-        /// after a failed data read must not arm another (each would fire a listing).
-        var watchArmed = false
     }
 
     init(
@@ -53,46 +35,37 @@ final class ZooKeeperChildrenWatch: Sendable {
     /// Listens to the session and lists the children once connected.
     func begin() {
         let token = client.onSessionEvent { [weak self] event in self?.sessionChanged(event) }
-        state.withLock { $0.listener = token }
-        if client.isConnected {
-            state.withLock { $0.sessionNumber = client.sessionNumber }
-            list()
-        } else {
-            checkConnection()
+        let connectedSession = client.isConnected ? client.sessionNumber : nil
+        let action = state.withLock { state in
+            state.listener = token
+            return state.machine.begin(connectedSession: connectedSession)
+        }
+        switch action {
+        case .list(let arming): list(armingWatch: arming)
+        case .checkConnection: scheduleConnectionCheck()
+        case .none: break
         }
     }
 
     /// Ends the watch: no listing or connection check starts after this.
     func stop() {
         let listener = state.withLock { state -> ZooKeeperClient.ListenerToken? in
-            state.stopped = true
+            _ = state.machine.stop()
             defer { state.listener = nil }
             return state.listener
         }
         listener?.cancel()
     }
 
-    // MARK: - The state machine (runs on the C client's completion thread or `queue`)
+    // MARK: - Inputs (on the C client's completion thread or `queue`)
 
     private func sessionChanged(_ event: ZooKeeperSessionEvent) {
         switch event {
         case .connected(_, let number):
-            // A reconnect in the same session keeps the library's watches; a new session
-            // (after an expiry) has none: list again and re-arm.
-            // A reconnect in the same session after a reported outage republishes the set, so
-            // that subscribers see the outage end (the watch fires if anything changed).
-            let relist = state.withLock { state -> Bool in
-                defer { state.sessionNumber = number }
-                return state.sessionNumber != number
-            }
-            if relist {
-                state.withLock { state in
-                    state.reportedUnconnected = false
-                    state.watchArmed = false  // a new session has none of the old one's watches
-                }
-                list()
-            } else {
-                republishAfterOutage()
+            switch state.withLock({ $0.machine.connected(session: number) }) {
+            case .list(let arming): list(armingWatch: arming)
+            case .publish(let set): cache.update(set)
+            case .none: break
             }
         case .authenticationFailed:
             cache.fail(DiscoveryError(.permissionDenied, "zookeeper: authentication failed"))
@@ -101,85 +74,60 @@ final class ZooKeeperChildrenWatch: Sendable {
         case .disconnected:
             // The library reconnects by itself, often within milliseconds to another member;
             // an outage that lasts `connectTimeout` is an error event.
-            checkConnection()
+            if state.withLock({ $0.machine.disconnected() }) { scheduleConnectionCheck() }
         case .closed:
             break
         }
     }
 
-    /// Publishes a failure if the client is still unconnected after `connectTimeout`, and
-    /// again every `connectTimeout` while it stays so (identical events are not re-sent).
-    private func checkConnection() {
-        let start = state.withLock { state -> Bool in
-            guard !state.checkingConnection, !state.stopped else { return false }
-            state.checkingConnection = true
-            return true
+    /// Checks the connection after `connectTimeout`, and again every `connectTimeout` while the
+    /// client stays unconnected, publishing a failure each time (identical events are not
+    /// re-sent).
+    private func scheduleConnectionCheck() {
+        queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) { [weak self] in
+            self?.checkConnection()
         }
-        guard start else { return }
+    }
+
+    private func checkConnection() {
+        let connected = client.isConnected
+        guard
+            case .reportAndCheckAgain(let everConnected) = state.withLock({
+                $0.machine.connectionChecked(connected: connected)
+            })
+        else { return }
+        let servers = client.configuration.connectString
+        cache.fail(
+            DiscoveryError(
+                .unavailable,
+                everConnected
+                    ? "zookeeper: lost the connection to ZooKeeper at \(servers); reconnecting"
+                    : "zookeeper: cannot reach ZooKeeper at \(servers) within \(connectTimeout)"))
+        let connectedNow = client.isConnected
+        if let set = state.withLock({ $0.machine.outageReported(connectedNow: connectedNow) }) {
+            cache.update(set)
+        }
         scheduleConnectionCheck()
     }
 
-    private func scheduleConnectionCheck() {
-        queue.asyncAfter(deadline: .now() + .nanoseconds(connectTimeout.wholeNanoseconds)) { [weak self] in
-            guard let self else { return }
-            let connected = client.isConnected
-            let report = state.withLock { state -> (everConnected: Bool, Void)? in
-                let report = !state.stopped && !connected
-                state.checkingConnection = report
-                guard report else { return nil }
-                state.reportedUnconnected = true
-                return (state.sessionNumber != 0, ())
-            }
-            guard let report else { return }
-            let servers = client.configuration.connectString
-            cache.fail(
-                DiscoveryError(
-                    .unavailable,
-                    report.everConnected
-                        ? "zookeeper: lost the connection to ZooKeeper at \(servers); reconnecting"
-                        : "zookeeper: cannot reach ZooKeeper at \(servers) within \(connectTimeout)"))
-            // A reconnect that came while this was being published must not leave it standing.
-            if client.isConnected { republishAfterOutage() }
-            scheduleConnectionCheck()
-        }
+    private func perform(_ action: ZooKeeperChildrenWatchStateMachine.ListAction) {
+        if case .list(let arming) = action { list(armingWatch: arming) }
     }
 
-    /// Publishes the set again after a reported outage, once.
-    private func republishAfterOutage() {
-        let set = state.withLock { state -> [Instance]? in
-            defer { state.reportedUnconnected = false }
-            return state.reportedUnconnected && state.listedOnce ? state.sorted : nil
-        }
-        if let set { cache.update(set) }
-    }
-
-    /// Starts a listing, or asks for one more if one is under way.
-    private func list() {
-        let arm = state.withLock { state -> Bool? in
-            guard !state.stopped else { return nil }
-            if state.listing {
-                state.again = true
-                return nil
-            }
-            state.listing = true
-            return !state.watchArmed
-        }
-        guard let arm else { return }
+    private func list(armingWatch arming: Bool) {
         var onChange: (@Sendable () -> Void)?
-        if arm { onChange = { [weak self] in self?.watchFired() } }
+        if arming {
+            onChange = { [weak self] in
+                guard let self else { return }
+                perform(state.withLock { $0.machine.watchFired() })
+            }
+        }
         client.requestChildren(
             path, onChange: onChange,
-            completion: { [weak self] rc, names in self?.listed(rc, names, armed: arm) })
-    }
-
-    private func watchFired() {
-        state.withLock { $0.watchArmed = false }
-        list()
+            completion: { [weak self] rc, names in self?.listed(rc, names, armed: arming) })
     }
 
     private func listed(_ rc: Int32, _ names: [String], armed: Bool) {
-        // The library arms a watch only with a successful answer.
-        if armed, rc == ZOK.rawValue { state.withLock { $0.watchArmed = true } }
         guard rc == ZOK.rawValue else {
             if rc == ZNONODE.rawValue {
                 createPathThenList()
@@ -188,7 +136,7 @@ final class ZooKeeperChildrenWatch: Sendable {
             }
             return
         }
-        let fresh = state.withLock { state in names.filter { !state.known.contains($0) } }
+        let fresh = state.withLock { $0.machine.listed(names: names, armedWatch: armed) }
         client.requestData(fresh.map { "\(path)/\($0)" }) { [weak self] results in
             self?.read(names: names, fresh: fresh, results: results)
         }
@@ -208,55 +156,19 @@ final class ZooKeeperChildrenWatch: Sendable {
                 return
             }
         }
-        let set = state.withLock { state -> [Instance] in
-            // Every listed name is either fresh or known, so if the known ones plus the fresh
-            // ones account for all of them, nothing was removed and no set needs building.
-            if names.count - fresh.count != state.known.count {
-                let gone = state.known.subtracting(names)
-                state.known.subtract(gone)
-                state.sorted.removeAll { gone.contains($0.id ?? "") }
-            }
-            for (name, _) in parsed { state.known.insert(name) }
-            let added = parsed.compactMap(\.instance)
-            if added.count <= 8 {
-                for instance in added {
-                    state.sorted.insert(instance, at: state.sorted.partitioningIndex { !($0 < instance) })
-                }
-            } else {
-                // Many at once (the first listing): one sort. An insertion each moved half the
-                // array every time, O(N^2): 28.7 s for the first listing of 100,000 children.
-                state.sorted.append(contentsOf: added)
-                state.sorted.sort()
-            }
-            state.backoff.reset()
-            state.listedOnce = true
-            return state.sorted
-        }
-        cache.update(set)
-        finishListing()
-    }
-
-    private func finishListing() {
-        let again = state.withLock { state -> Bool in
-            state.listing = false
-            defer { state.again = false }
-            return state.again && !state.stopped
-        }
-        if again { list() }
+        cache.update(state.withLock { $0.machine.read(names: names, fresh: fresh, parsed: parsed) })
+        perform(state.withLock { $0.machine.listingFinished() })
     }
 
     private func failed(_ error: DiscoveryError) {
         cache.fail(error)
-        let delay = state.withLock { state -> Duration in
-            state.listing = false
-            state.again = false
-            return state.backoff.next()
-        }
+        let delay = state.withLock { $0.machine.listingFailed() }
         logger.debug(
             "listing failed; retrying",
             metadata: ["sd.path": "\(path)", "sd.error": "\(error)", "sd.delay": "\(delay)"])
         queue.asyncAfter(deadline: .now() + .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
-            self?.list()
+            guard let self else { return }
+            perform(state.withLock { $0.machine.requestListing() })
         }
     }
 
@@ -266,8 +178,8 @@ final class ZooKeeperChildrenWatch: Sendable {
         Task { [weak self] in
             do throws(DiscoveryError) {
                 try await client.createParents(path)
-                self?.state.withLock { $0.listing = false }
-                self?.list()
+                guard let self else { return }
+                perform(state.withLock { $0.machine.pathCreated() })
             } catch {
                 self?.failed(error)
             }
