@@ -16,8 +16,9 @@ for sanitizer in "${@:-address thread}"; do
         started=$(date +%s)
         # ThreadSanitizer does not see Synchronization.Mutex's futex: swap in a pthread mutex
         # (Sources/Discovery/Internal/ThreadSanitizerMutex.swift).
+        # (Package.swift reads SDCTL_TSAN from the environment too: see its last lines.)
         defines=()
-        [ "$name" = thread ] && defines=(-Xswiftc -DSDCTL_TSAN)
+        if [ "$name" = thread ]; then defines=(-Xswiftc -DSDCTL_TSAN); export SDCTL_TSAN=1; else unset SDCTL_TSAN; fi
         swift build --build-tests --sanitize="$name" --scratch-path ".build-$name" "${defines[@]}"
         built=$(date +%s)
         # halt_on_error: the first report fails the run; TSan's second_deadlock_stack helps read it.

@@ -14,15 +14,18 @@ import NIOSSL
 extension HTTPTransport {
     /// Maps an answer that is not 2xx, quoting the server's reason (its body, one line).
     package func map(status: HTTPResponseStatus, body: ByteBuffer, what: String) -> DiscoveryError {
-        let reason = Self.oneLine(Array(body.readableBytesView.prefix(400)))
+        let explanation = explainRefusal?(status, body)
+        let reason = explanation?.summary ?? Self.oneLine(Array(body.readableBytesView.prefix(400)))
         let message = "\(service): \(what): \(status.code) \(reason.isEmpty ? status.reasonPhrase : reason)"
-        switch status.code {
-        case 400: return DiscoveryError(.invalidArgument, message)
-        case 401, 403: return DiscoveryError(.permissionDenied, message)
-        case 404: return DiscoveryError(.notFound, message)
-        case 429, 500..<600: return DiscoveryError(.unavailable, message)
-        default: return DiscoveryError(.invalidResponse, message)
-        }
+        let code: DiscoveryError.Code =
+            switch status.code {
+            case 400: .invalidArgument
+            case 401, 403: .permissionDenied
+            case 404: .notFound
+            case 429, 500..<600: .unavailable
+            default: .invalidResponse
+            }
+        return DiscoveryError(code, message, cause: explanation)
     }
 
     /// Maps a failure to get any answer: the server unreachable, TLS refused, the deadline passed.
@@ -79,7 +82,7 @@ extension HTTPTransport {
     }
 
     /// The first line of a body, printable characters only, at most 200 of them.
-    static func oneLine(_ body: [UInt8]) -> String {
+    package static func oneLine(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(400), as: UTF8.self)
         let line = text.prefix { $0 != "\n" && $0 != "\r" }
         return String(

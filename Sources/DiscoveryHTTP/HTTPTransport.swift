@@ -6,6 +6,12 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
+/// A server's own account of why it refused a request.
+package protocol RefusalExplanation: Error, Sendable {
+    /// One line for messages.
+    var summary: String { get }
+}
+
 /// The HTTP plumbing the HTTP-speaking backends (Consul, Eureka) share: one async-http-client
 /// with pooled keep-alive connections to one server, over TCP, TLS or a Unix socket, and every
 /// failure mapped to a ``DiscoveryError`` whose message names the backend (`service`).
@@ -82,7 +88,10 @@ package final class HTTPTransport: Sendable {
     package let requestTimeout: Duration
     private let headers: [(String, String)]
     package let logger: Logger
-    private let http: HTTPClient
+    let http: HTTPClient
+    /// How the server explains a refusal, when it says more than its body's first line
+    /// (Kubernetes' Status objects): the explanation becomes the error's cause.
+    let explainRefusal: (@Sendable (HTTPResponseStatus, ByteBuffer) -> (any RefusalExplanation)?)?
     /// `scheme://authority` of every request.
     private let base: String
 
@@ -91,8 +100,10 @@ package final class HTTPTransport: Sendable {
     package init(
         service: String, peer: String = "server", address: Address, tls: TLSFiles,
         headers: [(String, String)] = [],
-        connectTimeout: Duration, requestTimeout: Duration, logger: Logger
+        connectTimeout: Duration, requestTimeout: Duration, logger: Logger,
+        explainRefusal: (@Sendable (HTTPResponseStatus, ByteBuffer) -> (any RefusalExplanation)?)? = nil
     ) throws(DiscoveryError) {
+        self.explainRefusal = explainRefusal
         self.service = service
         self.peer = peer
         self.address = address

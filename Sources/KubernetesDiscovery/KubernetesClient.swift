@@ -1,0 +1,103 @@
+import Discovery
+import DiscoveryHTTP
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A client of the parts of a Kubernetes API server that discovery reads: a Service's
+/// `discovery.k8s.io/v1` EndpointSlices, listed page by page and watched from a resource
+/// version.
+///
+/// Failures are ``DiscoveryError``s whose message quotes the API server's own reason (its
+/// Status message): 401/403 ``DiscoveryError/Code/permissionDenied`` (what was refused: verb,
+/// resource, namespace), 404 ``DiscoveryError/Code/notFound``, an unreachable server or 5xx
+/// ``DiscoveryError/Code/unavailable``; the ``KubernetesStatus`` is the cause
+/// (``DiscoveryError/kubernetesStatus``), and its code 410 means a resource version too old. Tokens and passwords never
+/// appear in a log or a message.
+public final class KubernetesClient: Sendable {
+    public let configuration: Configuration
+    let transport: HTTPTransport
+    private let tokenFile: TokenFile?
+
+    /// Files named in the TLS settings are read here.
+    public init(_ configuration: Configuration, logger: Logger = DiscoveryLogging.disabled)
+        throws(DiscoveryError)
+    {
+        let logger = logger.forBackend("k8s")
+        self.configuration = configuration
+        let address: HTTPTransport.Address =
+            switch configuration.server {
+            case .http(let server): .http(server)
+            case .https(let server): .https(server)
+            }
+        var headers = [("Accept", "application/json")]
+        switch configuration.credentials {
+        case .none, .tokenFile:
+            break
+        case .token(let token):
+            headers.append(("Authorization", "Bearer " + token))
+        case .basic(let user, let password):
+            headers.append(("Authorization", "Basic " + Base64.encode(Array("\(user):\(password)".utf8))))
+        }
+        if case .tokenFile(let path) = configuration.credentials {
+            tokenFile = TokenFile(path: path)
+            _ = try tokenFile?.token()  // a missing or empty file fails now
+        } else {
+            tokenFile = nil
+        }
+        let tls = configuration.tls
+        transport = try HTTPTransport(
+            service: "k8s", peer: "API server", address: address,
+            tls: HTTPTransport.TLSFiles(
+                caFile: tls.caFile, caDirectory: nil, certificateFile: tls.certificateFile,
+                keyFile: tls.keyFile,
+                serverName: tls.serverName, verify: tls.verify,
+                names: ("certificate-authority", "certificate-authority", "client-certificate", "client-key")),
+            headers: headers, connectTimeout: configuration.connectTimeout,
+            requestTimeout: configuration.requestTimeout, logger: logger,
+            explainRefusal: { _, body in KubernetesStatus.decode(body) })
+    }
+
+    /// Ends the connections. Idempotent; dropping the last reference closes it too.
+    public func close() {
+        transport.close()
+    }
+
+    /// The headers each request adds: a token read from its file.
+    func credentialHeaders() throws(DiscoveryError) -> [(String, String)] {
+        guard let tokenFile else { return [] }
+        return [("Authorization", "Bearer " + (try tokenFile.token()))]
+    }
+}
+
+/// A bearer token in a file, read again at most once a minute (as client-go's cached file
+/// token source does), so that a rotated service-account token is picked up.
+final class TokenFile: Sendable {
+    let path: String
+    private let cached = Mutex<(token: String, read: ContinuousClock.Instant)?>(nil)
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func token() throws(DiscoveryError) -> String {
+        let now = ContinuousClock.now
+        if let (token, read) = cached.withLock({ $0 }), now - read < .seconds(60) { return token }
+        guard let line = try? TextFile.firstLine(of: path) else {
+            throw DiscoveryError(.invalidArgument, "k8s: cannot read the token file \(path)")
+        }
+        let token = line.trimmingWhitespace()
+        guard !token.isEmpty else {
+            throw DiscoveryError(.invalidArgument, "k8s: the token file \(path) is empty")
+        }
+        cached.withLock { $0 = (token, now) }
+        return token
+    }
+}
