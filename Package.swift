@@ -203,7 +203,7 @@ let package = Package(
             dependencies: ["KubernetesDiscovery", "DiscoveryHTTP", "TestSupport"]),
         .testTarget(
             name: "SDCTLKitTests",
-            dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "TestSupport"]),
+            dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "KubernetesDiscovery", "TestSupport"]),
         // The instancer and registrar contracts, run over every backend.
         .testTarget(
             name: "BackendContractTests",

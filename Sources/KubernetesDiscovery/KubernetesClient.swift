@@ -81,15 +81,18 @@ public final class KubernetesClient: Sendable {
 /// token source does), so that a rotated service-account token is picked up.
 final class TokenFile: Sendable {
     let path: String
+    /// How long a token read is used before the file is read again.
+    let refresh: Duration
     private let cached = Mutex<(token: String, read: ContinuousClock.Instant)?>(nil)
 
-    init(path: String) {
+    init(path: String, refresh: Duration = .seconds(60)) {
         self.path = path
+        self.refresh = refresh
     }
 
     func token() throws(DiscoveryError) -> String {
         let now = ContinuousClock.now
-        if let (token, read) = cached.withLock({ $0 }), now - read < .seconds(60) { return token }
+        if let (token, read) = cached.withLock({ $0 }), now - read < refresh { return token }
         guard let line = try? TextFile.firstLine(of: path) else {
             throw DiscoveryError(.invalidArgument, "k8s: cannot read the token file \(path)")
         }

@@ -3,6 +3,7 @@ import DNSDiscovery
 import Discovery
 import EurekaDiscovery
 import FileDiscovery
+import KubernetesDiscovery
 import Testing
 
 @testable import SDCTLKit
@@ -166,6 +167,36 @@ struct TargetTests {
         #expect(consul.query.passingOnly)
     }
 
+    @Test("k8s:// and k8ss:// targets: the host's API server, or the cluster's from inside it")
+    func kubernetes() throws {
+        let plain = try #require(try parse("k8s://127.0.0.1/shop/web").backend as? KubernetesBackend)
+        #expect(plain.configuration.server == .http(HostPort(host: "127.0.0.1", port: 8080)))
+        #expect(plain.namespace == "shop" && plain.service == "web" && plain.selection == .init())
+        let tls = try #require(
+            try parse("k8ss://api.example.com/shop/web?port=grpc&include=serving").backend as? KubernetesBackend)
+        #expect(tls.configuration.server == .https(HostPort(host: "api.example.com", port: 6443)))
+        #expect(tls.selection == .init(port: .named("grpc"), include: .serving))
+        #expect(
+            try (parse("k8s://h:1/a/b?port=8443").backend as? KubernetesBackend)?.selection.port == .number(8443))
+        let cluster = try #require(
+            try Target(
+                parsing: "k8s:///shop/web",
+                environment: [
+                    "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                    "SDCTL_K8S_SERVICE_ACCOUNT": "/sa",
+                ]
+            ).backend as? KubernetesBackend)
+        #expect(cluster.configuration.server == .https(HostPort(host: "10.96.0.1", port: 443)))
+        #expect(cluster.configuration.credentials == .tokenFile("/sa/token"))
+        #expect(cluster.configuration.tls.caFile == "/sa/ca.crt")
+        let badPort = #expect(throws: CLIError.self) {
+            try Target(
+                parsing: "k8s:///shop/web",
+                environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "https"])
+        }
+        #expect(badPort?.exitCode == .usage)
+    }
+
     @Test(
         "bad targets are usage errors",
         arguments: [
@@ -184,6 +215,9 @@ struct TargetTests {
             "srv://h/_x._tcp.a?resolve", "srv://h/_x._tcp.a?min-interval=0s", "srv://h/_x._tcp.a?bogus=1",
             "srv://h/_x._tcp.a?min-interval=10s&max-interval=1s", "srv://a,b/_x._tcp.a",
             "zk://[::1/x", "zk://h/x#frag",
+            "k8s://h/default", "k8s://h/default/web/x", "k8s://h/Default/web", "k8s://h/default/web_1",
+            "k8s://h/default/web?port=0", "k8s://h/default/web?port=Http", "k8s://h/default/web?include=all",
+            "k8s://h/default/web?bogus=1", "k8s:///default/web", "k8s://a,b/default/web",
         ])
     func invalid(text: String) {
         do {

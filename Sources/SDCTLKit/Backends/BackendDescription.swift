@@ -22,10 +22,12 @@ struct BackendDescription: Sendable {
     let environment: [CommandTable.Entry]
     /// Its implementation, when this build has it.
     let implementation: (any DiscoveryBackend.Type)?
+    /// For a read-only backend, what to do instead of registering (the usage error says it).
+    var readOnlyAdvice: String? = nil
 
     /// Every backend, in the order messages, help and the manual list them. A new backend is
     /// one file declaring its description and implementation, named here.
-    static let all: [BackendDescription] = [.file, .zooKeeper, .etcd, .consul, .eureka, .srv]
+    static let all: [BackendDescription] = [.file, .zooKeeper, .etcd, .consul, .eureka, .srv, .kubernetes]
 
     /// The implementations this build has.
     static var built: [any DiscoveryBackend.Type] { all.compactMap(\.implementation) }

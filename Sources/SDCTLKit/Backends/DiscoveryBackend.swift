@@ -76,9 +76,10 @@ extension DiscoveryBackend {
     /// This backend as one that takes registrations, or the usage error saying it does not.
     func registering() throws(CLIError) -> any RegisteringBackend {
         guard let registering = self as? any RegisteringBackend else {
+            let advice = Self.backendDescription.readOnlyAdvice.map { "; \($0)" } ?? ""
             throw CLIError(
                 .usage,
-                "\(Self.backendDescription.name) is read-only: \(scheme):// targets can be resolved and watched, not registered"
+                "\(Self.backendDescription.name) is read-only: \(scheme):// targets can be resolved and watched, not registered\(advice)"
             )
         }
         return registering

@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `sdctl` on `k8s://` targets against the Kubernetes emulator, with the official `kubernetes`
+/// Python client making changes on the other side.
+@Suite("sdctl end to end, on Kubernetes", .serialized)
+struct KubernetesEndToEndTests {
+    let env = ["NO_COLOR": "1", "SDCTL_HOME": "/nonexistent"]
+    typealias Endpoint = KubernetesEmulator.Endpoint
+
+    /// The official client's own calls: creates (or deletes) EndpointSlice `py-1` of Service
+    /// `web` with one ready endpoint, 10.0.0.9:8080, in pod `py-pod`, zone `zone-b`; an empty
+    /// token sends none.
+    static let pyKubernetes = """
+        import sys
+        from kubernetes import client
+        server, token, action = sys.argv[1], sys.argv[2], sys.argv[3]
+        configuration = client.Configuration()
+        configuration.host = server
+        if token:
+            configuration.api_key = {"authorization": token}
+            configuration.api_key_prefix = {"authorization": "Bearer"}
+        api = client.DiscoveryV1Api(client.ApiClient(configuration))
+        if action == "create":
+            api.create_namespaced_endpoint_slice("default", client.V1EndpointSlice(
+                metadata=client.V1ObjectMeta(name="py-1", labels={"kubernetes.io/service-name": "web"}),
+                address_type="IPv4",
+                endpoints=[client.V1Endpoint(addresses=["10.0.0.9"], conditions=client.V1EndpointConditions(ready=True),
+                                             target_ref=client.V1ObjectReference(kind="Pod", name="py-pod"),
+                                             zone="zone-b")],
+                ports=[client.DiscoveryV1EndpointPort(name="http", port=8080)]))
+        else:
+            api.delete_namespaced_endpoint_slice("py-1", "default")
+        """
+
+    func py(_ emulator: KubernetesEmulator, _ action: String) async throws {
+        _ = try await PythonClients.run(
+            Self.pyKubernetes, arguments: ["http://\(emulator.address)", emulator.options.token ?? "", action])
+    }
+
+    /// The emulator without a token requirement: targets with a host send no credentials (a
+    /// kubeconfig's, which would, are not read yet).
+    static let anonymous = KubernetesEmulator.Options(token: nil)
+
+    @Test("the official client's slice is seen by sdctl watch as it comes and goes; resolve prints the set")
+    func interop() async throws {
+        try await KubernetesEmulator.with(Self.anonymous) { emulator in
+            try await emulator.createService("web")
+            try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.1", pod: "web-a")])
+            let target = "k8s://\(emulator.address)/default/web"
+            let watcher = try RunningProcess(RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
+            try await watcher.line(within: .seconds(20)) { $0.contains(#""address":"10.0.0.1:8080""#) }
+            try await py(emulator, "create")
+            let added = try await watcher.line {
+                $0.contains(#""added":[{"address":"10.0.0.9:8080","id":"py-pod""#)
+            }
+            #expect(added.contains(#""zone":"zone-b""#), "\(added)")
+            let resolved = try await runSDCTL(["resolve", target], environment: env)
+            #expect(resolved.status == 0 && resolved.lines == ["10.0.0.1:8080", "10.0.0.9:8080"], "\(resolved)")
+            try await py(emulator, "delete")
+            try await watcher.line { $0.contains(#""removed":[{"address":"10.0.0.9:8080""#) }
+            watcher.signal(SIGTERM)
+            _ = try await watcher.wait()
+        }
+    }
+
+    @Test("exit codes: unknown Service 3, several ports 2, register 2, refused 77, unreachable 69")
+    func exitCodes() async throws {
+        try await KubernetesEmulator.with(Self.anonymous) { emulator in
+            try await emulator.createService("web", ports: ["http", "grpc"])
+            try await emulator.putSlice(
+                "web-1", service: "web", endpoints: [Endpoint("10.0.0.1")], ports: [("http", 8080), ("grpc", 9090)])
+            let base = "k8s://\(emulator.address)/default"
+            let unknown = try await runSDCTL(["resolve", "\(base)/nosuch"], environment: env)
+            #expect(unknown.status == 3 && unknown.stderr.contains("service nosuch not found"), "\(unknown)")
+            let several = try await runSDCTL(["resolve", "\(base)/web"], environment: env)
+            #expect(several.status == 2 && several.stderr.contains("several ports (grpc, http)"), "\(several)")
+            let grpc = try await runSDCTL(["resolve", "\(base)/web?port=grpc"], environment: env)
+            #expect(grpc.status == 0 && grpc.lines == ["10.0.0.1:9090"], "\(grpc)")
+            let register = try await runSDCTL(["register", "\(base)/web", "10.0.0.5:80"], environment: env)
+            #expect(register.status == 2 && register.stderr.contains("Kubernetes is read-only"), "\(register)")
+            try await emulator.forbid(#"[{"verb": "list", "resource": "endpointslices"}]"#)
+            let refused = try await runSDCTL(["resolve", "\(base)/web?port=http"], environment: env)
+            #expect(refused.status == 77, "\(refused)")
+            #expect(refused.stderr.contains(#"cannot list resource "endpointslices""#), "\(refused)")
+        }
+        let port = try FreePorts.take(1)[0]
+        let unreachable = try await runSDCTL(["resolve", "k8s://127.0.0.1:\(port)/default/web"], environment: env)
+        #expect(unreachable.status == 69, "\(unreachable)")
+    }
+
+    @Test("inside a cluster: the service account's token and CA over TLS; a refused token is 77 and never printed; a CA that signed nothing is 69")
+    func inCluster() async throws {
+        let directory = TemporaryDirectory("sdctl-k8s-in-cluster")
+        defer { directory.remove() }
+        let certificates = try await TestCertificates.make(in: directory.path)
+        let account = directory.path + "/serviceaccount"
+        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: certificates.caFile, toPath: account + "/ca.crt")
+        try "emulator-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
+        let options = KubernetesEmulator.Options(
+            token: "emulator-token",
+            tls: .init(certificate: certificates.serverCertificate, key: certificates.serverKey))
+        try await KubernetesEmulator.with(options) { emulator in
+            try await emulator.createService("web")
+            try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.1")])
+            var cluster = env
+            cluster["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
+            cluster["KUBERNETES_SERVICE_PORT"] = "\(emulator.port)"
+            cluster["SDCTL_K8S_SERVICE_ACCOUNT"] = account
+            let resolved = try await runSDCTL(["resolve", "k8s:///default/web"], environment: cluster)
+            #expect(resolved.status == 0 && resolved.lines == ["10.0.0.1:8080"], "\(resolved)")
+            try "wrong-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
+            let refused = try await runSDCTL(["resolve", "k8s:///default/web"], environment: cluster)
+            #expect(refused.status == 77, "\(refused)")
+            #expect(!refused.stderr.contains("wrong-token"), "\(refused)")
+            try FileManager.default.removeItem(atPath: account + "/ca.crt")
+            try FileManager.default.copyItem(atPath: certificates.otherCAFile, toPath: account + "/ca.crt")
+            try "emulator-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
+            let distrusting = try await runSDCTL(["resolve", "k8s:///default/web"], environment: cluster)
+            #expect(distrusting.status == 69 && distrusting.stderr.contains("TLS"), "\(distrusting)")
+        }
+    }
+}
