@@ -36,7 +36,8 @@ struct KubernetesEndToEndTests {
 
     func py(_ emulator: KubernetesEmulator, _ action: String) async throws {
         _ = try await PythonClients.run(
-            Self.pyKubernetes, arguments: ["http://\(emulator.address)", emulator.options.token ?? "", action])
+            Self.pyKubernetes,
+            arguments: ["http://\(emulator.address)", emulator.options.token ?? "", action])
     }
 
     /// The emulator without a token requirement: targets with a host send no credentials (a
@@ -47,9 +48,11 @@ struct KubernetesEndToEndTests {
     func interop() async throws {
         try await KubernetesEmulator.with(Self.anonymous) { emulator in
             try await emulator.createService("web")
-            try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.1", pod: "web-a")])
+            try await emulator.putSlice(
+                "web-1", service: "web", endpoints: [Endpoint("10.0.0.1", pod: "web-a")])
             let target = "k8s://\(emulator.address)/default/web"
-            let watcher = try RunningProcess(RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
+            let watcher = try RunningProcess(
+                RunningProcess.sdctl, ["watch", target, "-o", "json"], environment: env)
             try await watcher.line(within: .seconds(20)) { $0.contains(#""address":"10.0.0.1:8080""#) }
             try await py(emulator, "create")
             let added = try await watcher.line {
@@ -57,7 +60,8 @@ struct KubernetesEndToEndTests {
             }
             #expect(added.contains(#""zone":"zone-b""#), "\(added)")
             let resolved = try await runSDCTL(["resolve", target], environment: env)
-            #expect(resolved.status == 0 && resolved.lines == ["10.0.0.1:8080", "10.0.0.9:8080"], "\(resolved)")
+            #expect(
+                resolved.status == 0 && resolved.lines == ["10.0.0.1:8080", "10.0.0.9:8080"], "\(resolved)")
             try await py(emulator, "delete")
             try await watcher.line { $0.contains(#""removed":[{"address":"10.0.0.9:8080""#) }
             watcher.signal(SIGTERM)
@@ -70,27 +74,114 @@ struct KubernetesEndToEndTests {
         try await KubernetesEmulator.with(Self.anonymous) { emulator in
             try await emulator.createService("web", ports: ["http", "grpc"])
             try await emulator.putSlice(
-                "web-1", service: "web", endpoints: [Endpoint("10.0.0.1")], ports: [("http", 8080), ("grpc", 9090)])
+                "web-1", service: "web", endpoints: [Endpoint("10.0.0.1")],
+                ports: [("http", 8080), ("grpc", 9090)])
             let base = "k8s://\(emulator.address)/default"
             let unknown = try await runSDCTL(["resolve", "\(base)/nosuch"], environment: env)
             #expect(unknown.status == 3 && unknown.stderr.contains("service nosuch not found"), "\(unknown)")
             let several = try await runSDCTL(["resolve", "\(base)/web"], environment: env)
-            #expect(several.status == 2 && several.stderr.contains("several ports (grpc, http)"), "\(several)")
+            #expect(
+                several.status == 2 && several.stderr.contains("several ports (grpc, http)"), "\(several)")
             let grpc = try await runSDCTL(["resolve", "\(base)/web?port=grpc"], environment: env)
             #expect(grpc.status == 0 && grpc.lines == ["10.0.0.1:9090"], "\(grpc)")
             let register = try await runSDCTL(["register", "\(base)/web", "10.0.0.5:80"], environment: env)
-            #expect(register.status == 2 && register.stderr.contains("Kubernetes is read-only"), "\(register)")
+            #expect(
+                register.status == 2 && register.stderr.contains("Kubernetes is read-only"), "\(register)")
             try await emulator.forbid(#"[{"verb": "list", "resource": "endpointslices"}]"#)
             let refused = try await runSDCTL(["resolve", "\(base)/web?port=http"], environment: env)
             #expect(refused.status == 77, "\(refused)")
             #expect(refused.stderr.contains(#"cannot list resource "endpointslices""#), "\(refused)")
         }
         let port = try FreePorts.take(1)[0]
-        let unreachable = try await runSDCTL(["resolve", "k8s://127.0.0.1:\(port)/default/web"], environment: env)
+        let unreachable = try await runSDCTL(
+            ["resolve", "k8s://127.0.0.1:\(port)/default/web"], environment: env)
         #expect(unreachable.status == 69, "\(unreachable)")
     }
 
-    @Test("inside a cluster: the service account's token and CA over TLS; a refused token is 77 and never printed; a CA that signed nothing is 69")
+    @Test("bench propagation writes slices of its own through the API and times what a watcher sees")
+    func benchPropagation() async throws {
+        try await KubernetesEmulator.with(Self.anonymous) { emulator in
+            try await emulator.createService("bench-web")
+            let result = try await runSDCTL(
+                [
+                    "bench", "propagation", "k8s://\(emulator.address)/default/bench-web?port=http",
+                    "--rounds", "20",
+                    "-o", "json",
+                ],
+                environment: env, timeout: .seconds(60))
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.lines.joined().contains(#""register":{"p50_ms":"#), "\(result.lines)")
+            // Every slice it wrote is deleted again.
+            let left = try await emulator.sliceNames()
+            #expect(!left.contains { $0.contains("-sdctl-") }, "\(left)")
+        }
+    }
+
+    @Test("--exec, --compare with the file backend, --probe and --pick work on k8s:// as on any target")
+    func everyCommand() async throws {
+        try await withSDCTLHome("sdctl-k8s-commands") { home, environment in
+            let env = environment.merging(env.filter { $0.key != "SDCTL_HOME" }) { $1 }
+            try await KubernetesEmulator.with(Self.anonymous) { emulator in
+                let listener = try TCPListener(port: FreePorts.take(1)[0])
+                defer { listener.close() }
+                let closed = try FreePorts.take(1)[0]
+                try await emulator.createService("web")
+                try await emulator.putSlice(
+                    "web-1", service: "web", endpoints: [Endpoint("127.0.0.1")],
+                    ports: [("http", listener.port)])
+                try await emulator.putSlice(
+                    "web-2", service: "web", endpoints: [Endpoint("127.0.0.2")], ports: [("http", closed)])
+                let target = "k8s://\(emulator.address)/default/web"
+
+                let probed = try await runSDCTL(["resolve", target, "--probe", "tcp"], environment: env)
+                #expect(probed.status == 0, "\(probed)")
+                #expect(
+                    probed.lines.contains {
+                        $0.hasPrefix("127.0.0.1:\(listener.port) ") && $0.contains(" reachable ")
+                    })
+                #expect(
+                    probed.lines.contains {
+                        $0.hasPrefix("127.0.0.2:\(closed) ") && $0.contains(" unreachable ")
+                    })
+
+                let picks = try await runSDCTL(
+                    ["resolve", target, "--pick", "round-robin", "-n", "4"], environment: env)
+                #expect(
+                    picks.status == 0
+                        && Set(picks.lines) == ["127.0.0.1:\(listener.port)", "127.0.0.2:\(closed)"])
+
+                // A migration from the file backend: one address is in both places.
+                let registrar = try RunningProcess(
+                    RunningProcess.sdctl, ["register", "web", "127.0.0.1:\(listener.port)"], environment: env)
+                try await registrar.line(within: .seconds(20)) { !$0.isEmpty }
+                let compared = try await runSDCTL(["resolve", "web", target, "--compare"], environment: env)
+                #expect(compared.status == 4, "\(compared)")
+                #expect(compared.lines == ["127.0.0.2:\(closed)  in \(target), not in web"], "\(compared)")
+                registrar.signal(SIGTERM)
+                #expect(try await registrar.wait() == 0)
+
+                // --exec runs with the set on stdin, and again when a slice goes.
+                let runs = home.path + "/runs"
+                let watcher = try RunningProcess(
+                    RunningProcess.sdctl,
+                    ["watch", target, "--exec", "echo \"instances=$SDCTL_INSTANCES\" >> \(runs)"],
+                    environment: env)
+                try await eventually(.seconds(20), "the first run") {
+                    ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").contains("instances=2")
+                }
+                try await emulator.deleteSlice("web-2")
+                try await eventually(.seconds(20), "a run after the slice went") {
+                    ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").contains("instances=1")
+                }
+                watcher.signal(SIGTERM)
+                _ = try await watcher.wait()
+            }
+        }
+    }
+
+    @Test(
+        "inside a cluster: the service account's token and CA over TLS; a refused token is 77 and never printed; a CA that signed nothing is 69"
+    )
     func inCluster() async throws {
         let directory = TemporaryDirectory("sdctl-k8s-in-cluster")
         defer { directory.remove() }

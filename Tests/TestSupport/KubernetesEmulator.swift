@@ -140,6 +140,14 @@ public final class KubernetesEmulator: Sendable {
         }
     }
 
+    /// The names of the EndpointSlices in `namespace`.
+    public func sliceNames(namespace: String = "default") async throws -> [String] {
+        let (_, body) = try await request(.GET, Self.slicesPath(namespace))
+        let list = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        let items = list?["items"] as? [[String: Any]] ?? []
+        return items.compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String }
+    }
+
     public func deleteSlice(_ name: String, namespace: String = "default") async throws {
         try await request(.DELETE, "\(Self.slicesPath(namespace))/\(name)")
     }

@@ -11,8 +11,9 @@
     /// the in-cluster configuration: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, and the
     /// service account's token (read again as it rotates) and CA certificate, from
     /// /var/run/secrets/kubernetes.io/serviceaccount (SDCTL_K8S_SERVICE_ACCOUNT names another
-    /// directory). Read-only: Kubernetes owns a Service's endpoints.
-    struct KubernetesBackend: DiscoveryBackend, Equatable {
+    /// directory). Read-only: Kubernetes owns a Service's endpoints; `bench propagation` changes
+    /// them by writing EndpointSlices of its own (``EndpointSliceRegistrar``).
+    struct KubernetesBackend: ChangeMakingBackend, Equatable {
         static var backendDescription: BackendDescription { .kubernetes }
         static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -35,16 +36,23 @@
             for (key, value) in url.parameters {
                 switch key {
                 case "port":
-                    guard let value, !value.isEmpty else { throw url.invalid("port= takes a port name or number") }
+                    guard let value, !value.isEmpty else {
+                        throw url.invalid("port= takes a port name or number")
+                    }
                     if let number = Int(value) {
-                        guard (1...65535).contains(number) else { throw url.invalid("port \(value) is out of range") }
+                        guard (1...65535).contains(number) else {
+                            throw url.invalid("port \(value) is out of range")
+                        }
                         selection.port = .number(number)
                     } else {
-                        guard Self.isName(Substring(value)) else { throw url.invalid("'\(value)' is not a port name") }
+                        guard Self.isName(Substring(value)) else {
+                            throw url.invalid("'\(value)' is not a port name")
+                        }
                         selection.port = .named(value)
                     }
                 case "include":
-                    guard let value, let include = KubernetesEndpointSelection.Inclusion(rawValue: value) else {
+                    guard let value, let include = KubernetesEndpointSelection.Inclusion(rawValue: value)
+                    else {
                         throw url.invalid("include= takes ready, serving or terminating")
                     }
                     selection.include = include
@@ -102,6 +110,24 @@
                     client: client, namespace: namespace, service: service,
                     configuration: .init(selection: selection, maximumInstances: context.maximumInstances),
                     logger: context.logger),
+                close: { client.close() })
+        }
+
+        /// For `bench propagation`: each instance becomes an EndpointSlice of its own in the
+        /// Service, on the port `port=` names (unnamed without one), through one client.
+        func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+            let client = try mapping { try KubernetesClient(configuration, logger: context.logger) }
+            let (namespace, service) = (namespace, service)
+            var portName: String?
+            if case .named(let name) = selection.port { portName = name }
+            return RegistrarFactory(
+                make: { [portName] instance throws(CLIError) in
+                    try mapping {
+                        try EndpointSliceRegistrar(
+                            client: client, namespace: namespace, service: service, instance: instance,
+                            portName: portName)
+                    }
+                },
                 close: { client.close() })
         }
 
