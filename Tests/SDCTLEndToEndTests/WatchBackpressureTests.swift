@@ -7,11 +7,12 @@ import Testing
 @Suite("sdctl watch in front of a blocked stdout")
 struct WatchBackpressureTests {
     /// Registers COUNT live entries (locked, as a registrar makes them), starts `sdctl watch
-    /// web -o json --timeout SECONDS` with stdout a pipe it never reads, churns the entries
-    /// for SECONDS while sampling the watch's RSS, and prints what it saw as JSON.
+    /// web -o json --timeout SECONDS` with stdout a pipe it never reads, makes TARGET changes
+    /// (or as many as fit before the watch ends) while sampling the watch's RSS, and prints what
+    /// it saw as JSON.
     static let churn = #"""
         import fcntl, json, os, subprocess, sys, time
-        home, sdctl, count, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+        home, sdctl, count, seconds, target = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
         d = os.path.join(home, "web")
         os.makedirs(d, mode=0o700, exist_ok=True)
         held = {}
@@ -43,12 +44,15 @@ struct WatchBackpressureTests {
             except OSError:
                 pass
             return 0
+        # Churn until `target` changes are made or the watch has ended: on a loaded machine at
+        # nice 19 a fixed time gives too few.
         peak, changes, i = 0, 0, 0
-        while time.monotonic() - start < seconds and watch.poll() is None:
+        while changes < target and watch.poll() is None:
             deregister(i % count); register(i % count)
             changes += 2; i += 1
-            if i % 20 == 0:
+            if i % 10 == 0:
                 peak = max(peak, rss())
+        peak = max(peak, rss())
         try:
             watch.wait(timeout=seconds + 15)
             exited = True
@@ -64,16 +68,17 @@ struct WatchBackpressureTests {
     )
     func blockedStdout() async throws {
         try await withSDCTLHome("sdctl-watch-backpressure") { home, _ in
-            // At the lowest priority (sdctl inherits it): four seconds of churn on 2 cores must not
-            // starve the timing tests running beside it.
+            // At the lowest priority (sdctl inherits it): the churn on 2 cores must not starve the
+            // timing tests running beside it. 2,000 changes take about a second on an idle machine;
+            // the 15 s --timeout leaves room for a loaded one (CI once made only 64 in 4 s).
             let run = try RunningProcess(
                 "/usr/bin/nice",
                 [
                     "-n", "19", "/usr/bin/python3", "-c", Self.churn, home.path, RunningProcess.sdctl, "1000",
-                    "4",
+                    "15", "2000",
                 ],
                 environment: [:])
-            #expect(try await run.wait(timeout: .seconds(60)) == 0, "\(run.stderr)")
+            #expect(try await run.wait(timeout: .seconds(90)) == 0, "\(run.stderr)")
             let line = try #require(run.lines.first, "the churn script printed nothing: \(run.stderr)")
             let result = try #require(
                 try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
