@@ -137,11 +137,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Debian's libyaml-dev (0.2), for kubeconfig files.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // The Kubernetes API's EndpointSlices (list and watch, as client-go's informers).
         .target(
             name: "KubernetesDiscovery",
             dependencies: [
-                "Discovery", "DiscoveryHTTP",
+                "Discovery", "DiscoveryHTTP", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -203,7 +205,9 @@ let package = Package(
             dependencies: ["KubernetesDiscovery", "DiscoveryHTTP", "TestSupport"]),
         .testTarget(
             name: "SDCTLKitTests",
-            dependencies: ["SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "KubernetesDiscovery", "TestSupport"]),
+            dependencies: [
+                "SDCTLKit", "ConsulDiscovery", "EurekaDiscovery", "KubernetesDiscovery", "TestSupport",
+            ]),
         // The instancer and registrar contracts, run over every backend.
         .testTarget(
             name: "BackendContractTests",

@@ -11,14 +11,18 @@ need_swift() {
     fi
 }
 
-# sdctl links the ZooKeeper C client (Debian's libzookeeper-mt-dev).
+# sdctl links the ZooKeeper C client (Debian's libzookeeper-mt-dev) and libyaml (libyaml-dev, for
+# kubeconfig files).
 need_zookeeper_client() {
-    [ -f /usr/include/zookeeper/zookeeper.h ] && return 0
+    local missing=()
+    [ -f /usr/include/zookeeper/zookeeper.h ] || missing+=(libzookeeper-mt-dev)
+    [ -f /usr/include/yaml.h ] || missing+=(libyaml-dev)
+    [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q libzookeeper-mt-dev >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
     else
-        echo ".ci/$1: missing Debian package libzookeeper-mt-dev (run: sudo apt-get install libzookeeper-mt-dev)" >&2
+        echo ".ci/$1: missing Debian packages ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
         exit 1
     fi
 }

@@ -7,8 +7,37 @@
 /// Small files that the environment points at (a token file, a directory of CA certificates).
 package enum TextFile {
     package struct Unreadable: Error {
+        package let path: String
+        package let errno: Int32
+    }
+
+    /// A regular file larger than the limit ``contents(of:limit:)`` was given.
+    package struct TooLarge: Error {
         let path: String
-        let errno: Int32
+        let limit: Int
+    }
+
+    /// All of a regular file's bytes, at most `limit` of them. A FIFO, a device or a directory
+    /// is ``Unreadable`` (EINVAL) rather than read, so that nothing blocks on it.
+    package static func contents(of path: String, limit: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw Unreadable(path: path, errno: errno) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw Unreadable(path: path, errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Unreadable(path: path, errno: EINVAL) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Unreadable(path: path, errno: errno)
+            }
+            if count == 0 { return bytes }
+            guard bytes.count + count <= limit else { throw TooLarge(path: path, limit: limit) }
+            bytes += buffer[0..<count]
+        }
     }
 
     /// The first line of a file without its line end; empty for an empty file.

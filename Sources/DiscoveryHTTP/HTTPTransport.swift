@@ -50,6 +50,11 @@ package final class HTTPTransport: Sendable {
         package var verify: Bool
         /// How messages name each file: `CONSUL_CACERT`, `EUREKA_CACERT`, ...
         package var names: (ca: String, caDirectory: String, certificate: String, key: String)
+        /// PEM held in memory rather than a file (a kubeconfig's `*-data` fields), used in place
+        /// of the file of the same role; messages name them `NAME-data`.
+        package var caPEM: [UInt8]?
+        package var certificatePEM: [UInt8]?
+        package var keyPEM: [UInt8]?
 
         package init(
             caFile: String?, caDirectory: String?, certificateFile: String?, keyFile: String?,
@@ -68,7 +73,8 @@ package final class HTTPTransport: Sendable {
         package static func == (lhs: TLSFiles, rhs: TLSFiles) -> Bool {
             lhs.caFile == rhs.caFile && lhs.caDirectory == rhs.caDirectory
                 && lhs.certificateFile == rhs.certificateFile && lhs.keyFile == rhs.keyFile
-                && lhs.serverName == rhs.serverName && lhs.verify == rhs.verify
+                && lhs.serverName == rhs.serverName && lhs.verify == rhs.verify && lhs.caPEM == rhs.caPEM
+                && lhs.certificatePEM == rhs.certificatePEM && lhs.keyPEM == rhs.keyPEM
         }
     }
 

@@ -27,6 +27,11 @@ extension KubernetesClient {
             public var serverName: String?
             /// `false` accepts any certificate (a kubeconfig's `insecure-skip-tls-verify`).
             public var verify: Bool
+            /// PEM held in memory (a kubeconfig's `certificate-authority-data`,
+            /// `client-certificate-data`, `client-key-data`), used in place of the matching file.
+            public var caData: [UInt8]?
+            public var certificateData: [UInt8]?
+            public var keyData: [UInt8]?
 
             public init(
                 caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil,

@@ -53,13 +53,15 @@ public final class KubernetesClient: Sendable {
             tokenFile = nil
         }
         let tls = configuration.tls
+        var files = HTTPTransport.TLSFiles(
+            caFile: tls.caFile, caDirectory: nil, certificateFile: tls.certificateFile,
+            keyFile: tls.keyFile,
+            serverName: tls.serverName, verify: tls.verify,
+            names: ("certificate-authority", "certificate-authority", "client-certificate", "client-key"))
+        (files.caPEM, files.certificatePEM, files.keyPEM) = (tls.caData, tls.certificateData, tls.keyData)
         transport = try HTTPTransport(
             service: "k8s", peer: "API server", address: address,
-            tls: HTTPTransport.TLSFiles(
-                caFile: tls.caFile, caDirectory: nil, certificateFile: tls.certificateFile,
-                keyFile: tls.keyFile,
-                serverName: tls.serverName, verify: tls.verify,
-                names: ("certificate-authority", "certificate-authority", "client-certificate", "client-key")),
+            tls: files,
             headers: headers, connectTimeout: configuration.connectTimeout,
             requestTimeout: configuration.requestTimeout, logger: logger,
             explainRefusal: { _, body in KubernetesStatus.decode(body) })

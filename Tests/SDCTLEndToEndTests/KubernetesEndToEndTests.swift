@@ -40,8 +40,8 @@ struct KubernetesEndToEndTests {
             arguments: ["http://\(emulator.address)", emulator.options.token ?? "", action])
     }
 
-    /// The emulator without a token requirement: targets with a host send no credentials (a
-    /// kubeconfig's, which would, are not read yet).
+    /// The emulator without a token requirement: targets with a host send no credentials (only
+    /// `k8s:///` targets read a kubeconfig).
     static let anonymous = KubernetesEmulator.Options(token: nil)
 
     @Test("the official client's slice is seen by sdctl watch as it comes and goes; resolve prints the set")
@@ -211,6 +211,109 @@ struct KubernetesEndToEndTests {
             try "emulator-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
             let distrusting = try await runSDCTL(["resolve", "k8s:///default/web"], environment: cluster)
             #expect(distrusting.status == 69 && distrusting.stderr.contains("TLS"), "\(distrusting)")
+        }
+    }
+
+    @Test(
+        "a kubeconfig from KUBECONFIG's files: the current context, context=, first file wins, CA and client certificate as data or files; what cannot be used is exit 2"
+    )
+    func kubeconfig() async throws {
+        let directory = TemporaryDirectory("sdctl-k8s-kubeconfig")
+        defer { directory.remove() }
+        let certificates = try await TestCertificates.make(in: directory.path)
+        func base64(_ path: String) throws -> String {
+            try Data(contentsOf: URL(fileURLWithPath: path)).base64EncodedString()
+        }
+        // The server asks every connection for a client certificate signed by the test CA.
+        let options = KubernetesEmulator.Options(
+            token: "emulator-token",
+            tls: .init(
+                certificate: certificates.serverCertificate, key: certificates.serverKey,
+                clientCA: certificates.caFile, clientCertificate: certificates.clientCertificate,
+                clientKey: certificates.clientKey))
+        try await KubernetesEmulator.with(options) { emulator in
+            try await emulator.createService("web")
+            try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.1")])
+            // The first file: contexts and users, with paths relative to the file itself.
+            let first = directory.path + "/first"
+            try FileManager.default.createDirectory(atPath: first, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(
+                atPath: certificates.clientCertificate, toPath: first + "/client.pem")
+            try FileManager.default.copyItem(atPath: certificates.clientKey, toPath: first + "/client.key")
+            try "emulator-token\n".write(toFile: first + "/token", atomically: true, encoding: .utf8)
+            try """
+            apiVersion: v1
+            kind: Config
+            current-context: main
+            contexts:
+            - name: main
+              context: {cluster: emulator, user: certificate}
+            - name: other
+              context: {cluster: emulator, user: token-file}
+            - name: wrong
+              context: {cluster: emulator, user: wrong-token}
+            - name: plugin
+              context: {cluster: emulator, user: plugin}
+            users:
+            - name: certificate
+              user:
+                client-certificate-data: \(try base64(certificates.clientCertificate))
+                client-key-data: \(try base64(certificates.clientKey))
+            - name: token-file
+              user: {tokenFile: token, client-certificate: client.pem, client-key: client.key}
+            - name: wrong-token
+              user: {token: wrong-token, client-certificate: client.pem, client-key: client.key}
+            - name: plugin
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1, command: cloud-login}
+
+            """.write(toFile: first + "/config", atomically: true, encoding: .utf8)
+            // The second file: the cluster, and a current context and a user the first file's shadow.
+            let second = directory.path + "/second.yaml"
+            try """
+            apiVersion: v1
+            kind: Config
+            current-context: plugin
+            clusters:
+            - name: emulator
+              cluster:
+                server: https://\(emulator.address)
+                certificate-authority-data: \(try base64(certificates.caFile))
+            users:
+            - name: certificate
+              user: {token: shadowed-token}
+
+            """.write(toFile: second, atomically: true, encoding: .utf8)
+            var env = self.env
+            env["KUBECONFIG"] = "\(first)/config:\(directory.path)/missing:\(second)"
+            env["HOME"] = directory.path
+
+            let current = try await runSDCTL(["resolve", "k8s:///default/web"], environment: env)
+            #expect(current.status == 0 && current.lines == ["10.0.0.1:8080"], "\(current)")
+            let tls = try await runSDCTL(["resolve", "k8ss:///default/web?context=other"], environment: env)
+            #expect(tls.status == 0 && tls.lines == ["10.0.0.1:8080"], "\(tls)")
+
+            let refused = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=wrong"], environment: env)
+            #expect(refused.status == 77, "\(refused)")
+            #expect(!refused.stderr.contains("wrong-token"), "\(refused)")
+            let plugin = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=plugin"], environment: env)
+            #expect(plugin.status == 2, "\(plugin)")
+            #expect(
+                plugin.stderr.contains("cloud-login") && plugin.stderr.contains("does not support"),
+                "\(plugin)")
+            let unknown = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=nosuch"], environment: env)
+            #expect(unknown.status == 2 && unknown.stderr.contains("nosuch"), "\(unknown)")
+            let withHost = try await runSDCTL(
+                ["resolve", "k8s://\(emulator.address)/default/web?context=main"], environment: env)
+            #expect(withHost.status == 2, "\(withHost)")
+
+            // No kubeconfig at all, outside a cluster: exit 2 and what to do.
+            env["KUBECONFIG"] = nil
+            let none = try await runSDCTL(["resolve", "k8s:///default/web"], environment: env)
+            #expect(none.status == 2 && none.stderr.contains("KUBECONFIG"), "\(none)")
         }
     }
 }

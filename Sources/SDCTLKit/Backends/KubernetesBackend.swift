@@ -22,6 +22,8 @@
         let service: String
         var selection = KubernetesEndpointSelection()
         let tls: Bool
+        /// The kubeconfig context `context=` names.
+        var context: String?
         var scheme: String { tls ? "k8ss" : "k8s" }
 
         init(url: TargetURL, environment: [String: String]) throws(CLIError) {
@@ -50,6 +52,11 @@
                         }
                         selection.port = .named(value)
                     }
+                case "context":
+                    guard let value, !value.isEmpty else {
+                        throw url.invalid("context= takes a kubeconfig context's name")
+                    }
+                    context = value
                 case "include":
                     guard let value, let include = KubernetesEndpointSelection.Inclusion(rawValue: value)
                     else {
@@ -57,11 +64,19 @@
                     }
                     selection.include = include
                 default:
-                    throw url.invalid("unknown query parameter '\(key)' (known: port, include)")
+                    throw url.invalid("unknown query parameter '\(key)' (known: port, include, context)")
                 }
             }
             if url.authority.isEmpty {
-                configuration = try Self.inCluster(environment, url: url)
+                let inCluster = environment["KUBERNETES_SERVICE_HOST"].map { !$0.isEmpty } ?? false
+                configuration =
+                    context == nil && inCluster
+                    ? try Self.inCluster(environment, url: url)
+                    : try Self.kubeconfig(environment, context: context, url: url)
+            } else if context != nil {
+                throw url.invalid(
+                    "context= picks a kubeconfig context: it is for targets without a host (\(url.scheme):///NAMESPACE/SERVICE)"
+                )
             } else {
                 let server = try url.host(defaultPort: tls ? 6443 : 8080)
                 configuration = KubernetesClient.Configuration(server: tls ? .https(server) : .http(server))
@@ -101,6 +116,31 @@
             return KubernetesClient.Configuration(
                 server: .https(server), tls: .init(caFile: directory + "/ca.crt"),
                 credentials: .tokenFile(directory + "/token"))
+        }
+
+        /// The cluster and user of a kubeconfig context: KUBECONFIG's files merged, else
+        /// ~/.kube/config. `k8ss:///` insists on TLS.
+        static func kubeconfig(_ environment: [String: String], context: String?, url: TargetURL)
+            throws(CLIError)
+            -> KubernetesClient.Configuration
+        {
+            let configuration: KubernetesClient.Configuration
+            do {
+                let kubeconfig = try Kubeconfig.load(paths: Kubeconfig.paths(environment: environment))
+                configuration = try kubeconfig.clientConfiguration(context: context)
+            } catch {
+                throw CLIError(
+                    .usage,
+                    error.message
+                        + (error.message.hasPrefix("k8s: no kubeconfig")
+                            ? "; outside a cluster, name a kubeconfig with KUBECONFIG or the API server: \(url.scheme)://HOST:PORT/NAMESPACE/SERVICE"
+                            : ""),
+                    cause: error)
+            }
+            if url.scheme == "k8ss", case .http(let server) = configuration.server {
+                throw url.invalid("k8ss:// asks for TLS, but the kubeconfig's server is http://\(server)")
+            }
+            return configuration
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
@@ -154,9 +194,17 @@ extension BackendDescription {
                     "a Service's endpoints from its EndpointSlices (k8ss:// for TLS; ?port=NAME|NUMBER, ?include=serving|terminating); read-only"
                 ),
                 CommandTable.Entry(
-                    "k8s:///NAMESPACE/SERVICE", "the same, from inside a cluster (its service account)"),
+                    "k8s:///NAMESPACE/SERVICE",
+                    "the same, through the service account inside a cluster, else the kubeconfig's current context"
+                ),
+                CommandTable.Entry(
+                    "k8s:///NAMESPACE/SERVICE?context=NAME",
+                    "a kubeconfig context's cluster and user (KUBECONFIG)"),
             ],
             environment: [
+                CommandTable.Entry(
+                    "KUBECONFIG",
+                    "kubeconfig files for k8s:/// targets, ':'-separated (default ~/.kube/config)"),
                 CommandTable.Entry(
                     "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT",
                     "the API server for k8s:/// targets inside a cluster"),
