@@ -68,7 +68,22 @@ extension Kubeconfig {
                 throw refuse(
                     "user \(userName)", "has both a token and a username: use one way to authenticate")
             }
-            if let tokenFile = user.tokenFile {
+            if user.exec != nil && (bearer || user.username != nil) {
+                throw refuse(
+                    "user \(userName)",
+                    "has both an exec credential plugin and a \(bearer ? "token" : "username"): use one way to authenticate"
+                )
+            }
+            if var plugin = user.exec {
+                if user.provideClusterInfo {
+                    plugin.clusterInfo = .init(
+                        server: cluster.server,
+                        certificateAuthorityData: try certificateAuthorityData(cluster),
+                        insecureSkipTLSVerify: cluster.insecureSkipTLSVerify,
+                        tlsServerName: cluster.tlsServerName)
+                }
+                credentials = .exec(plugin)
+            } else if let tokenFile = user.tokenFile {
                 // As client-go: the file, read again as it rotates, over a token beside it.
                 credentials = .tokenFile(tokenFile)
             } else if let token = user.token {
@@ -118,5 +133,17 @@ extension Kubeconfig {
                 cause: error)
         }
         return https ? .https(address) : .http(address)
+    }
+
+    /// The cluster's CA for an exec plugin's `spec.cluster`: its data, or its file's contents.
+    private func certificateAuthorityData(_ cluster: Cluster) throws(DiscoveryError) -> [UInt8]? {
+        if let data = cluster.certificateAuthorityData { return data }
+        guard let path = cluster.certificateAuthority else { return nil }
+        do {
+            return try TextFile.contents(of: path, limit: Self.maximumFileSize)
+        } catch {
+            throw DiscoveryError(
+                .invalidArgument, "k8s: kubeconfig: cannot read certificate-authority \(path)", cause: error)
+        }
     }
 }

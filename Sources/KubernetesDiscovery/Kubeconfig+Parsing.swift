@@ -147,14 +147,69 @@ private struct FieldReader {
         user.username = try string(node["username"], "username").flatMap { $0.isEmpty ? nil : $0 }
         user.password = try string(node["password"], "password")
         if let exec = node["exec"] {
-            let command = (try? string(exec["command"], "command")) ?? nil
-            user.unsupported.append(
-                "an exec credential plugin (\(command.map { "'\($0)'" } ?? "no command"))")
+            (user.exec, user.provideClusterInfo) = try execPlugin(exec)
         }
         if node["auth-provider"] != nil { user.unsupported.append("an auth-provider") }
         if node["as"] != nil || node["as-groups"] != nil || node["as-uid"] != nil {
             user.unsupported.append("impersonation (as)")
         }
         return user
+    }
+
+    /// A user's `exec`, checked as client-go checks it.
+    mutating func execPlugin(_ node: YAMLNode) throws(DiscoveryError) -> (ExecCredentialPlugin, Bool) {
+        guard case .mapping = node else { throw invalid("field exec is not a mapping") }
+        place += " exec"
+        guard let command = try string(node["command"], "command"), !command.isEmpty else {
+            throw invalid("has no command")
+        }
+        let apiVersion = try string(node["apiVersion"], "apiVersion") ?? ""
+        guard apiVersion == ExecCredentialPlugin.v1 || apiVersion == ExecCredentialPlugin.v1beta1 else {
+            throw invalid(
+                apiVersion.isEmpty
+                    ? "has no apiVersion (\(ExecCredentialPlugin.v1) or \(ExecCredentialPlugin.v1beta1))"
+                    : "has apiVersion '\(apiVersion)': sdctl speaks \(ExecCredentialPlugin.v1) and \(ExecCredentialPlugin.v1beta1)"
+            )
+        }
+        switch try string(node["interactiveMode"], "interactiveMode") {
+        case nil where apiVersion == ExecCredentialPlugin.v1:
+            throw invalid("has no interactiveMode, which \(ExecCredentialPlugin.v1) requires")
+        case nil, "Never", "IfAvailable":
+            break
+        case "Always":
+            throw invalid(
+                "has interactiveMode Always: sdctl runs credential plugins without a terminal (use Never or IfAvailable)"
+            )
+        case let mode?:
+            throw invalid("has interactiveMode '\(mode)', not Never, IfAvailable or Always")
+        }
+        var arguments: [String] = []
+        if let args = node["args"] {
+            guard case .sequence(let items) = args else { throw invalid("field args is not a list") }
+            for item in items {
+                guard let argument = try string(item, "args") else {
+                    throw invalid("field args is not a list")
+                }
+                arguments.append(argument)
+            }
+        }
+        var environment: [(name: String, value: String)] = []
+        if let env = node["env"] {
+            guard case .sequence(let items) = env else { throw invalid("field env is not a list") }
+            for item in items {
+                guard let name = try string(item["name"], "env name"), !name.isEmpty, !name.contains("=")
+                else {
+                    throw invalid("has an env entry without a valid name")
+                }
+                environment.append((name, try string(item["value"], "env value") ?? ""))
+            }
+        }
+        // As client-go: a command with a path in it is relative to the kubeconfig; a bare name
+        // is looked up on PATH.
+        let resolved = command.contains("/") ? (try file(node["command"], "command") ?? command) : command
+        let plugin = ExecCredentialPlugin(
+            command: resolved, arguments: arguments, environment: environment, apiVersion: apiVersion,
+            installHint: try string(node["installHint"], "installHint"))
+        return (plugin, try bool(node["provideClusterInfo"], "provideClusterInfo"))
     }
 }

@@ -18,9 +18,10 @@ import DiscoveryHTTP
 ///
 /// Read: a cluster's `server` (http or https, no path), `certificate-authority(-data)`,
 /// `insecure-skip-tls-verify` and `tls-server-name`; a user's `token`, `tokenFile`,
-/// `client-certificate(-data)`, `client-key(-data)`, `username` and `password`. A user with an
-/// `exec` plugin, an `auth-provider` or impersonation (`as`), and a cluster with a `proxy-url`,
-/// are refused with a message that says so rather than used without what they ask for.
+/// `client-certificate(-data)`, `client-key(-data)`, `username`, `password` and `exec` (a
+/// credential plugin that prints a token; see ``ExecCredentialPlugin``). A user with an
+/// `auth-provider` or impersonation (`as`), and a cluster with a `proxy-url`, are refused with
+/// a message that says so rather than used without what they ask for.
 public struct Kubeconfig: Sendable, Equatable {
     public struct Cluster: Sendable, Equatable {
         public var server: String
@@ -41,7 +42,11 @@ public struct Kubeconfig: Sendable, Equatable {
         public var clientKeyData: [UInt8]?
         public var username: String?
         public var password: String?
-        /// What this user asks for that sdctl does not do (`exec`, `auth-provider`, `as`).
+        /// An `exec` credential plugin (``ExecCredentialPlugin/clusterInfo`` is filled in from
+        /// the context's cluster when ``provideClusterInfo`` says so).
+        public var exec: ExecCredentialPlugin?
+        public var provideClusterInfo = false
+        /// What this user asks for that sdctl does not do (`auth-provider`, `as`).
         public var unsupported: [String] = []
     }
 

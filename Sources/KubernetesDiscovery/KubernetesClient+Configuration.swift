@@ -55,6 +55,9 @@ extension KubernetesClient {
             case tokenFile(String)
             /// HTTP basic authentication.
             case basic(user: String, password: String)
+            /// A bearer token from a kubeconfig's `exec` credential plugin, run again when the
+            /// token expires or is refused.
+            case exec(ExecCredentialPlugin)
         }
 
         public var server: Server

@@ -33,9 +33,11 @@ extension KubernetesClient {
             if let token { query.append(("continue", token)) }
             let page: EndpointSliceList
             do {
-                let answer = try await transport.send(
-                    .GET, Self.endpointSlicesPath(namespace), query: query, headers: try credentialHeaders(),
-                    what: what)
+                let answer = try await withCredentials { headers throws(DiscoveryError) in
+                    try await transport.send(
+                        .GET, Self.endpointSlicesPath(namespace), query: query, headers: headers,
+                        what: what)
+                }
                 page = try transport.decode(EndpointSliceList.self, answer.body, what: what)
             } catch  where token != nil && error.kubernetesStatus?.isGone == true && restarts < 3 {
                 restarts += 1
@@ -73,22 +75,24 @@ extension KubernetesClient {
             Self.selector(service), ("watch", "true"), ("resourceVersion", resourceVersion),
             ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(max(timeout.components.seconds, 1))"),
         ]
-        return try await transport.streamLines(
-            Self.endpointSlicesPath(namespace), query: query, headers: try credentialHeaders(),
-            headerDeadline: configuration.connectTimeout + configuration.requestTimeout,
-            idleTimeout: idleTimeout,
-            what: what
-        ) { line throws(DiscoveryError) in
-            let event: EndpointSliceEvent
-            do {
-                event = try JSONDecoder().decode(EndpointSliceEvent.self, from: Data(line))
-            } catch {
-                throw DiscoveryError(
-                    .invalidResponse,
-                    "k8s: \(what): an undecodable event (\(HTTPTransport.describe(decoding: error)))",
-                    cause: error)
+        return try await withCredentials { headers throws(DiscoveryError) in
+            try await transport.streamLines(
+                Self.endpointSlicesPath(namespace), query: query, headers: headers,
+                headerDeadline: configuration.connectTimeout + configuration.requestTimeout,
+                idleTimeout: idleTimeout,
+                what: what
+            ) { line throws(DiscoveryError) in
+                let event: EndpointSliceEvent
+                do {
+                    event = try JSONDecoder().decode(EndpointSliceEvent.self, from: Data(line))
+                } catch {
+                    throw DiscoveryError(
+                        .invalidResponse,
+                        "k8s: \(what): an undecodable event (\(HTTPTransport.describe(decoding: error)))",
+                        cause: error)
+                }
+                return try onEvent(event)
             }
-            return try onEvent(event)
         }
     }
 
@@ -97,9 +101,11 @@ extension KubernetesClient {
         let path =
             "/api/v1/namespaces/\(PercentEncoding.encode(namespace))/services/\(PercentEncoding.encode(service))"
         do {
-            _ = try await transport.send(
-                .GET, path, headers: try credentialHeaders(),
-                what: "reading service \(service) in namespace \(namespace)")
+            _ = try await withCredentials { headers throws(DiscoveryError) in
+                try await transport.send(
+                    .GET, path, headers: headers,
+                    what: "reading service \(service) in namespace \(namespace)")
+            }
             return true
         } catch  where error.code == .notFound {
             return false

@@ -20,23 +20,30 @@ extension KubernetesClient {
         }
         let what = "writing EndpointSlice \(slice.metadata.name) in namespace \(namespace)"
         do {
-            _ = try await transport.send(
-                .POST, Self.endpointSlicesPath(namespace), body: body, headers: try credentialHeaders(),
-                what: what)
+            _ = try await withCredentials { headers throws(DiscoveryError) in
+                try await transport.send(
+                    .POST, Self.endpointSlicesPath(namespace), body: body, headers: headers,
+                    what: what)
+            }
         } catch  where error.kubernetesStatus?.reason == "AlreadyExists" {
-            _ = try await transport.send(
-                .PUT, Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(slice.metadata.name),
-                body: body, headers: try credentialHeaders(), what: what)
+            _ = try await withCredentials { headers throws(DiscoveryError) in
+                try await transport.send(
+                    .PUT,
+                    Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(slice.metadata.name),
+                    body: body, headers: headers, what: what)
+            }
         }
     }
 
     /// Deletes EndpointSlice `name`; one already gone is fine.
     func deleteEndpointSlice(_ name: String, namespace: String) async throws(DiscoveryError) {
         do {
-            _ = try await transport.send(
-                .DELETE, Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(name),
-                headers: try credentialHeaders(),
-                what: "deleting EndpointSlice \(name) in namespace \(namespace)")
+            _ = try await withCredentials { headers throws(DiscoveryError) in
+                try await transport.send(
+                    .DELETE, Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(name),
+                    headers: headers,
+                    what: "deleting EndpointSlice \(name) in namespace \(namespace)")
+            }
         } catch  where error.code == .notFound {
             return
         }

@@ -25,6 +25,7 @@ public final class KubernetesClient: Sendable {
     public let configuration: Configuration
     let transport: HTTPTransport
     private let tokenFile: TokenFile?
+    private let execCredentials: ExecCredentialSource?
 
     /// Files named in the TLS settings are read here.
     public init(_ configuration: Configuration, logger: Logger = DiscoveryLogging.disabled)
@@ -39,7 +40,7 @@ public final class KubernetesClient: Sendable {
             }
         var headers = [("Accept", "application/json")]
         switch configuration.credentials {
-        case .none, .tokenFile:
+        case .none, .tokenFile, .exec:
             break
         case .token(let token):
             headers.append(("Authorization", "Bearer " + token))
@@ -51,6 +52,11 @@ public final class KubernetesClient: Sendable {
             _ = try tokenFile?.token()  // a missing or empty file fails now
         } else {
             tokenFile = nil
+        }
+        if case .exec(let plugin) = configuration.credentials {
+            execCredentials = ExecCredentialSource(plugin: plugin)
+        } else {
+            execCredentials = nil
         }
         let tls = configuration.tls
         var files = HTTPTransport.TLSFiles(
@@ -72,10 +78,24 @@ public final class KubernetesClient: Sendable {
         transport.close()
     }
 
-    /// The headers each request adds: a token read from its file.
-    func credentialHeaders() throws(DiscoveryError) -> [(String, String)] {
-        guard let tokenFile else { return [] }
-        return [("Authorization", "Bearer " + (try tokenFile.token()))]
+    /// Calls `body` with the headers each request adds (a token read from its file, or an exec
+    /// plugin's); when the server answers 401 to an exec plugin's token, the plugin runs again
+    /// and `body` is called once more with its new token, as client-go does.
+    func withCredentials<Result>(
+        _ body: (_ headers: [(String, String)]) async throws(DiscoveryError) -> Result
+    ) async throws(DiscoveryError) -> Result {
+        if let tokenFile {
+            return try await body([("Authorization", "Bearer " + (try tokenFile.token()))])
+        }
+        guard let execCredentials else { return try await body([]) }
+        let token = try await execCredentials.token()
+        do {
+            return try await body([("Authorization", "Bearer " + token)])
+        } catch  where error.code == .permissionDenied && (error.kubernetesStatus?.code ?? 401) == 401 {
+            execCredentials.refused(token)
+            let renewed = try await execCredentials.token()
+            return try await body([("Authorization", "Bearer " + renewed)])
+        }
     }
 }
 

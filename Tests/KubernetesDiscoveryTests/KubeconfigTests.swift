@@ -170,8 +170,12 @@ struct KubeconfigTests {
                 "a", "both insecure-skip-tls-verify and a certificate authority"
             ),
             (
-                "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {exec: {command: aws, args: [eks, get-token]}}}]\ncontexts: [{name: a, context: {cluster: c, user: u}}]",
-                "a", "uses an exec credential plugin ('aws')"
+                "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {auth-provider: {name: oidc}}}]\ncontexts: [{name: a, context: {cluster: c, user: u}}]",
+                "a", "uses an auth-provider, which sdctl does not support yet"
+            ),
+            (
+                "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {token: sekrit, exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}}}]\ncontexts: [{name: a, context: {cluster: c, user: u}}]",
+                "a", "both an exec credential plugin and a token"
             ),
             (
                 "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {token: sekrit, username: bob}}]\ncontexts: [{name: a, context: {cluster: c, user: u}}]",
@@ -187,6 +191,87 @@ struct KubeconfigTests {
         let error = #expect(throws: DiscoveryError.self) { try config.clientConfiguration(context: context) }
         #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("sekrit") == false)
+    }
+
+    @Test("an exec plugin: command, args, env, relative command paths, cluster info when asked")
+    func execPlugin() throws {
+        let config = try parse(
+            """
+            clusters:
+            - name: c
+              cluster: {server: 'https://h:6443', certificate-authority-data: \(Base64.encode(Array("PEM".utf8)))}
+            users:
+            - name: cloud
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: aws
+                  args: [eks, get-token, --cluster-name, prod]
+                  env: [{name: AWS_PROFILE, value: prod}]
+                  interactiveMode: IfAvailable
+                  installHint: install the AWS CLI
+            - name: local
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./bin/login, provideClusterInfo: true}
+            contexts:
+            - {name: cloud, context: {cluster: c, user: cloud}}
+            - {name: local, context: {cluster: c, user: local}}
+            """, path: "/home/u/.kube/config")
+        let cloud = try config.clientConfiguration(context: "cloud")
+        guard case .exec(let plugin) = cloud.credentials else {
+            Issue.record("not an exec plugin: \(cloud.credentials)")
+            return
+        }
+        #expect(
+            plugin.command == "aws" && plugin.arguments == ["eks", "get-token", "--cluster-name", "prod"])
+        #expect(plugin.environment.map { "\($0.name)=\($0.value)" } == ["AWS_PROFILE=prod"])
+        #expect(plugin.apiVersion == ExecCredentialPlugin.v1 && plugin.installHint == "install the AWS CLI")
+        #expect(plugin.clusterInfo == nil)
+        let local = try config.clientConfiguration(context: "local")
+        guard case .exec(let relative) = local.credentials else {
+            Issue.record("not an exec plugin: \(local.credentials)")
+            return
+        }
+        #expect(relative.command == "/home/u/.kube/./bin/login")
+        #expect(relative.apiVersion == ExecCredentialPlugin.v1beta1)
+        #expect(
+            relative.clusterInfo
+                == .init(server: "https://h:6443", certificateAuthorityData: Array("PEM".utf8)))
+        let info = ExecCredentialSource.execInfo(relative)
+        #expect(
+            info
+                == #"{"apiVersion":"client.authentication.k8s.io\/v1beta1","kind":"ExecCredential","spec":{"cluster":{"certificate-authority-data":"UEVN","server":"https:\/\/h:6443"},"interactive":false}}"#
+                || info
+                    == #"{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{"cluster":{"certificate-authority-data":"UEVN","server":"https://h:6443"},"interactive":false}}"#,
+            "\(info)")
+    }
+
+    @Test(
+        "exec plugins client-go refuses are refused",
+        arguments: [
+            ("{command: aws}", "has no apiVersion"),
+            ("{apiVersion: client.authentication.k8s.io/v1alpha1, command: aws}", "sdctl speaks"),
+            ("{apiVersion: client.authentication.k8s.io/v1, command: aws}", "has no interactiveMode"),
+            (
+                "{apiVersion: client.authentication.k8s.io/v1, command: aws, interactiveMode: Always}",
+                "without a terminal"
+            ),
+            ("{apiVersion: client.authentication.k8s.io/v1beta1}", "has no command"),
+            (
+                "{apiVersion: client.authentication.k8s.io/v1beta1, command: aws, args: x}",
+                "args is not a list"
+            ),
+            (
+                "{apiVersion: client.authentication.k8s.io/v1beta1, command: aws, env: [{value: v}]}",
+                "env entry"
+            ),
+        ])
+    func execPluginRefused(exec: String, expected: String) throws {
+        let error = #expect(throws: DiscoveryError.self) {
+            try parse("users: [{name: u, user: {exec: \(exec)}}]", path: "/k")
+        }
+        #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("user u exec") == true, "\(error?.message ?? "")")
     }
 
     @Test("hostile YAML: deep nesting, endless values and binary noise fail with a message, quickly")

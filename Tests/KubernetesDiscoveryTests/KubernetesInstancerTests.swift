@@ -64,7 +64,7 @@ struct KubernetesInstancerTests {
             try await emulator.putSlice("api-0", service: "api", endpoints: [Endpoint("10.9.0.1")])
             try await Self.withInstancer(emulator, pageSize: 2) { _, subscription in
                 let set = try await subscription.set(
-                    (0..<5).flatMap { Self.addresses("10.0.\($0)", 0..<50) }, within: .seconds(10))
+                    (0..<5).flatMap { Self.addresses("10.0.\($0)", 0..<50) }, within: .seconds(20))
                 #expect(set.count == 250)
             }
         }
@@ -102,7 +102,7 @@ struct KubernetesInstancerTests {
                 try await emulator.putSlice(
                     "web-new", service: "web", endpoints: endpoints + [Endpoint("10.0.0.10")])
                 // Every set up to the last change holds all ten.
-                let last = try await subscription.first(within: .seconds(5), "the eleventh endpoint") {
+                let last = try await subscription.first(within: .seconds(20), "the eleventh endpoint") {
                     event in
                     #expect(event.instances.map { Set(all).isSubset(of: $0.map(\.address)) } ?? true)
                     return event.instances?.count == 11
@@ -118,7 +118,7 @@ struct KubernetesInstancerTests {
             try await Self.seed(emulator)
             try await Self.withInstancer(emulator) { _, subscription in
                 try await subscription.set(["10.0.0.1:8080"])
-                try await eventually(.seconds(5), "the watch open") { try await emulator.watchCount() == 1 }
+                try await eventually(.seconds(20), "the watch open") { try await emulator.watchCount() == 1 }
                 try await emulator.dropWatches()
                 try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.2")])
                 try await subscription.set(["10.0.0.2:8080"])
@@ -134,7 +134,7 @@ struct KubernetesInstancerTests {
             try await Self.seed(emulator)
             try await Self.withInstancer(emulator) { _, subscription in
                 try await subscription.set(["10.0.0.1:8080"])
-                try await eventually(.seconds(5), "the watch open") { try await emulator.watchCount() == 1 }
+                try await eventually(.seconds(20), "the watch open") { try await emulator.watchCount() == 1 }
                 // Nothing reaches the open watch: only a relist can find what follows.
                 try await emulator.faults(#"{"stall_watch": true}"#)
                 try await emulator.compact()
@@ -181,14 +181,14 @@ struct KubernetesInstancerTests {
             try await Self.withInstancer(emulator, configuration) { instancer, subscription in
                 try await subscription.set(["10.0.0.1:8080"])
                 try await emulator.faults(#"{"stall_watch": true}"#)
-                let failure = try await subscription.first(within: .seconds(10), "the stall reported") {
+                let failure = try await subscription.first(within: .seconds(20), "the stall reported") {
                     $0.failure != nil
                 }
                 #expect(failure.failure?.code == .timedOut)
                 #expect(instancer.instances?.map(\.address) == ["10.0.0.1:8080"], "the last good set is kept")
                 try await emulator.faults(#"{"stall_watch": false}"#)
                 try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.2")])
-                try await subscription.set(["10.0.0.2:8080"], within: .seconds(10))
+                try await subscription.set(["10.0.0.2:8080"], within: .seconds(20))
             }
         }
     }
@@ -199,14 +199,14 @@ struct KubernetesInstancerTests {
             try await Self.seed(emulator)
             try await emulator.faults(#"{"fail_status": 500, "fail_count": 2}"#)
             try await Self.withInstancer(emulator) { _, subscription in
-                let failure = try await subscription.first(within: .seconds(5), "the failure") {
+                let failure = try await subscription.first(within: .seconds(20), "the failure") {
                     $0.failure != nil
                 }
                 #expect(failure.failure?.code == .unavailable)
                 #expect(
                     failure.failure?.message.hasPrefix("k8s: listing the EndpointSlices of service web")
                         == true)
-                try await subscription.set(["10.0.0.1:8080"], within: .seconds(10))
+                try await subscription.set(["10.0.0.1:8080"], within: .seconds(20))
             }
         }
     }
@@ -217,7 +217,7 @@ struct KubernetesInstancerTests {
             try await emulator.createService("web")
             try await emulator.forbid(#"[{"verb": "watch", "resource": "endpointslices"}]"#)
             try await Self.withInstancer(emulator) { _, subscription in
-                let failure = try await subscription.first(within: .seconds(5), "the refusal") {
+                let failure = try await subscription.first(within: .seconds(20), "the refusal") {
                     $0.failure != nil
                 }
                 #expect(failure.failure?.code == .permissionDenied)
@@ -236,7 +236,7 @@ struct KubernetesInstancerTests {
             defer { client.close() }
             let instancer = KubernetesInstancer(client: client, namespace: "default", service: "web")
             defer { instancer.stop() }
-            let failure = try await instancer.subscribe().first(within: .seconds(5), "the refusal") {
+            let failure = try await instancer.subscribe().first(within: .seconds(20), "the refusal") {
                 $0.failure != nil
             }
             #expect(failure.failure?.code == .permissionDenied)
@@ -248,7 +248,7 @@ struct KubernetesInstancerTests {
     func missingService() async throws {
         try await KubernetesEmulator.with { emulator in
             try await Self.withInstancer(emulator, service: "nosuch") { _, subscription in
-                let failure = try await subscription.first(within: .seconds(5), "not found") {
+                let failure = try await subscription.first(within: .seconds(20), "not found") {
                     $0.failure != nil
                 }
                 #expect(failure.failure?.code == .notFound)
@@ -269,7 +269,7 @@ struct KubernetesInstancerTests {
                 "web-1", service: "web", endpoints: [Endpoint("10.0.0.1")],
                 ports: [("http", 8080), ("grpc", 9090)])
             try await Self.withInstancer(emulator) { _, subscription in
-                let failure = try await subscription.first(within: .seconds(5), "the error") {
+                let failure = try await subscription.first(within: .seconds(20), "the error") {
                     $0.failure != nil
                 }
                 #expect(failure.failure?.code == .invalidArgument)
@@ -289,7 +289,7 @@ struct KubernetesInstancerTests {
         defer { client.close() }
         let instancer = KubernetesInstancer(client: client, namespace: "default", service: "web")
         defer { instancer.stop() }
-        let failure = try await instancer.subscribe().first(within: .seconds(10), "the failure") {
+        let failure = try await instancer.subscribe().first(within: .seconds(20), "the failure") {
             $0.failure != nil
         }
         #expect(failure.failure?.code == .unavailable)

@@ -122,9 +122,11 @@ private final class LinesSeen: @unchecked Sendable {
 /// A service account's token file, without a server.
 @Suite("Kubernetes: token files")
 struct TokenFileTests {
-    @Test("the token is read once per refresh interval, so a rotated one is picked up; a missing file says so")
+    @Test(
+        "the token is read once per refresh interval, so a rotated one is picked up; a missing file says so")
     func rotation() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sdctl-token-\(UUID())").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sdctl-token-\(UUID())")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/token"
@@ -135,7 +137,9 @@ struct TokenFileTests {
         #expect(try file.token() == "first", "read again only after the refresh interval")
         try await Task.sleep(for: .milliseconds(300))  // the interval under test, not a race
         #expect(try file.token() == "second")
-        let missing = #expect(throws: DiscoveryError.self) { try TokenFile(path: directory + "/none").token() }
+        let missing = #expect(throws: DiscoveryError.self) {
+            try TokenFile(path: directory + "/none").token()
+        }
         #expect(missing?.message == "k8s: cannot read the token file \(directory)/none")
         try "\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: DiscoveryError.self) { try TokenFile(path: path).token() }

@@ -215,7 +215,7 @@ struct KubernetesEndToEndTests {
     }
 
     @Test(
-        "a kubeconfig from KUBECONFIG's files: the current context, context=, first file wins, CA and client certificate as data or files; what cannot be used is exit 2"
+        "a kubeconfig from KUBECONFIG's files: the current context, context=, first file wins, CA and client certificate as data or files, an exec plugin; what cannot be used is exit 2"
     )
     func kubeconfig() async throws {
         let directory = TemporaryDirectory("sdctl-k8s-kubeconfig")
@@ -241,6 +241,12 @@ struct KubernetesEndToEndTests {
                 atPath: certificates.clientCertificate, toPath: first + "/client.pem")
             try FileManager.default.copyItem(atPath: certificates.clientKey, toPath: first + "/client.key")
             try "emulator-token\n".write(toFile: first + "/token", atomically: true, encoding: .utf8)
+            try writeExecutableScript(
+                #"""
+                #!/bin/sh
+                printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}' "$LOGIN_TOKEN"
+
+                """#, to: first + "/login")
             try """
             apiVersion: v1
             kind: Config
@@ -254,6 +260,8 @@ struct KubernetesEndToEndTests {
               context: {cluster: emulator, user: wrong-token}
             - name: plugin
               context: {cluster: emulator, user: plugin}
+            - name: missing-plugin
+              context: {cluster: emulator, user: missing-plugin}
             users:
             - name: certificate
               user:
@@ -265,7 +273,16 @@ struct KubernetesEndToEndTests {
               user: {token: wrong-token, client-certificate: client.pem, client-key: client.key}
             - name: plugin
               user:
-                exec: {apiVersion: client.authentication.k8s.io/v1, command: cloud-login}
+                client-certificate: client.pem
+                client-key: client.key
+                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./login, env: [{name: LOGIN_TOKEN, value: emulator-token}]}
+            - name: missing-plugin
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: sdctl-test-cloud-login
+                  interactiveMode: Never
+                  installHint: install the cloud CLI
 
             """.write(toFile: first + "/config", atomically: true, encoding: .utf8)
             // The second file: the cluster, and a current context and a user the first file's shadow.
@@ -297,12 +314,16 @@ struct KubernetesEndToEndTests {
                 ["resolve", "k8s:///default/web?context=wrong"], environment: env)
             #expect(refused.status == 77, "\(refused)")
             #expect(!refused.stderr.contains("wrong-token"), "\(refused)")
+            // An exec credential plugin, relative to the kubeconfig, prints the token.
             let plugin = try await runSDCTL(
                 ["resolve", "k8s:///default/web?context=plugin"], environment: env)
-            #expect(plugin.status == 2, "\(plugin)")
+            #expect(plugin.status == 0 && plugin.lines == ["10.0.0.1:8080"], "\(plugin)")
+            let missing = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=missing-plugin"], environment: env)
+            #expect(missing.status == 77, "\(missing)")
             #expect(
-                plugin.stderr.contains("cloud-login") && plugin.stderr.contains("does not support"),
-                "\(plugin)")
+                missing.stderr.contains("'sdctl-test-cloud-login' is not installed: install the cloud CLI"),
+                "\(missing)")
             let unknown = try await runSDCTL(
                 ["resolve", "k8s:///default/web?context=nosuch"], environment: env)
             #expect(unknown.status == 2 && unknown.stderr.contains("nosuch"), "\(unknown)")

@@ -1,3 +1,4 @@
+import Discovery
 import Dispatch
 
 #if canImport(Glibc)
@@ -35,20 +36,8 @@ struct ChildProcess: Sendable {
     ) throws(CLIError) -> ChildProcess {
         precondition(!command.isEmpty)
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        SpawnAttributes.initialize(&attributes, ownProcessGroup: ownProcessGroup)
         defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
-        if ownProcessGroup {
-            flags |= POSIX_SPAWN_SETPGROUP
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -1,0 +1,68 @@
+/// A kubeconfig user's `exec` credential plugin (`client.authentication.k8s.io/v1` or
+/// `v1beta1`): a command that prints an `ExecCredential` whose status holds a bearer token, as
+/// `aws eks get-token`, `gke-gcloud-auth-plugin` and `kubelogin` do.
+///
+/// The client runs it before its first request, keeps the token until the credential's
+/// `expirationTimestamp` (for ever without one), and runs it again when that has passed or
+/// when the API server answers 401 to a request that carried the token. It runs without a
+/// terminal (stdin is `/dev/null`, `spec.interactive` is false), with ``timeout`` as its
+/// deadline; its stdout and stderr are read to a bound. The token is never in a message or a
+/// log.
+public struct ExecCredentialPlugin: Sendable, Equatable {
+    public static let v1 = "client.authentication.k8s.io/v1"
+    public static let v1beta1 = "client.authentication.k8s.io/v1beta1"
+
+    /// The command (looked up on PATH unless it holds a `/`), and its arguments.
+    public var command: String
+    public var arguments: [String]
+    /// Added to sdctl's own environment, in order.
+    public var environment: [(name: String, value: String)]
+    /// ``v1`` or ``v1beta1``: the version of the `ExecCredential` it reads and writes.
+    public var apiVersion: String
+    /// What the kubeconfig says to do when the command is not installed.
+    public var installHint: String?
+    /// The cluster's server and CA, passed in `KUBERNETES_EXEC_INFO`'s `spec.cluster` when the
+    /// kubeconfig's `provideClusterInfo` asks for them.
+    public var clusterInfo: ClusterInfo?
+    /// How long one run may take.
+    public var timeout: Duration
+
+    public struct ClusterInfo: Sendable, Equatable {
+        public var server: String
+        public var certificateAuthorityData: [UInt8]?
+        public var insecureSkipTLSVerify: Bool
+        public var tlsServerName: String?
+
+        public init(
+            server: String, certificateAuthorityData: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
+            tlsServerName: String? = nil
+        ) {
+            self.server = server
+            self.certificateAuthorityData = certificateAuthorityData
+            self.insecureSkipTLSVerify = insecureSkipTLSVerify
+            self.tlsServerName = tlsServerName
+        }
+    }
+
+    public init(
+        command: String, arguments: [String] = [], environment: [(name: String, value: String)] = [],
+        apiVersion: String = ExecCredentialPlugin.v1, installHint: String? = nil,
+        clusterInfo: ClusterInfo? = nil,
+        timeout: Duration = .seconds(60)
+    ) {
+        self.command = command
+        self.arguments = arguments
+        self.environment = environment
+        self.apiVersion = apiVersion
+        self.installHint = installHint
+        self.clusterInfo = clusterInfo
+        self.timeout = timeout
+    }
+
+    public static func == (lhs: ExecCredentialPlugin, rhs: ExecCredentialPlugin) -> Bool {
+        lhs.command == rhs.command && lhs.arguments == rhs.arguments
+            && lhs.environment.map { [$0.name, $0.value] } == rhs.environment.map { [$0.name, $0.value] }
+            && lhs.apiVersion == rhs.apiVersion && lhs.installHint == rhs.installHint
+            && lhs.clusterInfo == rhs.clusterInfo && lhs.timeout == rhs.timeout
+    }
+}
