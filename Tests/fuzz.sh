@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of untrusted bytes with libFuzzer (in the Swift toolchain) and
 # AddressSanitizer, each fuzzer in turn: the DNS reply decoder, the etcd client's gRPC
-# connection (swift-nio-http2 and our handler, fed a hostile server's bytes), and the HTTP
-# backends' answers (Consul's health entries, Eureka's instances).
+# connection (swift-nio-http2 and our handler, fed a hostile server's bytes), the HTTP
+# backends' answers (Consul's health entries, Eureka's instances), and the Kubernetes backend's
+# kubeconfig files, watch lines, list pages and exec plugins' output.
 #   Tests/fuzz.sh                 # 1,000,000 inputs each
 #   Tests/fuzz.sh --runs N        # N inputs each
 #   Tests/fuzz.sh --seconds S     # for S seconds each
@@ -60,4 +61,5 @@ mkdir -p findings
 fuzz dns DNSReplyFuzzer 65535
 fuzz grpc GRPCConnectionFuzzer 65536
 fuzz http HTTPAnswerFuzzer 262144
+fuzz k8s KubernetesFuzzer 262144
 exit $status

@@ -29,5 +29,11 @@ let package = Package(
                 .product(name: "EurekaDiscovery", package: "sdctl"),
             ]
         ),
+        // The Kubernetes backend: kubeconfig YAML, watch lines, list pages and exec plugins'
+        // ExecCredentials (KubernetesDiscovery's KubernetesFuzzing).
+        .executableTarget(
+            name: "KubernetesFuzzer",
+            dependencies: ["CLibFuzzer", .product(name: "KubernetesDiscovery", package: "sdctl")]
+        ),
     ]
 )

@@ -144,6 +144,39 @@ struct EndpointSliceSetTests {
         #expect(set.slices.count == 1)
     }
 
+    @Test("events applied one by one give what a fresh list of the same slices gives (2,000 random events)")
+    func incrementalMatchesWhole() throws {
+        var generator = SystemRandomNumberGenerator()
+        for include in [KubernetesEndpointSelection.Inclusion.ready, .serving, .terminating] {
+            var set = Self.set([], port: .named("http"), include: include)
+            var current: [String: EndpointSlice] = [:]
+            for _ in 0..<2000 {
+                let name = "web-\(Int.random(in: 0..<8, using: &generator))"
+                if Int.random(in: 0..<4, using: &generator) == 0 {
+                    set.apply(.deleted(Self.slice(name, [])))
+                    current[name] = nil
+                    continue
+                }
+                // Addresses overlap between slices, as while one slice replaces another.
+                let endpoints = (0..<Int.random(in: 0..<6, using: &generator)).map { _ in
+                    Self.endpoint(
+                        "10.0.0.\(Int.random(in: 0..<12, using: &generator))",
+                        ready: Bool.random(using: &generator),
+                        serving: Bool.random(using: &generator), terminating: Bool.random(using: &generator),
+                        pod: "p\(Int.random(in: 0..<3, using: &generator))")
+                }
+                let ports: [EndpointSlice.Port] =
+                    Bool.random(using: &generator)
+                    ? [.init(name: "http", port: 8080)] : [.init(name: "http", port: 9090)]
+                let slice = Self.slice(name, endpoints, ports: ports)
+                set.apply(current[name] == nil ? .added(slice) : .modified(slice))
+                current[name] = slice
+                let whole = Self.set(Array(current.values), port: .named("http"), include: include)
+                #expect(try set.instances() == whole.instances())
+            }
+        }
+    }
+
     @Test("unusable addresses are skipped; more instances than the limit is an error with its cause")
     func hostileSlices() throws {
         let slice = Self.slice(

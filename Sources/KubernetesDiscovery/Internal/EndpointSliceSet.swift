@@ -12,6 +12,18 @@ struct EndpointSliceSet: Sendable {
     let selection: KubernetesEndpointSelection
     let maximumInstances: Int
     private(set) var slices: [String: EndpointSlice] = [:]
+    /// What each slice gives, made when the slice arrives, so that an event costs the work of
+    /// its own slice plus a merge of the others' (no endpoint of an unchanged slice is read
+    /// again).
+    private var built: [String: Built] = [:]
+
+    /// One slice's part: whether it has an endpoint the selection includes, its port names, and
+    /// its instances on the selected port, sorted.
+    struct Built: Sendable {
+        var populated: Bool
+        var portNames: [String]
+        var instances: [Instance]
+    }
 
     init(namespace: String, service: String, selection: KubernetesEndpointSelection, maximumInstances: Int) {
         self.namespace = namespace
@@ -23,14 +35,34 @@ struct EndpointSliceSet: Sendable {
     /// Replaces every slice with a list's.
     mutating func replaceAll(_ items: [EndpointSlice]) {
         slices = Dictionary(items.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
+        built = slices.mapValues(build)
     }
 
     mutating func apply(_ event: EndpointSliceEvent) {
         switch event {
-        case .added(let slice), .modified(let slice): slices[slice.metadata.name] = slice
-        case .deleted(let slice): slices.removeValue(forKey: slice.metadata.name)
+        case .added(let slice), .modified(let slice):
+            slices[slice.metadata.name] = slice
+            built[slice.metadata.name] = build(slice)
+        case .deleted(let slice):
+            slices.removeValue(forKey: slice.metadata.name)
+            built.removeValue(forKey: slice.metadata.name)
         case .bookmark, .error: break
         }
+    }
+
+    private func build(_ slice: EndpointSlice) -> Built {
+        let endpoints = slice.endpoints ?? []
+        let populated = endpoints.contains(where: includes)
+        var instances: [Instance] = []
+        if populated, let port = port(of: slice) {
+            instances.reserveCapacity(endpoints.count)
+            for endpoint in endpoints where includes(endpoint) {
+                if let instance = Self.instance(endpoint, port: port) { instances.append(instance) }
+            }
+        }
+        return Built(
+            populated: populated, portNames: populated ? (slice.ports ?? []).map { $0.name ?? "" } : [],
+            instances: instances)
     }
 
     /// Whether `endpoint` counts under the selection's inclusion.
@@ -46,8 +78,8 @@ struct EndpointSliceSet: Sendable {
     /// The instances, sorted; the selection's port must be there (a Service with several ports
     /// and no choice, or a named port no slice has, is an error that names the ports there are).
     func instances() throws(DiscoveryError) -> [Instance] {
-        let populated = slices.values.filter { slice in slice.endpoints?.contains(where: includes) ?? false }
-        let ports = Set(populated.flatMap { $0.ports ?? [] }.map { $0.name ?? "" })
+        let populated = built.filter { $0.value.populated }
+        let ports = Set(populated.values.flatMap(\.portNames))
         let names = ports.sorted().map { $0.isEmpty ? "(unnamed)" : $0 }.joined(separator: ", ")
         let what = "service \(service) in namespace \(namespace)"
         switch selection.port {
@@ -65,10 +97,9 @@ struct EndpointSliceSet: Sendable {
             break
         }
         var byAddress: [String: Instance] = [:]
-        for slice in populated.sorted(by: { $0.metadata.name < $1.metadata.name }) {
-            guard let port = port(of: slice) else { continue }
-            for endpoint in slice.endpoints ?? [] where includes(endpoint) {
-                guard let instance = Self.instance(endpoint, port: port) else { continue }
+        byAddress.reserveCapacity(populated.values.reduce(0) { $0 + $1.instances.count })
+        for name in populated.keys.sorted() {
+            for instance in populated[name]!.instances {
                 if let held = byAddress[instance.address], held.metadata["k8s.ready"] == nil { continue }
                 byAddress[instance.address] = instance
                 guard byAddress.count <= maximumInstances else {
