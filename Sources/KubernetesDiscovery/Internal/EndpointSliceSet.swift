@@ -12,13 +12,21 @@ struct EndpointSliceSet: Sendable {
     let selection: KubernetesEndpointSelection
     let maximumInstances: Int
     private(set) var slices: [String: EndpointSlice] = [:]
-    /// What each slice gives, made when the slice arrives, so that an event costs the work of
-    /// its own slice plus a merge of the others' (no endpoint of an unchanged slice is read
-    /// again).
+    /// What each slice gives, made when the slice arrives.
     private var built: [String: Built] = [:]
+    /// Every slice's instance of each address, in slice-name order (the order the winner is
+    /// chosen in).
+    private var holders: [String: [(slice: String, instance: Instance)]] = [:]
+    /// The winner of each address, sorted: what ``instances()`` returns. An event changes only
+    /// the addresses of its own slice here, so it costs in proportion to that slice (plus the
+    /// log of the set's size), not to the whole Service.
+    private var winners: [Instance] = []
+    /// How many populated slices name each port.
+    private var portCounts: [String: Int] = [:]
+    private var populatedSlices = 0
 
     /// One slice's part: whether it has an endpoint the selection includes, its port names, and
-    /// its instances on the selected port, sorted.
+    /// its instances on the selected port, in the slice's order.
     struct Built: Sendable {
         var populated: Bool
         var portNames: [String]
@@ -35,19 +43,94 @@ struct EndpointSliceSet: Sendable {
     /// Replaces every slice with a list's.
     mutating func replaceAll(_ items: [EndpointSlice]) {
         slices = Dictionary(items.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
-        built = slices.mapValues(build)
+        built = [:]
+        holders = [:]
+        portCounts = [:]
+        populatedSlices = 0
+        for name in slices.keys.sorted() {
+            let part = build(slices[name]!)
+            built[name] = part
+            add(part, of: name)
+        }
+        winners = holders.values.compactMap(Self.winner).sorted()
     }
 
     mutating func apply(_ event: EndpointSliceEvent) {
         switch event {
         case .added(let slice), .modified(let slice):
             slices[slice.metadata.name] = slice
-            built[slice.metadata.name] = build(slice)
+            replace(slice.metadata.name, with: build(slice))
         case .deleted(let slice):
             slices.removeValue(forKey: slice.metadata.name)
-            built.removeValue(forKey: slice.metadata.name)
+            replace(slice.metadata.name, with: nil)
         case .bookmark, .error: break
         }
+    }
+
+    /// Swaps slice `name`'s part for `part`, and the winners of the addresses either has.
+    private mutating func replace(_ name: String, with part: Built?) {
+        let old = built[name]
+        var affected = Set(old?.instances.map(\.address) ?? [])
+        affected.formUnion(part?.instances.map(\.address) ?? [])
+        let before = affected.map { ($0, holders[$0].flatMap(Self.winner)) }
+        if let old { remove(old, of: name) }
+        built[name] = part
+        if let part { add(part, of: name) }
+        for (address, previous) in before {
+            let next = holders[address].flatMap(Self.winner)
+            guard previous != next else { continue }
+            if let previous {
+                var index = lowerBound(previous)
+                while index < winners.count && winners[index] != previous { index += 1 }
+                if index < winners.count { winners.remove(at: index) }
+            }
+            if let next { winners.insert(next, at: lowerBound(next)) }
+        }
+    }
+
+    private mutating func add(_ part: Built, of name: String) {
+        if part.populated {
+            populatedSlices += 1
+            for port in part.portNames { portCounts[port, default: 0] += 1 }
+        }
+        for instance in part.instances {
+            var list = holders[instance.address] ?? []
+            // After every entry of a slice named `name` or less: slice order, and within a
+            // slice the endpoints' order.
+            let index = list.firstIndex { $0.slice > name } ?? list.count
+            list.insert((name, instance), at: index)
+            holders[instance.address] = list
+        }
+    }
+
+    private mutating func remove(_ part: Built, of name: String) {
+        if part.populated {
+            populatedSlices -= 1
+            for port in part.portNames {
+                portCounts[port, default: 0] -= 1
+                if portCounts[port] == 0 { portCounts[port] = nil }
+            }
+        }
+        for address in Set(part.instances.map(\.address)) {
+            holders[address]?.removeAll { $0.slice == name }
+            if holders[address]?.isEmpty == true { holders[address] = nil }
+        }
+    }
+
+    /// The first ready instance in slice order, else the last (a not-ready copy gives way to a
+    /// ready one, never the other way).
+    private static func winner(_ list: [(slice: String, instance: Instance)]) -> Instance? {
+        list.first { $0.instance.metadata["k8s.ready"] == nil }?.instance ?? list.last?.instance
+    }
+
+    private func lowerBound(_ instance: Instance) -> Int {
+        var low = 0
+        var high = winners.count
+        while low < high {
+            let middle = (low + high) / 2
+            if winners[middle] < instance { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     private func build(_ slice: EndpointSlice) -> Built {
@@ -78,8 +161,7 @@ struct EndpointSliceSet: Sendable {
     /// The instances, sorted; the selection's port must be there (a Service with several ports
     /// and no choice, or a named port no slice has, is an error that names the ports there are).
     func instances() throws(DiscoveryError) -> [Instance] {
-        let populated = built.filter { $0.value.populated }
-        let ports = Set(populated.values.flatMap(\.portNames))
+        let ports = portCounts.keys
         let names = ports.sorted().map { $0.isEmpty ? "(unnamed)" : $0 }.joined(separator: ", ")
         let what = "service \(service) in namespace \(namespace)"
         switch selection.port {
@@ -87,28 +169,20 @@ struct EndpointSliceSet: Sendable {
             throw DiscoveryError(
                 .invalidArgument,
                 "k8s: \(what) has several ports (\(names)): choose one with ?port=NAME or ?port=NUMBER")
-        case .only where !populated.isEmpty && ports.isEmpty:
+        case .only where populatedSlices > 0 && ports.isEmpty:
             throw DiscoveryError(
                 .invalidArgument, "k8s: the endpoints of \(what) name no port: choose one with ?port=NUMBER")
-        case .named(let name) where !populated.isEmpty && !ports.contains(name):
+        case .named(let name) where populatedSlices > 0 && portCounts[name] == nil:
             throw DiscoveryError(
                 .invalidArgument, "k8s: \(what) has no port named '\(name)' (its ports: \(names))")
         default:
             break
         }
-        var byAddress: [String: Instance] = [:]
-        byAddress.reserveCapacity(populated.values.reduce(0) { $0 + $1.instances.count })
-        for name in populated.keys.sorted() {
-            for instance in populated[name]!.instances {
-                if let held = byAddress[instance.address], held.metadata["k8s.ready"] == nil { continue }
-                byAddress[instance.address] = instance
-                guard byAddress.count <= maximumInstances else {
-                    let cause = InstanceLimitExceeded(limit: maximumInstances)
-                    throw DiscoveryError(.invalidResponse, "k8s: \(what): \(cause)", cause: cause)
-                }
-            }
+        guard winners.count <= maximumInstances else {
+            let cause = InstanceLimitExceeded(limit: maximumInstances)
+            throw DiscoveryError(.invalidResponse, "k8s: \(what): \(cause)", cause: cause)
         }
-        return byAddress.values.sorted()
+        return winners
     }
 
     /// The selected port's number in `slice`, if it has it.
