@@ -61,7 +61,59 @@ extension HTTPTransport {
                 return DiscoveryError(.unavailable, "\(prefix): \(failure)", cause: error)
             }
         }
-        return DiscoveryError(.unavailable, "\(prefix): \(Self.describe(error))", cause: error)
+        return DiscoveryError(.unavailable, "\(prefix): \(describe(error))", cause: error)
+    }
+
+    /// What failed, with a TLS failure said as which certificate and why.
+    private func describe(_ error: any Error) -> String {
+        var detail: String?
+        switch error {
+        case let failure as NIOConnectionError:
+            if let first = failure.connectionErrors.first { return describe(first.error) }
+        case let failure as NIOSSLError:
+            detail = "\(failure)"
+        case let failure as BoringSSLError:
+            // A server's alert after the handshake (TLS 1.3 asks for the client's certificate
+            // then) comes bare.
+            detail = "\(failure)"
+        case let failure as NIOSSLExtraError where failure == .failedToValidateHostname:
+            let name = tlsFiles?.serverName ?? "\(address)"
+            return "TLS: the server's certificate is not for \(name) (\(failure))"
+        default:
+            break
+        }
+        guard let detail, let tls = tlsFiles else { return Self.describe(error) }
+        let names = tls.names
+        let why: String?
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            let trusted =
+                if tls.caPEM != nil {
+                    "the CA in \(names.ca)-data"
+                } else if let file = tls.caFile {
+                    "the CAs in \(names.ca) '\(file)'"
+                } else if let directory = tls.caDirectory {
+                    "the CAs in \(names.caDirectory) '\(directory)'"
+                } else {
+                    "the system's CAs"
+                }
+            why = "the server's certificate is not signed by \(trusted)"
+        } else if detail.contains("CERTIFICATE_REQUIRED") {
+            why =
+                tls.certificateFile == nil && tls.certificatePEM == nil
+                ? "the server asks for a client certificate and none is set (\(names.certificate))"
+                : "the server asks for a client certificate"
+        } else if detail.contains("ALERT_BAD_CERTIFICATE") || detail.contains("ALERT_UNKNOWN_CA")
+            || detail.contains("ALERT_CERTIFICATE_UNKNOWN") || detail.contains("ALERT_CERTIFICATE_EXPIRED")
+        {
+            let ours =
+                tls.certificatePEM != nil
+                ? "\(names.certificate)-data" : tls.certificateFile.map { "\(names.certificate) '\($0)'" }
+            why = "the server refused the client certificate\(ours.map { " in " + $0 } ?? "")"
+        } else {
+            why = nil
+        }
+        let reason = Self.describe(error)
+        return why.map { "TLS: \($0) (\(reason))" } ?? reason
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -75,6 +127,8 @@ extension HTTPTransport {
             if case .handshakeFailed(let reason) = failure { return "TLS handshake failed: \(reason)" }
             return "TLS: \(failure)"
         case let failure as NIOSSLExtraError:
+            return "TLS: \(failure)"
+        case let failure as BoringSSLError:
             return "TLS: \(failure)"
         default:
             return "\(error)"

@@ -100,6 +100,8 @@ package final class HTTPTransport: Sendable {
     let explainRefusal: (@Sendable (HTTPResponseStatus, ByteBuffer) -> (any RefusalExplanation)?)?
     /// `scheme://authority` of every request.
     private let base: String
+    /// The TLS settings of an `https` server, to say which certificate a failed handshake is about.
+    let tlsFiles: TLSFiles?
 
     /// Files named in `tls` are read here, so a bad one fails now rather than at the first
     /// request.
@@ -124,6 +126,7 @@ package final class HTTPTransport: Sendable {
         // retry with their own backoff and report each failure, where the pool's own retries
         // would hold every request until its deadline (10 s of silence with the server down).
         settings.connectionPool.retryConnectionEstablishment = false
+        tlsFiles = if case .https = address { tls } else { nil }
         switch address {
         case .http(let server):
             base = "http://\(server)"

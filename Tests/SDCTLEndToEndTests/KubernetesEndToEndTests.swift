@@ -210,7 +210,12 @@ struct KubernetesEndToEndTests {
             try FileManager.default.copyItem(atPath: certificates.otherCAFile, toPath: account + "/ca.crt")
             try "emulator-token\n".write(toFile: account + "/token", atomically: true, encoding: .utf8)
             let distrusting = try await runSDCTL(["resolve", "k8s:///default/web"], environment: cluster)
-            #expect(distrusting.status == 69 && distrusting.stderr.contains("TLS"), "\(distrusting)")
+            #expect(distrusting.status == 69, "\(distrusting)")
+            #expect(
+                distrusting.stderr.contains(
+                    "TLS: the server's certificate is not signed by the CAs in certificate-authority '\(account)/ca.crt'"
+                ),
+                "\(distrusting)")
         }
     }
 
@@ -262,6 +267,15 @@ struct KubernetesEndToEndTests {
               context: {cluster: emulator, user: plugin}
             - name: missing-plugin
               context: {cluster: emulator, user: missing-plugin}
+            - name: no-certificate
+              context: {cluster: emulator, user: token-only}
+            - name: distrusted
+              context: {cluster: distrusted, user: certificate}
+            clusters:
+            - name: distrusted
+              cluster:
+                server: https://\(emulator.address)
+                certificate-authority-data: \(try base64(certificates.otherCAFile))
             users:
             - name: certificate
               user:
@@ -276,6 +290,8 @@ struct KubernetesEndToEndTests {
                 client-certificate: client.pem
                 client-key: client.key
                 exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./login, env: [{name: LOGIN_TOKEN, value: emulator-token}]}
+            - name: token-only
+              user: {token: emulator-token}
             - name: missing-plugin
               user:
                 exec:
@@ -324,6 +340,21 @@ struct KubernetesEndToEndTests {
             #expect(
                 missing.stderr.contains("'sdctl-test-cloud-login' is not installed: install the cloud CLI"),
                 "\(missing)")
+            // TLS failures say which certificate and why.
+            let noCertificate = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=no-certificate"], environment: env)
+            #expect(noCertificate.status == 69, "\(noCertificate)")
+            #expect(
+                noCertificate.stderr.contains(
+                    "TLS: the server asks for a client certificate and none is set (client-certificate)"),
+                "\(noCertificate)")
+            let distrusted = try await runSDCTL(
+                ["resolve", "k8s:///default/web?context=distrusted"], environment: env)
+            #expect(distrusted.status == 69, "\(distrusted)")
+            #expect(
+                distrusted.stderr.contains(
+                    "TLS: the server's certificate is not signed by the CA in certificate-authority-data"),
+                "\(distrusted)")
             let unknown = try await runSDCTL(
                 ["resolve", "k8s:///default/web?context=nosuch"], environment: env)
             #expect(unknown.status == 2 && unknown.stderr.contains("nosuch"), "\(unknown)")
