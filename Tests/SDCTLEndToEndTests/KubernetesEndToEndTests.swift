@@ -69,6 +69,39 @@ struct KubernetesEndToEndTests {
         }
     }
 
+    @Test("the live view on a terminal (tmux): a slice's endpoints join and leave in place; q exits 0")
+    func liveView() async throws {
+        let directory = TemporaryDirectory("sdctl-k8s-live")
+        defer { directory.remove() }
+        try await KubernetesEmulator.with(Self.anonymous) { emulator in
+            try await emulator.createService("web")
+            try await emulator.putSlice(
+                "web-1", service: "web", endpoints: [Endpoint("10.0.0.1", pod: "web-a", zone: "zone-a")])
+            let command =
+                "echo BEFORE-THE-WATCH; SDCTL_HOME=/nonexistent NO_COLOR=1 \(RunningProcess.sdctl) watch "
+                + "k8s://\(emulator.address)/default/web; echo exit=$? > \(directory.path)/status; sleep 60"
+            try await TmuxSession.with(command: command) { terminal in
+                let table = try await terminal.waitForScreen("the table") { $0.contains("10.0.0.1:8080") }
+                #expect(table[0].contains("1 instance"), "\(table)")
+                #expect(!table.contains("BEFORE-THE-WATCH"), "the alternate screen hides what was there")
+                try await emulator.putSlice(
+                    "web-2", service: "web", endpoints: [Endpoint("10.0.0.2", pod: "web-b", zone: "zone-b")])
+                let joined = try await terminal.waitForScreen("the join") { $0.hasPrefix("+ 10.0.0.2:8080") }
+                #expect(joined[0].contains("2 instances"), "\(joined[0])")
+                try await emulator.deleteSlice("web-2")
+                try await terminal.waitForScreen("the leave") {
+                    $0.hasPrefix("- 10.0.0.2:8080") && $0.contains("left")
+                }
+                try await terminal.sendKeys("q")
+                try await eventually(.seconds(10), "sdctl watch to exit") {
+                    FileManager.default.fileExists(atPath: directory.path + "/status")
+                }
+                #expect(try String(contentsOfFile: directory.path + "/status", encoding: .utf8) == "exit=0\n")
+                #expect(try await terminal.screen().first == "BEFORE-THE-WATCH")
+            }
+        }
+    }
+
     @Test("exit codes: unknown Service 3, several ports 2, register 2, refused 77, unreachable 69")
     func exitCodes() async throws {
         try await KubernetesEmulator.with(Self.anonymous) { emulator in
