@@ -51,14 +51,14 @@ struct ReadyRegistrationTests {
             #expect(try await runSDCTL(["resolve", "web"], environment: env).lines == ["127.0.0.1:\(port)"])
 
             listener.close()
-            try await eventually(.seconds(5), "the lapse on stderr") {
+            try await eventually(.seconds(20), "the lapse on stderr") {
                 registrar.stderr.contains("failed 2 probes in a row (Connection refused); deregistering")
             }
             #expect(try await runSDCTL(["resolve", "web"], environment: env).status == 3)
 
             listener = try TCPListener(port: port)
             defer { listener.close() }
-            try await eventually(.seconds(5), "the recovery on stderr") {
+            try await eventually(.seconds(20), "the recovery on stderr") {
                 registrar.stderr.contains("tcp://127.0.0.1:\(port) passes again; registered")
             }
             #expect(try await runSDCTL(["resolve", "web"], environment: env).lines == ["127.0.0.1:\(port)"])

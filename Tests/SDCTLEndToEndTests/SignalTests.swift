@@ -11,17 +11,18 @@ struct SignalTests {
     func signalDuringConnect() async throws {
         let port = try FreePorts.take(1)[0]
         let registrar = try RunningProcess(
-            RunningProcess.sdctl, ["register", "zk://127.0.0.1:\(port)/services/web", "127.0.0.1:8080"],
+            RunningProcess.sdctl,
+            ["register", "zk://127.0.0.1:\(port)/services/web", "127.0.0.1:8080", "--timeout", "60s"],
             environment: env)
-        // Connecting to a port nobody listens on goes on for 10 s (the default --timeout);
-        // the signal comes well inside that, whenever sdctl has started.
+        // Connecting to a port nobody listens on goes on for the 60 s --timeout; the signal
+        // comes well inside that, whenever sdctl has started.
         try await Task.sleep(for: .milliseconds(500))
         let signalled = ContinuousClock.now
         registrar.signal(SIGTERM)
-        #expect(try await registrar.wait(timeout: .seconds(5)) == 143)
-        // 0.5 s alone; up to 2.3 s was seen with the whole suite running on 2 cores. The point is
-        // that it is not the 10 s connect timeout.
-        #expect(ContinuousClock.now - signalled < .seconds(5), "not the 10 s connect timeout")
+        #expect(try await registrar.wait(timeout: .seconds(30)) == 143)
+        // 0.5 s alone; up to 2.3 s was seen with the whole suite running on 2 cores, and more than
+        // 5 s once at the suite's busy start. The point is that it is not the connect timeout.
+        #expect(ContinuousClock.now - signalled < .seconds(20), "not the 60 s connect timeout")
         #expect(registrar.lines.isEmpty)
     }
 
