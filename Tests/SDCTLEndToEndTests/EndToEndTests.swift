@@ -166,15 +166,18 @@ struct EndToEndTests {
     func watchText() async throws {
         try await withHome { env in
             let watcher = try RunningProcess(
-                // Long enough for a second process to start and register on a loaded machine.
-                RunningProcess.sdctl, ["watch", "web", "--timeout", "10s"], environment: env)
-            try await watcher.line { $0.hasSuffix("0 instances") }
+                // Long enough for a second process to start and register on a loaded machine (10 s
+                // was not, once, at the suite's busy start).
+                RunningProcess.sdctl, ["watch", "web", "--timeout", "30s"], environment: env)
+            try await watcher.line(within: .seconds(30)) { $0.hasSuffix("0 instances") }
             let registrar = try RunningProcess(
                 RunningProcess.sdctl, ["register", "web", "127.0.0.1:8083"], environment: env)
-            try await watcher.line { $0.contains("+127.0.0.1:8083") && $0.hasSuffix("(1 instance)") }
+            try await watcher.line(within: .seconds(30)) {
+                $0.contains("+127.0.0.1:8083") && $0.hasSuffix("(1 instance)")
+            }
             registrar.signal(SIGTERM)
-            try await watcher.line { $0.contains("-127.0.0.1:8083") }
-            #expect(try await watcher.wait() == 0)
+            try await watcher.line(within: .seconds(30)) { $0.contains("-127.0.0.1:8083") }
+            #expect(try await watcher.wait(timeout: .seconds(60)) == 0)
         }
     }
 
