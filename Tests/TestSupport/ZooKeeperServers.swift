@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Real ZooKeeper servers from Debian's `zookeeper` package, started on free loopback ports in
@@ -50,8 +51,10 @@ public final class ZooKeeperServers: Sendable {
         }
         let servers = ZooKeeperServers(members: members)
         do {
-            for member in members { try servers.launch(member) }
-            try await servers.waitUntilServing(members, timeout: timeout)
+            try await StartGate.jvm.withPermit {
+                for member in members { try servers.launch(member) }
+                try await servers.waitUntilServing(members, timeout: timeout)
+            }
         } catch {
             servers.stop()
             throw error
@@ -94,19 +97,23 @@ public final class ZooKeeperServers: Sendable {
             ], log: "\(directory.path)/server\(member.id).log")
     }
 
+    /// Waits until every member says it serves (`srvr`) and has opened and closed a session:
+    /// under load a server answered `srvr` and then took more than 10 s to accept the first
+    /// session, which the tests' connect deadlines are not about.
     private func waitUntilServing(_ members: [Member], timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         for member in members {
             while true {
                 // Off the pool: a starting server can hold the read for its 1 s timeout.
                 let port = member.clientPort
-                let mode: String? = try await offPool { FourLetterWord.send("srvr", port: port) }
-                if let mode,
-                    mode.contains("Mode: standalone") || mode.contains("Mode: leader")
-                        || mode.contains("Mode: follower")
-                {
-                    break
+                let serving: Bool = try await offPool {
+                    guard let mode = FourLetterWord.send("srvr", port: port),
+                        mode.contains("Mode: standalone") || mode.contains("Mode: leader")
+                            || mode.contains("Mode: follower")
+                    else { return false }
+                    return SessionHandshake.openAndClose(port: port)
                 }
+                if serving { break }
                 guard ContinuousClock.now < deadline else {
                     throw ServerProcesses.Unavailable(
                         "ZooKeeper member \(member.id) did not start serving within \(timeout)")
@@ -128,8 +135,10 @@ public final class ZooKeeperServers: Sendable {
     {
         let member = members.first { $0.id == id }!
         if wipingData { try FileManager.default.removeItem(atPath: "\(directory.path)/\(member.id)") }
-        try launch(member)
-        try await waitUntilServing([member], timeout: timeout)
+        try await StartGate.jvm.withPermit {
+            try launch(member)
+            try await waitUntilServing([member], timeout: timeout)
+        }
     }
 
     /// The member whose `cons` output lists session `sessionID`, if any.
@@ -186,21 +195,8 @@ public final class ZooKeeperServers: Sendable {
 /// ZooKeeper's four-letter-word admin commands, over a plain TCP connection.
 enum FourLetterWord {
     static func send(_ word: String, port: Int) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard let fd = LoopbackSocket.connect(port: port) else { return nil }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return nil }
         _ = word.withCString { write(fd, $0, 4) }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -210,5 +206,94 @@ enum FourLetterWord {
             reply += buffer[0..<count]
         }
         return String(decoding: reply, as: UTF8.self)
+    }
+}
+
+/// A blocking loopback TCP connection whose reads time out after a second.
+enum LoopbackSocket {
+    static func connect(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+}
+
+/// Opens a ZooKeeper session with the wire protocol's ConnectRequest and closes it at once
+/// (closeSession, op -11), so that a server counts as started only once it accepts sessions.
+enum SessionHandshake {
+    static func openAndClose(port: Int) -> Bool {
+        guard let fd = LoopbackSocket.connect(port: port) else { return false }
+        defer { close(fd) }
+        // ConnectRequest: protocolVersion, lastZxidSeen, timeOut (ms), sessionId,
+        // passwd (length-prefixed, 16 zero bytes), readOnly.
+        var request = Frame()
+        request.int32(0)
+        request.int64(0)
+        request.int32(4000)
+        request.int64(0)
+        request.int32(16)
+        request.bytes += [UInt8](repeating: 0, count: 16)
+        request.bytes.append(0)
+        guard send(fd, request), let reply = receive(fd), reply.count >= 16 else { return false }
+        let sessionID = reply[8..<16].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        guard sessionID != 0 else { return false }
+        var close = Frame()
+        close.int32(1)  // xid
+        close.int32(-11)  // closeSession
+        return send(fd, close) && receive(fd) != nil
+    }
+
+    private struct Frame {
+        var bytes: [UInt8] = []
+        mutating func int32(_ value: Int32) {
+            bytes += withUnsafeBytes(of: value.bigEndian, Array.init)
+        }
+        mutating func int64(_ value: Int64) {
+            bytes += withUnsafeBytes(of: value.bigEndian, Array.init)
+        }
+    }
+
+    private static func send(_ fd: Int32, _ frame: Frame) -> Bool {
+        var framed = Frame()
+        framed.int32(Int32(frame.bytes.count))
+        framed.bytes += frame.bytes
+        return framed.bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == framed.bytes.count
+    }
+
+    /// One length-prefixed reply, at most 1 KiB.
+    private static func receive(_ fd: Int32) -> [UInt8]? {
+        guard let header = read(fd, count: 4) else { return nil }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        guard length > 0, length <= 1024 else { return nil }
+        return read(fd, count: length)
+    }
+
+    private static func read(_ fd: Int32, count: Int) -> [UInt8]? {
+        var result = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = result.withUnsafeMutableBytes {
+                Glibc.read(fd, $0.baseAddress! + filled, count - filled)
+            }
+            guard got > 0 else { return nil }
+            filled += got
+        }
+        return result
     }
 }
