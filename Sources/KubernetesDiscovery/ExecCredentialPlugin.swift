@@ -16,7 +16,7 @@ public struct ExecCredentialPlugin: Sendable, Equatable {
     public var command: String
     public var arguments: [String]
     /// Added to sdctl's own environment, in order.
-    public var environment: [(name: String, value: String)]
+    public var environment: [EnvironmentVariable]
     /// ``v1`` or ``v1beta1``: the version of the `ExecCredential` it reads and writes.
     public var apiVersion: String
     /// What the kubeconfig says to do when the command is not installed.
@@ -26,6 +26,17 @@ public struct ExecCredentialPlugin: Sendable, Equatable {
     public var clusterInfo: ClusterInfo?
     /// How long one run may take.
     public var timeout: Duration
+
+    /// One `env` entry of the kubeconfig's `exec` section.
+    public struct EnvironmentVariable: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
 
     public struct ClusterInfo: Sendable, Equatable {
         public var server: String
@@ -45,7 +56,7 @@ public struct ExecCredentialPlugin: Sendable, Equatable {
     }
 
     public init(
-        command: String, arguments: [String] = [], environment: [(name: String, value: String)] = [],
+        command: String, arguments: [String] = [], environment: [EnvironmentVariable] = [],
         apiVersion: String = ExecCredentialPlugin.v1, installHint: String? = nil,
         clusterInfo: ClusterInfo? = nil,
         timeout: Duration = .seconds(60)
@@ -57,12 +68,5 @@ public struct ExecCredentialPlugin: Sendable, Equatable {
         self.installHint = installHint
         self.clusterInfo = clusterInfo
         self.timeout = timeout
-    }
-
-    public static func == (lhs: ExecCredentialPlugin, rhs: ExecCredentialPlugin) -> Bool {
-        lhs.command == rhs.command && lhs.arguments == rhs.arguments
-            && lhs.environment.map { [$0.name, $0.value] } == rhs.environment.map { [$0.name, $0.value] }
-            && lhs.apiVersion == rhs.apiVersion && lhs.installHint == rhs.installHint
-            && lhs.clusterInfo == rhs.clusterInfo && lhs.timeout == rhs.timeout
     }
 }

@@ -193,7 +193,7 @@ private struct FieldReader {
                 arguments.append(argument)
             }
         }
-        var environment: [(name: String, value: String)] = []
+        var environment: [ExecCredentialPlugin.EnvironmentVariable] = []
         if let env = node["env"] {
             guard case .sequence(let items) = env else { throw invalid("field env is not a list") }
             for item in items {
@@ -201,7 +201,7 @@ private struct FieldReader {
                 else {
                     throw invalid("has an env entry without a valid name")
                 }
-                environment.append((name, try string(item["value"], "env value") ?? ""))
+                environment.append(.init(name: name, value: try string(item["value"], "env value") ?? ""))
             }
         }
         // As client-go: a command with a path in it is relative to the kubeconfig; a bare name

@@ -44,7 +44,8 @@ struct ExecCredentialTests {
         func configuration(timeout: Duration = .seconds(20), hint: String? = nil) -> ExecCredentialPlugin {
             // Through sh, so that no other test's child can hold the script open for writing.
             ExecCredentialPlugin(
-                command: "/bin/sh", arguments: [path], environment: [("PLUGIN_DIR", directory.path)],
+                command: "/bin/sh", arguments: [path],
+                environment: [.init(name: "PLUGIN_DIR", value: directory.path)],
                 installHint: hint,
                 timeout: timeout)
         }

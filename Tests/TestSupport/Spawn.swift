@@ -1,3 +1,5 @@
+import Discovery
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -7,15 +9,8 @@
 /// inherit that (a tmux server started so hands it to its terminal, where Ctrl-C never lands).
 public func spawnProcess(_ path: String, _ arguments: [String]) -> pid_t {
     var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
+    SpawnAttributes.initialize(&attributes, ownProcessGroup: false)
     defer { posix_spawnattr_destroy(&attributes) }
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0

@@ -11,8 +11,7 @@ struct EndpointSliceSet: Sendable {
     let service: String
     let selection: KubernetesEndpointSelection
     let maximumInstances: Int
-    private(set) var slices: [String: EndpointSlice] = [:]
-    /// What each slice gives, made when the slice arrives.
+    /// What each slice gives, made when the slice arrives (the slice itself is not kept).
     private var built: [String: Built] = [:]
     /// Every slice's instance of each address, in slice-name order (the order the winner is
     /// chosen in).
@@ -40,9 +39,12 @@ struct EndpointSliceSet: Sendable {
         self.maximumInstances = maximumInstances
     }
 
+    /// How many slices the set holds.
+    var sliceCount: Int { built.count }
+
     /// Replaces every slice with a list's.
     mutating func replaceAll(_ items: [EndpointSlice]) {
-        slices = Dictionary(items.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
+        let slices = Dictionary(items.map { ($0.metadata.name, $0) }, uniquingKeysWith: { _, last in last })
         built = [:]
         holders = [:]
         portCounts = [:]
@@ -58,10 +60,8 @@ struct EndpointSliceSet: Sendable {
     mutating func apply(_ event: EndpointSliceEvent) {
         switch event {
         case .added(let slice), .modified(let slice):
-            slices[slice.metadata.name] = slice
             replace(slice.metadata.name, with: build(slice))
         case .deleted(let slice):
-            slices.removeValue(forKey: slice.metadata.name)
             replace(slice.metadata.name, with: nil)
         case .bookmark, .error: break
         }

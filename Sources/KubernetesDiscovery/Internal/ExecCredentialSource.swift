@@ -26,6 +26,12 @@ final class ExecCredentialSource: Sendable {
         case held(Credential)
     }
 
+    /// What ``token()`` does after looking at the state: a token held, or a run to wait for.
+    private enum Next {
+        case held(String)
+        case await(Task<Credential, any Error>)
+    }
+
     struct Credential: Sendable {
         var token: String
         var expiry: Date?
@@ -37,27 +43,32 @@ final class ExecCredentialSource: Sendable {
 
     /// The token: the one held while it has not expired, else a new one from a run of the plugin.
     func token() async throws(DiscoveryError) -> String {
-        let task = state.withLock { state -> Task<Credential, any Error> in
+        let next = state.withLock { state -> Next in
             switch state {
             case .held(let credential) where credential.expiry.map({ Date.now < $0 }) ?? true:
-                return Task { credential }
+                return .held(credential.token)
             case .running(let task):
-                return task
+                return .await(task)
             case .empty, .held:
                 let task = Task { [plugin] in try await Self.run(plugin) }
                 state = .running(task)
-                return task
+                return .await(task)
             }
+        }
+        let task: Task<Credential, any Error>
+        switch next {
+        case .held(let token): return token
+        case .await(let running): task = running
         }
         do {
             let credential = try await task.value
             state.withLock { state in
-                if case .running = state { state = .held(credential) }
+                if case .running(let current) = state, current == task { state = .held(credential) }
             }
             return credential.token
         } catch {
             state.withLock { state in
-                if case .running = state { state = .empty }
+                if case .running(let current) = state, current == task { state = .empty }
             }
             throw error as? DiscoveryError ?? DiscoveryError(.io, "k8s: exec credential plugin: \(error)")
         }
@@ -78,8 +89,8 @@ final class ExecCredentialSource: Sendable {
         do {
             output = try await PluginProcess.run(
                 [plugin.command] + plugin.arguments,
-                environment: plugin.environment.map { ($0.name, $0.value) } + [
-                    ("KUBERNETES_EXEC_INFO", execInfo(plugin))
+                environment: plugin.environment.map { (name: $0.name, value: $0.value) } + [
+                    (name: "KUBERNETES_EXEC_INFO", value: execInfo(plugin))
                 ],
                 timeout: plugin.timeout)
         } catch {
@@ -97,6 +108,9 @@ final class ExecCredentialSource: Sendable {
                     .invalidResponse, "k8s: \(name) printed more than \(PluginProcess.stdoutLimit >> 20) MiB")
             case .killed(let signal):
                 throw DiscoveryError(.permissionDenied, "k8s: \(name) was killed by signal \(signal)")
+            case .cannotRead(let errno):
+                throw DiscoveryError(
+                    .io, "k8s: cannot read the output of \(name): \(String(cString: strerror(errno)))")
             }
         }
         guard output.status == 0 else {

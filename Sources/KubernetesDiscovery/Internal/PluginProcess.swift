@@ -24,13 +24,15 @@ enum PluginProcess {
         case timedOut
         case outputTooLarge
         case killed(signal: Int32)
+        /// poll(2) failed with something other than EINTR.
+        case cannotRead(errno: Int32)
     }
 
     static let stdoutLimit = 1 << 20
     static let stderrLimit = 4096
 
     static func run(
-        _ command: [String], environment: [(String, String)], timeout: Duration
+        _ command: [String], environment: [(name: String, value: String)], timeout: Duration
     ) async throws(Failure) -> Output {
         let result: Result<Output, Failure> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -43,7 +45,7 @@ enum PluginProcess {
     }
 
     private static func runBlocking(
-        _ command: [String], _ environment: [(String, String)], _ timeout: Duration
+        _ command: [String], _ environment: [(name: String, value: String)], _ timeout: Duration
     ) throws(Failure) -> Output {
         let deadline = ContinuousClock.now + timeout
         var out: [Int32] = [-1, -1]
@@ -73,16 +75,7 @@ enum PluginProcess {
         SpawnAttributes.initialize(&attributes, ownProcessGroup: true)
         defer { posix_spawnattr_destroy(&attributes) }
 
-        let added = Set(environment.map(\.0))
-        var entries: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if !added.contains(String(text.prefix { $0 != "=" })) { entries.append(text) }
-            entry += 1
-        }
-        entries += environment.map { "\($0.0)=\($0.1)" }
-        var envp: [UnsafeMutablePointer<CChar>?] = entries.map { strdup($0) } + [nil]
+        var envp = SpawnEnvironment.entries(adding: environment)
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
         var pid: pid_t = 0
@@ -104,7 +97,7 @@ enum PluginProcess {
             var fds = readEnds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let milliseconds = Int32(clamping: left.components.seconds * 1000 + 1)
             guard poll(&fds, nfds_t(fds.count), milliseconds) >= 0 || errno == EINTR else {
-                failure = .timedOut
+                failure = .cannotRead(errno: errno)
                 break
             }
             for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
@@ -122,7 +115,7 @@ enum PluginProcess {
                 }
             }
         }
-        // Both pipes closed: the plugin has ended or is about to. Give it the rest of the deadline.
+        // Both sockets closed: the plugin has ended or is about to. Give it the rest of the deadline.
         var status: Int32 = 0
         while failure == nil {
             let reaped = waitpid(pid, &status, WNOHANG)

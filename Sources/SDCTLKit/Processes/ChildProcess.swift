@@ -48,19 +48,11 @@ struct ChildProcess: Sendable {
 
         var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        var envp: [UnsafeMutablePointer<CChar>?] = []
-        if !environment.isEmpty {
-            var entry = environ
-            while let pointer = entry.pointee {
-                let name = String(cString: pointer).prefix { $0 != "=" }
-                if environment[String(name)] == nil { envp.append(strdup(pointer)) }
-                entry += 1
-            }
-            for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
-                envp.append(strdup("\(name)=\(value)"))
-            }
-            envp.append(nil)
-        }
+        var envp: [UnsafeMutablePointer<CChar>?] =
+            environment.isEmpty
+            ? []
+            : SpawnEnvironment.entries(
+                adding: environment.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) })
         defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
         let status =
