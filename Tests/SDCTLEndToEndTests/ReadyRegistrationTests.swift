@@ -81,9 +81,9 @@ struct ReadyRegistrationTests {
                         + "while :; do sleep 0.05 & wait; done",
                 ], environment: env)
             #expect(result.status == 124, "\(result.stderr)")
-            // Well inside the 10 s it would take if --timeout did not bound the wait (5.3 s was
-            // seen with the whole suite running on 2 cores).
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // Without --timeout the wait has no end; the bound only has to be finite and clear of
+            // the suite's busy start on 2 cores (5.3 s was seen there).
+            #expect(ContinuousClock.now - started < .seconds(30))
             #expect(result.stderr.contains("http://127.0.0.1:\(port)/healthz did not pass within 1s"))
             #expect(try String(contentsOfFile: "\(home)/term", encoding: .utf8) == "TERM\n")
             #expect(try await runSDCTL(["resolve", "web"], environment: env).status == 3)
