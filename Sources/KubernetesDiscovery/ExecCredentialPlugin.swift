@@ -1,13 +1,16 @@
 /// A kubeconfig user's `exec` credential plugin (`client.authentication.k8s.io/v1` or
-/// `v1beta1`): a command that prints an `ExecCredential` whose status holds a bearer token, as
-/// `aws eks get-token`, `gke-gcloud-auth-plugin` and `kubelogin` do.
+/// `v1beta1`): a command that prints an `ExecCredential` whose status holds a bearer token (as
+/// `aws eks get-token`, `gke-gcloud-auth-plugin` and `kubelogin` do), a PEM client certificate
+/// and key, or both.
 ///
-/// The client runs it before its first request, keeps the token until the credential's
+/// The client runs it before its first request, keeps the credential until its
 /// `expirationTimestamp` (for ever without one), and runs it again when that has passed or
-/// when the API server answers 401 to a request that carried the token. It runs without a
+/// when the API server answers 401 to a request that carried it. A new client certificate is
+/// presented on new connections; a watch already open keeps its connection until the server
+/// ends it. It runs without a
 /// terminal (stdin is `/dev/null`, `spec.interactive` is false), with ``timeout`` as its
-/// deadline; its stdout and stderr are read to a bound. The token is never in a message or a
-/// log.
+/// deadline; its stdout and stderr are read to a bound. The token and key are never in a message
+/// or a log.
 public struct ExecCredentialPlugin: Sendable, Equatable {
     public static let v1 = "client.authentication.k8s.io/v1"
     public static let v1beta1 = "client.authentication.k8s.io/v1beta1"

@@ -55,8 +55,9 @@ extension KubernetesClient {
             case tokenFile(String)
             /// HTTP basic authentication.
             case basic(user: String, password: String)
-            /// A bearer token from a kubeconfig's `exec` credential plugin, run again when the
-            /// token expires or is refused.
+            /// A bearer token, a client certificate, or both, from a kubeconfig's `exec`
+            /// credential plugin, run again when what it gave expires or is refused. A client
+            /// certificate it gives is presented in place of ``TLS/certificateFile``.
             case exec(ExecCredentialPlugin)
         }
 

@@ -33,7 +33,7 @@ extension KubernetesClient {
             if let token { query.append(("continue", token)) }
             let page: EndpointSliceList
             do {
-                let answer = try await withCredentials { headers throws(DiscoveryError) in
+                let answer = try await withCredentials { transport, headers throws(DiscoveryError) in
                     try await transport.send(
                         .GET, Self.endpointSlicesPath(namespace), query: query, headers: headers,
                         what: what)
@@ -75,7 +75,7 @@ extension KubernetesClient {
             Self.selector(service), ("watch", "true"), ("resourceVersion", resourceVersion),
             ("allowWatchBookmarks", "true"), ("timeoutSeconds", "\(max(timeout.components.seconds, 1))"),
         ]
-        return try await withCredentials { headers throws(DiscoveryError) in
+        return try await withCredentials { transport, headers throws(DiscoveryError) in
             try await transport.streamLines(
                 Self.endpointSlicesPath(namespace), query: query, headers: headers,
                 headerDeadline: configuration.connectTimeout + configuration.requestTimeout,
@@ -101,7 +101,7 @@ extension KubernetesClient {
         let path =
             "/api/v1/namespaces/\(PercentEncoding.encode(namespace))/services/\(PercentEncoding.encode(service))"
         do {
-            _ = try await withCredentials { headers throws(DiscoveryError) in
+            _ = try await withCredentials { transport, headers throws(DiscoveryError) in
                 try await transport.send(
                     .GET, path, headers: headers,
                     what: "reading service \(service) in namespace \(namespace)")

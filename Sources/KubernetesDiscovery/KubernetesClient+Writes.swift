@@ -20,13 +20,13 @@ extension KubernetesClient {
         }
         let what = "writing EndpointSlice \(slice.metadata.name) in namespace \(namespace)"
         do {
-            _ = try await withCredentials { headers throws(DiscoveryError) in
+            _ = try await withCredentials { transport, headers throws(DiscoveryError) in
                 try await transport.send(
                     .POST, Self.endpointSlicesPath(namespace), body: body, headers: headers,
                     what: what)
             }
         } catch  where error.kubernetesStatus?.reason == "AlreadyExists" {
-            _ = try await withCredentials { headers throws(DiscoveryError) in
+            _ = try await withCredentials { transport, headers throws(DiscoveryError) in
                 try await transport.send(
                     .PUT,
                     Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(slice.metadata.name),
@@ -38,7 +38,7 @@ extension KubernetesClient {
     /// Deletes EndpointSlice `name`; one already gone is fine.
     func deleteEndpointSlice(_ name: String, namespace: String) async throws(DiscoveryError) {
         do {
-            _ = try await withCredentials { headers throws(DiscoveryError) in
+            _ = try await withCredentials { transport, headers throws(DiscoveryError) in
                 try await transport.send(
                     .DELETE, Self.endpointSlicesPath(namespace) + "/" + PercentEncoding.encode(name),
                     headers: headers,

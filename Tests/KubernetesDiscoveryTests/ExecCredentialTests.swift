@@ -154,8 +154,16 @@ struct ExecCredentialTests {
                 "not client.authentication.k8s.io/v1 as the kubeconfig says", .invalidResponse
             ),
             (
-                #"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"x","clientKeyData":"y"}}'"#,
-                "gave a client certificate, which sdctl does not support yet", .permissionDenied
+                #"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"x"}}'"#,
+                "gave clientCertificateData without clientKeyData", .invalidResponse
+            ),
+            (
+                #"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientKeyData":"y"}}'"#,
+                "gave clientKeyData without clientCertificateData", .invalidResponse
+            ),
+            (
+                #"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":""}}'"#,
+                "gave neither a token nor a client certificate", .permissionDenied
             ),
             (
                 #"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"soon"}}'"#,
@@ -191,5 +199,78 @@ struct ExecCredentialTests {
             error?.message
                 == "k8s: the exec credential plugin 'sdctl-no-such-credential-plugin' is not installed: install it from https://example.invalid"
         )
+    }
+
+    /// Prints an ExecCredential with the PEM client certificate and key in `$PLUGIN_DIR/client.pem`
+    /// and `client.key` (JSON-escaped by awk), and an expiry when `$PLUGIN_DIR/expiry` exists.
+    static let certificatePlugin = #"""
+        #!/bin/sh
+        n=$(cat "$PLUGIN_DIR/runs" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$PLUGIN_DIR/runs"
+        json() { awk 'BEGIN { ORS = "" } { gsub(/\\/, "\\\\"); print $0 "\\n" }' "$1"; }
+        expiry=""; [ -f "$PLUGIN_DIR/expiry" ] && expiry=",\"expirationTimestamp\":\"$(cat "$PLUGIN_DIR/expiry")\""
+        printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"%s","clientKeyData":"%s"%s}}\n' \
+            "$(json "$PLUGIN_DIR/client.pem")" "$(json "$PLUGIN_DIR/client.key")" "$expiry"
+        """#
+
+    @Test(
+        "a client certificate from the plugin is presented over TLS in place of a token, kept until it expires"
+    )
+    func clientCertificate() async throws {
+        let plugin = try Plugin(script: Self.certificatePlugin, tokens: [], expiry: "2001-01-01T00:00:00Z")
+        defer { plugin.directory.remove() }
+        let tls = TemporaryDirectory("sdctl-exec-plugin-tls")
+        defer { tls.remove() }
+        let certificates = try await TestCertificates.make(in: tls.path)
+        try FileManager.default.copyItem(
+            atPath: certificates.clientCertificate, toPath: plugin.directory.path + "/client.pem")
+        try FileManager.default.copyItem(
+            atPath: certificates.clientKey, toPath: plugin.directory.path + "/client.key")
+        // The server asks for a certificate signed by the test CA, and wants the token from
+        // anyone who has none: the list passes only if the plugin's certificate was presented.
+        let options = KubernetesEmulator.Options.mutualTLS(certificates)
+        try await KubernetesEmulator.with(options) { emulator in
+            try await Self.seed(emulator)
+            let client = try KubernetesClient(
+                .init(
+                    server: .https(HostPort(host: "127.0.0.1", port: UInt16(emulator.port))),
+                    tls: .init(caFile: certificates.caFile), credentials: .exec(plugin.configuration())))
+            defer { client.close() }
+            for _ in 0..<2 { #expect(try await Self.list(client) == 1) }
+            #expect(plugin.runs == 2, "expired: run again for each request")
+            try "2999-01-01T00:00:00Z".write(
+                toFile: plugin.directory.path + "/expiry", atomically: true, encoding: .utf8)
+            for _ in 0..<3 { #expect(try await Self.list(client) == 1) }
+            #expect(plugin.runs == 3, "kept until it expires")
+        }
+    }
+
+    @Test("a plugin's certificate that cannot be used, or one for a plain-HTTP server, is one clear error")
+    func unusableClientCertificate() async throws {
+        let plugin = try Plugin(script: Self.certificatePlugin, tokens: [])
+        defer { plugin.directory.remove() }
+        try "not a certificate\n".write(
+            toFile: plugin.directory.path + "/client.pem", atomically: true, encoding: .utf8)
+        try "not a key\n".write(
+            toFile: plugin.directory.path + "/client.key", atomically: true, encoding: .utf8)
+        let https = try KubernetesClient(
+            .init(
+                server: .https(HostPort(host: "127.0.0.1", port: 9)),
+                credentials: .exec(plugin.configuration())))
+        defer { https.close() }
+        let unusable = await #expect(throws: DiscoveryError.self) { try await Self.list(https) }
+        #expect(unusable?.code == .invalidResponse)
+        #expect(
+            unusable?.message.contains(
+                "gave a client certificate that cannot be used: the exec credential plugin's clientCertificate-data: cannot load PEM certificates"
+            ) == true,
+            "\(unusable?.message ?? "")")
+        let http = try KubernetesClient(
+            .init(
+                server: .http(HostPort(host: "127.0.0.1", port: 9)),
+                credentials: .exec(plugin.configuration())))
+        defer { http.close() }
+        let plain = await #expect(throws: DiscoveryError.self) { try await Self.list(http) }
+        #expect(plain?.code == .invalidArgument)
+        #expect(plain?.message.contains("gave a client certificate, which needs an https server") == true)
     }
 }

@@ -263,12 +263,7 @@ struct KubernetesEndToEndTests {
             try Data(contentsOf: URL(fileURLWithPath: path)).base64EncodedString()
         }
         // The server asks every connection for a client certificate signed by the test CA.
-        let options = KubernetesEmulator.Options(
-            token: "emulator-token",
-            tls: .init(
-                certificate: certificates.serverCertificate, key: certificates.serverKey,
-                clientCA: certificates.caFile, clientCertificate: certificates.clientCertificate,
-                clientKey: certificates.clientKey))
+        let options = KubernetesEmulator.Options.mutualTLS(certificates)
         try await KubernetesEmulator.with(options) { emulator in
             try await emulator.createService("web")
             try await emulator.putSlice("web-1", service: "web", endpoints: [Endpoint("10.0.0.1")])

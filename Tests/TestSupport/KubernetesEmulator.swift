@@ -17,6 +17,19 @@ public final class KubernetesEmulator: Sendable {
             self.history = history
             self.tls = tls
         }
+
+        /// TLS that asks every connection for a client certificate signed by the test CA, and
+        /// the token from a request that has no certificate.
+        public static func mutualTLS(_ certificates: TestCertificates, token: String = "emulator-token")
+            -> Options
+        {
+            Options(
+                token: token,
+                tls: .init(
+                    certificate: certificates.serverCertificate, key: certificates.serverKey,
+                    clientCA: certificates.caFile, clientCertificate: certificates.clientCertificate,
+                    clientKey: certificates.clientKey))
+        }
     }
 
     /// One endpoint of a slice.

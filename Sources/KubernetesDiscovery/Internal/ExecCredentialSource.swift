@@ -14,8 +14,8 @@ import Synchronization
     import Foundation
 #endif
 
-/// The bearer token an ``ExecCredentialPlugin`` prints, kept until it expires or is refused.
-/// Concurrent callers share one run of the plugin.
+/// The credential an ``ExecCredentialPlugin`` prints (a bearer token, a client certificate, or
+/// both), kept until it expires or is refused. Concurrent callers share one run of the plugin.
 final class ExecCredentialSource: Sendable {
     let plugin: ExecCredentialPlugin
     private let state = Mutex<State>(.empty)
@@ -26,27 +26,37 @@ final class ExecCredentialSource: Sendable {
         case held(Credential)
     }
 
-    /// What ``token()`` does after looking at the state: a token held, or a run to wait for.
+    /// What ``credential()`` does after looking at the state: a credential held, or a run to
+    /// wait for.
     private enum Next {
-        case held(String)
+        case held(Credential)
         case await(Task<Credential, any Error>)
     }
 
-    struct Credential: Sendable {
-        var token: String
+    struct Credential: Sendable, Equatable {
+        /// A bearer token, when the plugin gave one.
+        var token: String?
+        /// A client certificate and its key, when the plugin gave them.
+        var certificate: ClientCertificate?
         var expiry: Date?
+    }
+
+    /// PEM as the plugin printed it (`clientCertificateData`, `clientKeyData`).
+    struct ClientCertificate: Sendable, Equatable {
+        var certificatePEM: [UInt8]
+        var keyPEM: [UInt8]
     }
 
     init(plugin: ExecCredentialPlugin) {
         self.plugin = plugin
     }
 
-    /// The token: the one held while it has not expired, else a new one from a run of the plugin.
-    func token() async throws(DiscoveryError) -> String {
+    /// The credential held while it has not expired, else a new one from a run of the plugin.
+    func credential() async throws(DiscoveryError) -> Credential {
         let next = state.withLock { state -> Next in
             switch state {
             case .held(let credential) where credential.expiry.map({ Date.now < $0 }) ?? true:
-                return .held(credential.token)
+                return .held(credential)
             case .running(let task):
                 return .await(task)
             case .empty, .held:
@@ -57,7 +67,7 @@ final class ExecCredentialSource: Sendable {
         }
         let task: Task<Credential, any Error>
         switch next {
-        case .held(let token): return token
+        case .held(let credential): return credential
         case .await(let running): task = running
         }
         do {
@@ -65,7 +75,7 @@ final class ExecCredentialSource: Sendable {
             state.withLock { state in
                 if case .running(let current) = state, current == task { state = .held(credential) }
             }
-            return credential.token
+            return credential
         } catch {
             state.withLock { state in
                 if case .running(let current) = state, current == task { state = .empty }
@@ -74,11 +84,11 @@ final class ExecCredentialSource: Sendable {
         }
     }
 
-    /// Forgets `token` after the API server refused it (401), so that the next request runs the
-    /// plugin again; a newer token is kept.
-    func refused(_ token: String) {
+    /// Forgets `credential` after the API server refused it (401), so that the next request
+    /// runs the plugin again; a newer credential is kept.
+    func refused(_ credential: Credential) {
         state.withLock { state in
-            if case .held(let credential) = state, credential.token == token { state = .empty }
+            if case .held(let held) = state, held == credential { state = .empty }
         }
     }
 
@@ -159,13 +169,22 @@ final class ExecCredentialSource: Sendable {
         guard let status = decoded.status else {
             throw DiscoveryError(.invalidResponse, "k8s: \(name) printed an ExecCredential without a status")
         }
-        guard let token = status.token, !token.isEmpty else {
-            let certificate = status.clientCertificateData != nil || status.clientKeyData != nil
+        // As client-go checks it: a token, a certificate with its key, or both.
+        let token = status.token.flatMap { $0.isEmpty ? nil : $0 }
+        let certificate = status.clientCertificateData.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        let key = status.clientKeyData.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        switch (certificate, key) {
+        case (.some, nil):
             throw DiscoveryError(
-                .permissionDenied,
-                certificate
-                    ? "k8s: \(name) gave a client certificate, which sdctl does not support yet (a token it does)"
-                    : "k8s: \(name) gave no token")
+                .invalidResponse, "k8s: \(name) gave clientCertificateData without clientKeyData")
+        case (nil, .some):
+            throw DiscoveryError(
+                .invalidResponse, "k8s: \(name) gave clientKeyData without clientCertificateData")
+        case (nil, nil) where token == nil:
+            throw DiscoveryError(
+                .permissionDenied, "k8s: \(name) gave neither a token nor a client certificate")
+        default:
+            break
         }
         var expiry: Date?
         if let text = status.expirationTimestamp {
@@ -177,7 +196,12 @@ final class ExecCredentialSource: Sendable {
             }
             expiry = date
         }
-        return Credential(token: token, expiry: expiry)
+        return Credential(
+            token: token,
+            certificate: certificate.flatMap { certificate in
+                key.map { ClientCertificate(certificatePEM: certificate, keyPEM: $0) }
+            },
+            expiry: expiry)
     }
 
     static func parseTimestamp(_ text: String) -> Date? {
