@@ -187,6 +187,29 @@ struct ExecCredentialTests {
         #expect(ContinuousClock.now - started < .seconds(15))
     }
 
+    @Test("forty plugin runs at once each get their own deadline, not a place in a shared pool's queue")
+    func concurrentRuns() async throws {
+        let plugin = try Plugin(script: "#!/bin/sh\nexec sleep 60\n", tokens: ["t"])
+        defer { plugin.directory.remove() }
+        let configuration = plugin.configuration(timeout: .seconds(1))
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: DiscoveryError.Code?.self) { group in
+            for _ in 0..<40 {
+                group.addTask {
+                    do {
+                        _ = try await ExecCredentialSource.run(configuration)
+                        return nil
+                    } catch {
+                        return (error as? DiscoveryError)?.code
+                    }
+                }
+            }
+            for try await code in group { #expect(code == .timedOut) }
+        }
+        // On Dispatch's global queue, a few at a time, they took 9 s.
+        #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
     @Test("a plugin that is not installed says so, with the kubeconfig's installHint")
     func notInstalled() async throws {
         let plugin = ExecCredentialPlugin(

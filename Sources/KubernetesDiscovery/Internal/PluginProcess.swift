@@ -1,5 +1,4 @@
 import Discovery
-import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +7,8 @@ import Dispatch
 #endif
 
 /// One run of a credential plugin: stdin `/dev/null`, stdout and stderr read to their bounds,
-/// the whole run under a deadline after which the plugin is killed. Runs on a Dispatch thread,
-/// never on the cooperative pool, since it blocks in poll(2) and waitpid(2).
+/// the whole run under a deadline after which the plugin is killed. Runs on a thread of its own,
+/// never on the cooperative pool or Dispatch's, since it blocks in poll(2) and waitpid(2).
 enum PluginProcess {
     struct Output: Sendable {
         var status: Int32
@@ -35,7 +34,7 @@ enum PluginProcess {
         _ command: [String], environment: [(name: String, value: String)], timeout: Duration
     ) async throws(Failure) -> Output {
         let result: Result<Output, Failure> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            runOnNewThread {
                 continuation.resume(
                     returning: Result { () throws(Failure) in try runBlocking(command, environment, timeout) }
                 )

@@ -1,5 +1,4 @@
 import Discovery
-import Dispatch
 
 #if canImport(Glibc)
     import Glibc
@@ -71,13 +70,14 @@ struct ChildProcess: Sendable {
         kill(pid, number)
     }
 
-    /// Waits for the child on a Dispatch thread, never blocking the concurrency pool.
+    /// Waits for the child on a thread of its own, never blocking the concurrency pool or
+    /// Dispatch's (a handler may run for minutes).
     /// `beforeReaping` runs once the child has ended but before its pid is released: after
     /// that, the pid may be another process's.
     func wait(beforeReaping: @escaping @Sendable () -> Void = {}) async -> Termination {
         let pid = self.pid
         return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            runOnNewThread {
                 var info = siginfo_t()
                 while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0, errno == EINTR {}
                 beforeReaping()
