@@ -43,6 +43,15 @@ public final class InstanceCache: Instancer, Sendable {
         publish(.instances(Self.isSorted(instances) ? instances : instances.sorted()))
     }
 
+    /// Publishes a complete set that the caller keeps sorted and knows to differ from the last
+    /// set it published, without checking either: for a backend that changes its set in place
+    /// (Kubernetes' slices), so that an event costs what the change costs, not one comparison
+    /// per instance. A set that is not sorted breaks every subscriber's diff.
+    package func update(sortedAndChanged instances: [Instance]) {
+        assert(Self.isSorted(instances))
+        publish(.instances(instances), checkingForRepeat: false)
+    }
+
     private static func isSorted(_ instances: [Instance]) -> Bool {
         guard instances.count > 1 else { return true }
         for index in 1..<instances.count where instances[index] < instances[index - 1] { return false }
@@ -54,9 +63,9 @@ public final class InstanceCache: Instancer, Sendable {
         publish(.failure(error))
     }
 
-    private func publish(_ event: InstancerEvent) {
+    private func publish(_ event: InstancerEvent, checkingForRepeat: Bool = true) {
         let delivery: (UInt64, [InstanceSubscription.Mailbox])? = state.withLock { state in
-            guard !state.stopped, state.lastEvent != event else { return nil }
+            guard !state.stopped, !checkingForRepeat || state.lastEvent != event else { return nil }
             state.lastEvent = event
             if case .instances(let set) = event { state.lastGoodSet = set }
             state.sequence += 1

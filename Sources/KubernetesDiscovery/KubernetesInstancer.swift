@@ -79,6 +79,19 @@ struct EndpointSliceWatch: Sendable {
         var resourceVersion: String?
         var events = 0
         var serviceChecked = false
+        /// The slices' revision of the set last published, `nil` after a failure was: an event
+        /// that leaves the revision as it was publishes nothing, and one that changes it
+        /// publishes without the cache comparing the whole set.
+        var published: Int?
+    }
+
+    /// What an event makes the loop publish.
+    private enum Publication {
+        case nothing
+        /// A set that differs from the last one published.
+        case changed([Instance])
+        /// A set after a failure (the cache compares it with the last good one).
+        case set([Instance])
     }
 
     func run(publishingTo cache: InstanceCache) async {
@@ -94,7 +107,10 @@ struct EndpointSliceWatch: Sendable {
                     let set = try position.withLock { position throws(DiscoveryError) in
                         position.slices.replaceAll(list.items)
                         position.resourceVersion = list.resourceVersion
-                        return try position.slices.instances()
+                        position.published = nil
+                        let set = try position.slices.instances()
+                        position.published = position.slices.revision
+                        return set
                     }
                     if set.isEmpty, !position.withLock({ $0.serviceChecked }) {
                         guard try await client.serviceExists(namespace: namespace, service: service) else {
@@ -115,7 +131,8 @@ struct EndpointSliceWatch: Sendable {
                     namespace: namespace, service: service, from: from, timeout: configuration.watchTimeout,
                     idleTimeout: configuration.idleTimeout
                 ) { event throws(DiscoveryError) in
-                    let set = try position.withLock { position throws(DiscoveryError) -> [Instance]? in
+                    let publication = try position.withLock {
+                        position throws(DiscoveryError) -> Publication in
                         position.events += 1
                         switch event {
                         case .added(let slice), .modified(let slice), .deleted(let slice):
@@ -123,10 +140,18 @@ struct EndpointSliceWatch: Sendable {
                             if let version = slice.metadata.resourceVersion {
                                 position.resourceVersion = version
                             }
-                            return try position.slices.instances()
+                            let previous = position.published
+                            position.published = nil
+                            let set = try position.slices.instances()
+                            position.published = position.slices.revision
+                            switch previous {
+                            case position.slices.revision: return .nothing
+                            case .some: return .changed(set)
+                            case nil: return .set(set)
+                            }
                         case .bookmark(let version):
                             position.resourceVersion = version
-                            return nil
+                            return .nothing
                         case .error(let status):
                             if status.isGone { position.resourceVersion = nil }
                             throw DiscoveryError(
@@ -135,7 +160,11 @@ struct EndpointSliceWatch: Sendable {
                                 cause: status)
                         }
                     }
-                    if let set { cache.update(set) }
+                    switch publication {
+                    case .nothing: break
+                    case .changed(let set): cache.update(sortedAndChanged: set)
+                    case .set(let set): cache.update(set)
+                    }
                     return true
                 }
                 backoff.reset()
@@ -163,6 +192,7 @@ struct EndpointSliceWatch: Sendable {
                         "sd.namespace": "\(namespace)", "sd.service": "\(service)", "sd.error": "\(error)",
                         "sd.delay": "\(delay)",
                     ])
+                position.withLock { $0.published = nil }
                 cache.fail(error)
                 try? await Task.sleep(for: delay)
             }

@@ -131,6 +131,27 @@ struct EndpointSliceSetTests {
         #expect(instances[0].metadata["k8s.ready"] == nil)
     }
 
+    @Test(
+        "the revision moves when the set changes and only then, so the instancer publishes without comparing sets"
+    )
+    func revision() throws {
+        var set = Self.set([Self.slice("web-1", [Self.endpoint("10.0.0.1")])])
+        var revision = set.revision
+        func changed(_ event: EndpointSliceEvent) -> Bool {
+            set.apply(event)
+            defer { revision = set.revision }
+            return set.revision != revision
+        }
+        #expect(!changed(.modified(Self.slice("web-1", [Self.endpoint("10.0.0.1")]))), "the same slice again")
+        #expect(changed(.added(Self.slice("web-2", [Self.endpoint("10.0.0.2")]))))
+        // The same address in a second slice: the first slice's copy still wins.
+        #expect(!changed(.added(Self.slice("web-3", [Self.endpoint("10.0.0.2")]))))
+        #expect(!changed(.deleted(Self.slice("web-2", []))), "web-3 holds 10.0.0.2 as it was")
+        #expect(changed(.modified(Self.slice("web-3", [Self.endpoint("10.0.0.2", ready: false)]))))
+        #expect(!changed(.bookmark(resourceVersion: "7")))
+        #expect(try set.instances().map(\.address) == ["10.0.0.1:8080"])
+    }
+
     @Test("events replace, add and remove exactly the slice they name")
     func events() throws {
         var set = Self.set([Self.slice("web-1", [Self.endpoint("10.0.0.1")])])
@@ -144,17 +165,27 @@ struct EndpointSliceSetTests {
         #expect(set.sliceCount == 1)
     }
 
-    @Test("events applied one by one give what a fresh list of the same slices gives (2,000 random events)")
+    @Test(
+        "events applied one by one give what a fresh list of the same slices gives, and move the revision exactly when they change it (2,000 random events)"
+    )
     func incrementalMatchesWhole() throws {
         var generator = SystemRandomNumberGenerator()
         for include in [KubernetesEndpointSelection.Inclusion.ready, .serving, .terminating] {
             var set = Self.set([], port: .named("http"), include: include)
             var current: [String: EndpointSlice] = [:]
+            var previous = (revision: set.revision, instances: try set.instances())
+            // The revision moves exactly when the instances change.
+            func checkRevision() throws {
+                let now = (revision: set.revision, instances: try set.instances())
+                #expect((now.revision != previous.revision) == (now.instances != previous.instances))
+                previous = now
+            }
             for _ in 0..<2000 {
                 let name = "web-\(Int.random(in: 0..<8, using: &generator))"
                 if Int.random(in: 0..<4, using: &generator) == 0 {
                     set.apply(.deleted(Self.slice(name, [])))
                     current[name] = nil
+                    try checkRevision()
                     continue
                 }
                 // Addresses overlap between slices, as while one slice replaces another.
@@ -173,6 +204,7 @@ struct EndpointSliceSetTests {
                 current[name] = slice
                 let whole = Self.set(Array(current.values), port: .named("http"), include: include)
                 #expect(try set.instances() == whole.instances())
+                try checkRevision()
             }
         }
     }

@@ -23,6 +23,9 @@ struct EndpointSliceSet: Sendable {
     /// How many populated slices name each port.
     private var portCounts: [String: Int] = [:]
     private var populatedSlices = 0
+    /// Counts the changes of the winners, so that a publisher can tell a changed set from the
+    /// same one without comparing them.
+    private(set) var revision = 0
 
     /// One slice's part: whether it has an endpoint the selection includes, its port names, and
     /// its instances on the selected port, in the slice's order.
@@ -55,6 +58,7 @@ struct EndpointSliceSet: Sendable {
             add(part, of: name)
         }
         winners = holders.values.compactMap(Self.winner).sorted()
+        revision += 1
     }
 
     mutating func apply(_ event: EndpointSliceEvent) {
@@ -79,6 +83,7 @@ struct EndpointSliceSet: Sendable {
         for (address, previous) in before {
             let next = holders[address].flatMap(Self.winner)
             guard previous != next else { continue }
+            revision += 1
             if let previous {
                 var index = lowerBound(previous)
                 while index < winners.count && winners[index] != previous { index += 1 }
@@ -162,8 +167,8 @@ struct EndpointSliceSet: Sendable {
     /// and no choice, or a named port no slice has, is an error that names the ports there are).
     func instances() throws(DiscoveryError) -> [Instance] {
         let ports = portCounts.keys
-        let names = ports.sorted().map { $0.isEmpty ? "(unnamed)" : $0 }.joined(separator: ", ")
-        let what = "service \(service) in namespace \(namespace)"
+        var names: String { ports.sorted().map { $0.isEmpty ? "(unnamed)" : $0 }.joined(separator: ", ") }
+        var what: String { "service \(service) in namespace \(namespace)" }
         switch selection.port {
         case .only where ports.count > 1:
             throw DiscoveryError(

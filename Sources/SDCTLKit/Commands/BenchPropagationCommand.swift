@@ -53,7 +53,7 @@ enum BenchPropagationCommand: Command {
                     for await event in subscription {
                         if let set = event.instances {
                             let seen = monotonicNanoseconds()  // when this subscriber got it
-                            presence.update(Set(set.lazy.map { $0.address }), at: seen)
+                            presence.update(set, at: seen)
                         }
                     }
                 }
@@ -95,6 +95,8 @@ enum BenchPropagationCommand: Command {
             let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
             let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
             let registrar = try registrars.make(instance)
+            for presence in trackers { presence.track(address) }
+            defer { for presence in trackers { presence.untrack(address) } }
             await randomPhase()
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
@@ -146,7 +148,7 @@ enum BenchPropagationCommand: Command {
                     if let decoded = try? JSONDecoder().decode(Line.self, from: Data(line)),
                         let set = decoded.instances
                     {
-                        presence.update(Set(set.map(\.address)))
+                        presence.update(set.map { Instance(address: $0.address) }.sorted())
                     }
                 }
             }

@@ -1,7 +1,11 @@
+import Discovery
 import Synchronization
 
-/// The set of addresses a watcher last reported, and one waiter for an address to appear or
-/// vanish, stamped with the monotonic time at which the watcher reported it.
+/// The set a watcher last reported, and one waiter for an address to appear or vanish, stamped
+/// with the monotonic time at which the watcher reported it.
+///
+/// A set costs its update a binary search per tracked address, not a look at every instance,
+/// so that what `bench propagation` measures beside a large set is the backend's work.
 final class PresenceTracker: Sendable {
     private struct Waiter: Sendable {
         var token: UInt64
@@ -11,26 +15,52 @@ final class PresenceTracker: Sendable {
         var continuation: CheckedContinuation<UInt64?, Never>
     }
 
+    /// A tracked address: whether it is in the current set, and when it last appeared and
+    /// last vanished. A wait that starts after the change (the registrar's call returned later
+    /// than the watcher saw it) gets the time of the change, not of the wait.
+    private struct Stamps: Sendable {
+        var present: Bool
+        var appeared: UInt64?
+        var vanished: UInt64?
+    }
+
     private struct State: Sendable {
-        var current: Set<String>?
-        /// When each address last appeared and last vanished: a wait that starts after the
-        /// change (the registrar's call returned later than the watcher saw it) gets the time of
-        /// the change, not of the wait.
-        var appeared: [String: UInt64] = [:]
-        var vanished: [String: UInt64] = [:]
+        /// Sorted by address, as every published set is.
+        var current: [Instance]?
+        var tracked: [String: Stamps] = [:]
         var waiter: Waiter?
         var nextToken: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
-    func update(_ addresses: Set<String>, at now: UInt64 = monotonicNanoseconds()) {
+    /// Stamps the comings and goings of `address` from now on.
+    func track(_ address: String) {
+        state.withLock { state in
+            state.tracked[address] = Stamps(
+                present: state.current.map { Self.contains($0, address) } ?? false)
+        }
+    }
+
+    func untrack(_ address: String) {
+        _ = state.withLock { $0.tracked.removeValue(forKey: address) }
+    }
+
+    /// Takes the watcher's new set, sorted by address.
+    func update(_ instances: [Instance], at now: UInt64 = monotonicNanoseconds()) {
         let ready = state.withLock { state -> CheckedContinuation<UInt64?, Never>? in
-            let previous = state.current ?? []
-            for address in addresses where !previous.contains(address) { state.appeared[address] = now }
-            for address in previous where !addresses.contains(address) { state.vanished[address] = now }
-            state.current = addresses
-            guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, addresses) else {
+            for (address, stamps) in state.tracked {
+                let present = Self.contains(instances, address)
+                guard present != stamps.present else { continue }
+                state.tracked[address]?.present = present
+                if present {
+                    state.tracked[address]?.appeared = now
+                } else {
+                    state.tracked[address]?.vanished = now
+                }
+            }
+            state.current = instances
+            guard let waiter = state.waiter, Self.satisfied(waiter.address, waiter.present, instances) else {
                 return nil
             }
             state.waiter = nil
@@ -67,8 +97,8 @@ final class PresenceTracker: Sendable {
         return await withCheckedContinuation { continuation in
             let already = state.withLock { state -> UInt64? in
                 if let current = state.current, Self.satisfied(address, present, current) {
-                    let changed = address.flatMap { present ? state.appeared[$0] : state.vanished[$0] }
-                    return changed ?? monotonicNanoseconds()
+                    let stamps = address.flatMap { state.tracked[$0] }
+                    return (present ? stamps?.appeared : stamps?.vanished) ?? monotonicNanoseconds()
                 }
                 state.waiter = Waiter(
                     token: token, address: address, present: present, continuation: continuation)
@@ -78,8 +108,19 @@ final class PresenceTracker: Sendable {
         }
     }
 
-    private static func satisfied(_ address: String?, _ present: Bool, _ set: Set<String>) -> Bool {
+    private static func satisfied(_ address: String?, _ present: Bool, _ set: [Instance]) -> Bool {
         guard let address else { return true }
-        return set.contains(address) == present
+        return contains(set, address) == present
+    }
+
+    /// Whether `sorted` (by address) has an instance at `address`: a binary search.
+    private static func contains(_ sorted: [Instance], _ address: String) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle].address < address { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low].address == address
     }
 }
