@@ -5,8 +5,8 @@
 1. A Service of 10,000 endpoints in 100 slices: `sdctl resolve` N times under /usr/bin/time,
    wall time and peak RSS (median and worst).
 2. `sdctl bench propagation` (each round one slice written and deleted) on an empty Service,
-   then on that 10,000-endpoint Service, in the same run: what one changed slice among 100
-   costs against one among none.
+   then beside that 10,000-endpoint Service, then beside one of 40,000 endpoints in 400
+   slices, in the same run: what one changed slice costs against the size of the Service.
 
 Prints one line per figure. No token (the emulator is on loopback).
 """
@@ -40,18 +40,20 @@ def main():
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         port = int(emulator.stdout.readline().split()[1])
-        for service in ("big", "empty"):
+        for service in ("big", "huge", "empty"):
             request(port, "POST", "/api/v1/namespaces/default/services",
                     {"metadata": {"name": service}, "spec": {"ports": [{"name": "http", "port": 80}]}})
-        for index in range(100):
-            request(port, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
-                "metadata": {"name": f"big-{index}", "labels": {"kubernetes.io/service-name": "big"}},
-                "addressType": "IPv4",
-                "endpoints": [{"addresses": [f"10.{index}.{e // 256}.{e % 256}"], "conditions": {"ready": True},
-                               "targetRef": {"kind": "Pod", "name": f"big-{index}-{e}"}, "zone": "zone-a"}
-                              for e in range(100)],
-                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-            })
+        for service, slices in (("big", 100), ("huge", 400)):
+            for index in range(slices):
+                request(port, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+                    "metadata": {"name": f"{service}-{index}", "labels": {"kubernetes.io/service-name": service}},
+                    "addressType": "IPv4",
+                    "endpoints": [{"addresses": [f"10.{index // 256}.{index % 256}.{e}"],
+                                   "conditions": {"ready": True},
+                                   "targetRef": {"kind": "Pod", "name": f"{service}-{index}-{e}"}, "zone": "zone-a"}
+                                  for e in range(100)],
+                    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                })
         env = dict(os.environ, NO_COLOR="1", SDCTL_HOME="/nonexistent")
         times, peaks = [], []
         for _ in range(options.runs):
@@ -67,7 +69,8 @@ def main():
         print(f"resolve, 10,000 endpoints in 100 slices ({options.runs} runs): "
               f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s; "
               f"peak RSS median {statistics.median(peaks) / 1024:.1f} MiB, worst {max(peaks) / 1024:.1f} MiB")
-        for service, what in (("empty", "an empty Service"), ("big", "beside 100 slices of 10,000 endpoints")):
+        for service, what in (("empty", "an empty Service"), ("big", "beside 100 slices of 10,000 endpoints"),
+                              ("huge", "beside 400 slices of 40,000 endpoints")):
             run = subprocess.run([options.sdctl, "bench", "propagation", f"k8s://127.0.0.1:{port}/default/{service}?port=http",
                                   "--rounds", str(options.rounds), "-o", "json"],
                                  capture_output=True, text=True, env=env, timeout=600)

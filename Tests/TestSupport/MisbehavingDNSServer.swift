@@ -42,14 +42,13 @@ public final class MisbehavingDNSServer: Sendable {
     public init(behaviour: Behaviour, upstream: UInt16 = 0) {
         self.behaviour = behaviour
         self.upstream = upstream
-        socket = Self.udpSocket()
         decoy = Self.udpSocket()
-        port = Self.localPort(socket)
-        listener =
+        let needsTCP =
             switch behaviour {
-            case .oversized, .dripOverTCP: Self.tcpListener(port)
-            default: -1
+            case .oversized, .dripOverTCP: true
+            default: false
             }
+        (socket, port, listener) = Self.sockets(withTCP: needsTCP)
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
         pthread_create(
@@ -184,7 +183,22 @@ public final class MisbehavingDNSServer: Sendable {
         return true
     }
 
-    private static func tcpListener(_ port: UInt16) -> Int32 {
+    /// A UDP socket on a free port, and with `withTCP` a TCP listener on the same port number.
+    /// The UDP port is free for UDP only: a TCP socket elsewhere (an outgoing connection's
+    /// ephemeral port) may hold the same number, so a pair that cannot be had is tried again on
+    /// another port (once, under the suite's load, the first try crashed the whole test run).
+    private static func sockets(withTCP: Bool) -> (udp: Int32, port: UInt16, tcp: Int32) {
+        for _ in 0..<100 {
+            let udp = udpSocket()
+            let port = localPort(udp)
+            guard withTCP else { return (udp, port, -1) }
+            if let tcp = tcpListener(port) { return (udp, port, tcp) }
+            close(udp)
+        }
+        preconditionFailure("no port free for both UDP and TCP in 100 tries: errno \(errno)")
+    }
+
+    private static func tcpListener(_ port: UInt16) -> Int32? {
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = loopback(port)
         let bound = withUnsafePointer(to: &address) {
@@ -192,7 +206,10 @@ public final class MisbehavingDNSServer: Sendable {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        precondition(bound == 0 && listen(fd, 8) == 0, "cannot listen on TCP port \(port): errno \(errno)")
+        guard bound == 0, listen(fd, 8) == 0 else {
+            close(fd)
+            return nil
+        }
         return fd
     }
 
