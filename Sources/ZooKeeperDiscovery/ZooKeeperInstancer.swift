@@ -3,8 +3,11 @@ import Logging
 
 /// Watches the children of a ZooKeeper node and publishes them as instances.
 ///
-/// As go-kit's ZooKeeper registrar writes them, each child is one instance and its data is the
-/// instance address. Children of a registration path are ephemeral and written once, so data
+/// Each child is one instance, in go-kit's layout (its data is the instance address) or Apache
+/// Curator's (its data is a `ServiceInstance` JSON; ``ZooKeeperLayout``): in the layout asked
+/// for, or without one in whichever each child is. A child that fits no layout is reported (the
+/// first as a warning, the rest at debug level) and skipped. Children of a registration path
+/// are ephemeral and written once, so data
 /// is read only for children not seen before, and those reads are pipelined: a change costs
 /// one `getChildren` and one round trip of reads, not one per child. A child whose data is not
 /// an address is reported and skipped.
@@ -18,24 +21,32 @@ import Logging
 public final class ZooKeeperInstancer: CoreBackedInstancer {
     public let path: String
     public let client: ZooKeeperClient
+    /// The layout children must be in; `nil`: whichever each child is in.
+    public let layout: ZooKeeperLayout?
     public let core: InstancerCore
 
     /// Starts watching at once. The caller owns `client` and closes it after stopping the
     /// instancer.
     ///
     /// - Parameters:
+    ///   - layout: the layout children must be in; `nil` takes each in whichever it is.
+    ///   - port: which of a Curator instance's ports its address carries.
     ///   - connectTimeout: how long to wait for a session before reporting the ensemble
     ///     unreachable (the instancer keeps trying after that).
     public init(
-        client: ZooKeeperClient, path: String, connectTimeout: Duration = .seconds(1),
+        client: ZooKeeperClient, path: String, layout: ZooKeeperLayout? = nil,
+        port: CuratorServiceInstance.Port = .plain, connectTimeout: Duration = .seconds(1),
         logger: Logger = DiscoveryLogging.disabled
     ) {
         let logger = logger.forBackend("zookeeper")
         self.client = client
         self.path = path
+        self.layout = layout
         let cache = InstanceCache()
         let watch = ZooKeeperChildrenWatch(
-            client: client, path: path, connectTimeout: connectTimeout, cache: cache, logger: logger)
+            client: client, path: path, layout: layout, port: port, connectTimeout: connectTimeout,
+            cache: cache,
+            logger: logger)
         core = InstancerCore(cache: cache, onStop: { watch.stop() })
         watch.begin()
     }

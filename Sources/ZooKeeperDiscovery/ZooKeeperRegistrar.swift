@@ -2,17 +2,31 @@ import Discovery
 import Logging
 import Synchronization
 
-/// Registers one instance as an ephemeral sequential child of a ZooKeeper node, whose data is
-/// the instance address (go-kit's layout).
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Registers one instance as a child of a ZooKeeper node, in go-kit's layout or Apache
+/// Curator's (``ZooKeeperLayout``).
 ///
-/// The child's name starts with a protection prefix unique to this registrar
-/// (`_c_<32 hex>-<id>`), so that a create whose answer was lost with the connection can be
-/// recognised. Missing parents are created as persistent nodes. After a session expiry the
+/// In go-kit's layout the child is ephemeral and sequential, its data the instance address, and
+/// its name starts with a protection prefix unique to this registrar (`_c_<32 hex>-<id>`), so
+/// that a create whose answer was lost with the connection can be recognised. In Curator's, the
+/// child is ephemeral and named by the instance's id (a random UUID without one), its data a
+/// `ServiceInstance` JSON with a Spring Cloud Zookeeper payload holding the metadata (zone and
+/// weight as `zone` and `weight` entries), exactly as Curator's `registerService` writes it; an
+/// existing child of that name is deleted and created again, as Curator does, so that watchers
+/// see the change. Missing parents are created as persistent nodes. After a session expiry the
 /// node is gone with its session; the registrar creates it again in the new session (removing
 /// any leftover of its own first) and logs it. Deregistering deletes exactly that node.
 public final class ZooKeeperRegistrar: Registrar, Sendable {
     public let path: String
     public let client: ZooKeeperClient
+    /// The layout asked for; `nil`: the one found at the first registration.
+    private let requestedLayout: ZooKeeperLayout?
+    private let detectedLayout = Mutex<ZooKeeperLayout?>(nil)
     private let base: Instance
     private let prefix: String
     private let connectTimeout: Duration
@@ -31,18 +45,22 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     private let listener = Mutex<ZooKeeperClient.ListenerToken?>(nil)
 
     public init(
-        client: ZooKeeperClient, path: String, instance: Instance, connectTimeout: Duration = .seconds(10),
-        logger: Logger = DiscoveryLogging.disabled
+        client: ZooKeeperClient, path: String, instance: Instance, layout: ZooKeeperLayout? = .gokit,
+        connectTimeout: Duration = .seconds(10), logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
         let logger = logger.forBackend("zookeeper")
         let address = try HostPort(parsing: instance.address)
         var instance = instance
         instance.address = address.description
-        let name = instance.id ?? "instance"
-        guard !name.isEmpty, !name.contains("/"), name.utf8.count <= 200 else {
-            throw DiscoveryError(.invalidArgument, "invalid id '\(name)': a ZooKeeper node name has no '/'")
-        }
         var generator = SystemRandomNumberGenerator()
+        if let name = instance.id {
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != "..", name.utf8.count <= 200 else {
+                throw DiscoveryError(
+                    .invalidArgument, "invalid id '\(name)': a ZooKeeper node name has no '/'")
+            }
+        }
+        self.requestedLayout = layout
+        self.generatedID = Self.uuid(&generator)
         let guid = (0..<2).map { _ in
             let text = String(generator.next(), radix: 16)
             return String(repeating: "0", count: 16 - text.count) + text
@@ -53,10 +71,69 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         self.prefix = "_c_\(guid)-"
         self.connectTimeout = connectTimeout
         self.logger = logger
-        self.name = name
     }
 
-    private let name: String
+    /// The id of an instance registered without one in Curator's layout, as Curator makes it.
+    private let generatedID: String
+
+    /// The layout registrations are written in: the one asked for, else the one found at the
+    /// first registration (go-kit's until then).
+    public var layout: ZooKeeperLayout { requestedLayout ?? detectedLayout.withLock { $0 } ?? .gokit }
+
+    /// The child's name in `layout`, before go-kit's prefix and sequence.
+    private var name: String { base.id ?? (layout == .curator ? generatedID : "instance") }
+
+    /// The layout of the children already at `path`: Curator's if any of the first few is in
+    /// it, else go-kit's (an empty or missing path too).
+    private func detectLayout() async throws(DiscoveryError) -> ZooKeeperLayout {
+        if let layout = requestedLayout ?? detectedLayout.withLock({ $0 }) { return layout }
+        let names: [String]
+        do {
+            names = try await client.children(path)
+        } catch  where error.isNoNode {
+            names = []
+        }
+        let contents = await client.data(paths: names.prefix(8).map { "\(path)/\($0)" })
+        let found =
+            contents.contains { (try? $0.get()).map { ZooKeeperLayout.of(data: $0) } == .curator }
+            ? .curator : ZooKeeperLayout.gokit
+        detectedLayout.withLock { $0 = found }
+        logger.debug("layout detected", metadata: ["sd.path": "\(path)", "sd.layout": "\(found.rawValue)"])
+        return found
+    }
+
+    /// A random (version 4) UUID, as Curator gives an instance without an id.
+    private static func uuid(_ generator: inout SystemRandomNumberGenerator) -> String {
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
+        return [0..<4, 4..<6, 6..<8, 8..<10, 10..<16].map { hex[$0].joined() }.joined(separator: "-")
+    }
+
+    /// The child's data: the address, or Curator's JSON.
+    private func data() -> [UInt8] {
+        switch layout {
+        case .gokit:
+            return Array(base.address.utf8)
+        case .curator:
+            // The address parsed when this registrar was made.
+            let address = (try? HostPort(parsing: base.address)) ?? HostPort(host: base.address, port: 0)
+            var metadata = base.metadata
+            if let zone = base.zone { metadata["zone"] = zone }
+            if let weight = base.weight { metadata["weight"] = "\(weight)" }
+            return CuratorServiceInstance(
+                name: String(path.split(separator: "/").last ?? ""), id: name, address: address.host,
+                port: Int(address.port), metadata: metadata, registrationTimeUTC: Self.nowMilliseconds()
+            ).json
+        }
+    }
+
+    private static func nowMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
 
     /// The instance, with the created node's name as its id once registered.
     public var instance: Instance {
@@ -72,6 +149,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         try await lifecycle.register {
             listenForSessions()
             try await client.waitUntilConnected(timeout: connectTimeout)
+            _ = try await detectLayout()
             return try await createNode()
         }
     }
@@ -110,28 +188,54 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     }
 
     private func createNode() async throws(DiscoveryError) -> Node {
-        let data = Array(base.address.utf8)
         let created: String
+        switch layout {
+        case .gokit: created = try await createSequentialNode()
+        case .curator: created = try await createNamedNode()
+        }
+        logger.debug("registered", metadata: ["sd.address": "\(base.address)", "sd.node": "\(created)"])
+        return Node(path: created, session: client.sessionNumber)
+    }
+
+    /// go-kit's: an ephemeral sequential child behind our protection prefix.
+    private func createSequentialNode() async throws(DiscoveryError) -> String {
+        let data = data()
         do {
-            created = try await client.create(
-                "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+            return try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
         } catch  where error.isNoNode {
             // Parents are made only when missing: registering costs one round trip otherwise.
             try await client.createParents(path)
-            created = try await client.create(
-                "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+            return try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
         } catch  where error.isConnectionLoss {
             // The create may have happened: look for our prefix before trying again.
             try await client.waitUntilConnected(timeout: connectTimeout)
             if let mine = try await client.children(path).first(where: { $0.hasPrefix(prefix) }) {
-                created = "\(path)/\(mine)"
-            } else {
-                created = try await client.create(
-                    "\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+                return "\(path)/\(mine)"
+            }
+            return try await client.create("\(path)/\(prefix)\(name)", data: data, mode: .ephemeralSequential)
+        }
+    }
+
+    /// Curator's: an ephemeral child named by the id. One that exists (another registration of
+    /// the id, or ours whose create answer was lost) is deleted and created again, as Curator's
+    /// `registerService` does.
+    private func createNamedNode() async throws(DiscoveryError) -> String {
+        let node = "\(path)/\(name)"
+        let data = data()
+        for attempt in 0..<5 {
+            do {
+                return try await client.create(node, data: data, mode: .ephemeral)
+            } catch  where error.isNoNode && attempt == 0 {
+                try await client.createParents(path)
+            } catch  where error.zooKeeperError?.isNodeExists == true {
+                do {
+                    try await client.delete(node)
+                } catch  where error.isNoNode {}
+            } catch  where error.isConnectionLoss {
+                try await client.waitUntilConnected(timeout: connectTimeout)
             }
         }
-        logger.debug("registered", metadata: ["sd.address": "\(base.address)", "sd.node": "\(created)"])
-        return Node(path: created, session: client.sessionNumber)
+        throw DiscoveryError(.unavailable, "zookeeper: \(node) kept coming back while it was created again")
     }
 
     /// A connect in a new session (after an expiry) means our ephemeral node is gone.
@@ -151,12 +255,15 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         let restored = await lifecycle.restore(
             attempt: attempt, backoff: Backoff(initial: .milliseconds(100), maximum: .seconds(5)),
             make: { [self] () async throws(DiscoveryError) -> Node in
-                // A leftover of ours from the old session goes first (NONODE is fine).
-                let existing = (try? await client.children(path)) ?? []
-                for stale in existing where stale.hasPrefix(prefix) {
-                    do throws(DiscoveryError) {
-                        try await client.delete("\(path)/\(stale)")
-                    } catch  where error.isNoNode {}
+                // A leftover of ours from the old session goes first (NONODE is fine); in
+                // Curator's layout the create replaces it.
+                if layout == .gokit {
+                    let existing = (try? await client.children(path)) ?? []
+                    for stale in existing where stale.hasPrefix(prefix) {
+                        do throws(DiscoveryError) {
+                            try await client.delete("\(path)/\(stale)")
+                        } catch  where error.isNoNode {}
+                    }
                 }
                 return try await createNode()
             },

@@ -3,22 +3,46 @@
     import Discovery
     import ZooKeeperDiscovery
 
-    /// `zk://h1:2181,h2:2181/services/web`: go-kit's layout over libzookeeper_mt. Digest credentials
-    /// come from SDCTL_ZK_DIGEST or the file named by SDCTL_ZK_DIGEST_FILE (never argv).
+    /// `zk://h1:2181,h2:2181/services/web[?layout=gokit|curator&port=ssl]`: go-kit's or Apache
+    /// Curator's layout over libzookeeper_mt, detected from the children without `layout=`.
+    /// Digest credentials come from SDCTL_ZK_DIGEST or the file named by SDCTL_ZK_DIGEST_FILE
+    /// (never argv).
     struct ZooKeeperBackend: RegisteringBackend, Equatable {
         static var backendDescription: BackendDescription { .zooKeeper }
         let hosts: [HostPort]
         let path: String
+        /// `nil`: read each child in its own layout, register in the one found.
+        var layout: ZooKeeperLayout?
+        var port: CuratorServiceInstance.Port = .plain
         var scheme: String { "zk" }
 
-        init(hosts: [HostPort], path: String) {
+        init(hosts: [HostPort], path: String, layout: ZooKeeperLayout? = nil) {
             self.hosts = hosts
             self.path = path
+            self.layout = layout
         }
 
         init(url: TargetURL, environment: [String: String]) throws(CLIError) {
             hosts = try url.hosts(defaultPort: 2181)
-            try url.requireNoQuery()
+            for (key, value) in url.parameters {
+                switch key {
+                case "layout":
+                    guard let value, let layout = ZooKeeperLayout(rawValue: value) else {
+                        throw url.invalid("layout= takes gokit or curator")
+                    }
+                    self.layout = layout
+                case "port":
+                    guard value == "ssl" || value == "plain" else {
+                        throw url.invalid("port= takes ssl (a Curator instance's sslPort) or plain")
+                    }
+                    port = value == "ssl" ? .ssl : .plain
+                default:
+                    throw url.invalid("unknown query parameter '\(key)' (known: layout, port)")
+                }
+            }
+            if port == .ssl, layout == .gokit {
+                throw url.invalid("port=ssl reads a Curator instance's sslPort: go-kit's layout has one port")
+            }
             guard url.path.count > 1, !url.path.hasSuffix("/"), !url.path.contains("//") else {
                 throw url.invalid("zk:// needs a node path such as /services/web (no trailing '/')")
             }
@@ -29,7 +53,9 @@
             let client = try makeClient(context, sessionTimeout: nil)
             return ConnectionOwningInstancer(
                 base: ZooKeeperInstancer(
-                    client: client, path: path, connectTimeout: context.connectGrace, logger: context.logger),
+                    client: client, path: path, layout: layout, port: port,
+                    connectTimeout: context.connectGrace,
+                    logger: context.logger),
                 close: { client.close() })
         }
 
@@ -40,7 +66,7 @@
             return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
                 try mapping {
                     try ZooKeeperRegistrar(
-                        client: client, path: path, instance: instance,
+                        client: client, path: path, instance: instance, layout: layout,
                         connectTimeout: context.timeout ?? .seconds(10), logger: context.logger)
                 }
             }
@@ -52,7 +78,8 @@
             return RegistrarFactory(
                 make: { instance throws(CLIError) in
                     try mapping {
-                        try ZooKeeperRegistrar(client: client, path: path, instance: instance, logger: logger)
+                        try ZooKeeperRegistrar(
+                            client: client, path: path, instance: instance, layout: layout, logger: logger)
                     }
                 },
                 close: { client.close() })
@@ -109,7 +136,10 @@ extension BackendDescription {
             targets: [
                 CommandTable.Entry(
                     "zk://H1:2181,H2:2181/services/web", "ZooKeeper: the children of a node, each an instance"
-                )
+                ),
+                CommandTable.Entry(
+                    "  ?layout=gokit|curator&port=ssl",
+                    "go-kit's or Apache Curator's layout (detected without it); a Curator instance's sslPort"),
             ],
             environment: [
                 CommandTable.Entry(

@@ -14,6 +14,11 @@ final class ZooKeeperChildrenWatch: Sendable {
     private let cache: InstanceCache
     private let connectTimeout: Duration
     private let logger: Logger
+    /// The layout children must be in; `nil` takes each in whichever it is.
+    private let layout: ZooKeeperLayout?
+    private let port: CuratorServiceInstance.Port
+    /// How many children fit no layout: the first is a warning, the rest debug lines.
+    private let unfit = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "sdctl.zookeeper.instancer")
     private let state = Mutex(State())
 
@@ -23,8 +28,11 @@ final class ZooKeeperChildrenWatch: Sendable {
     }
 
     init(
-        client: ZooKeeperClient, path: String, connectTimeout: Duration, cache: InstanceCache, logger: Logger
+        client: ZooKeeperClient, path: String, layout: ZooKeeperLayout?, port: CuratorServiceInstance.Port,
+        connectTimeout: Duration, cache: InstanceCache, logger: Logger
     ) {
+        self.layout = layout
+        self.port = port
         self.client = client
         self.path = path
         self.cache = cache
@@ -148,7 +156,7 @@ final class ZooKeeperChildrenWatch: Sendable {
         for (name, result) in zip(fresh, results) {
             switch result {
             case .success(let bytes):
-                parsed.append((name, Self.parse(bytes, name: name, path: path, logger: logger)))
+                parsed.append((name, parse(bytes, name: name)))
             case .failure(let error) where error.isNoNode:
                 continue  // gone since the listing; the watch brings the next one
             case .failure(let error):
@@ -186,16 +194,33 @@ final class ZooKeeperChildrenWatch: Sendable {
         }
     }
 
-    /// A child's data as an instance: the address, as go-kit writes it.
-    static func parse(_ bytes: [UInt8], name: String, path: String, logger: Logger) -> Instance? {
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-        do {
-            let address = try HostPort(parsing: text)
-            return Instance(address: address.description, id: name)
+    /// A child's data as an instance, in the layout its data is in (or must be in); one that
+    /// fits no layout is reported and skipped.
+    func parse(_ bytes: [UInt8], name: String) -> Instance? {
+        let found = ZooKeeperLayout.of(data: bytes)
+        do throws(DiscoveryError) {
+            if let layout, layout != found {
+                throw DiscoveryError(
+                    .invalidResponse,
+                    "its data is in the \(found.rawValue) layout, not \(layout.rawValue) as asked")
+            }
+            switch found {
+            case .gokit:
+                let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+                return Instance(address: try HostPort(parsing: text).description, id: name)
+            case .curator:
+                return try CuratorServiceInstance(json: bytes).instance(port: port)
+            }
         } catch {
-            logger.warning(
-                "skipping a child whose data is not an address",
-                metadata: ["sd.node": "\(path)/\(name)", "sd.error": "\(error.message)"])
+            let count = unfit.wrappingAdd(1, ordering: .relaxed).newValue
+            let metadata: Logger.Metadata = [
+                "sd.node": "\(path)/\(name)", "sd.error": "\(error.message)",
+            ]
+            if count == 1 {
+                logger.warning("skipping children that fit no layout (-v shows each)", metadata: metadata)
+            } else {
+                logger.debug("skipping a child that fits no layout", metadata: metadata)
+            }
             return nil
         }
     }

@@ -1,0 +1,16 @@
+/// How instances are kept under a ZooKeeper path: which children there are, and what their data
+/// says. docs/zookeeper.md has both layouts byte for byte.
+public enum ZooKeeperLayout: String, Sendable, Equatable, CaseIterable {
+    /// go-kit's: one ephemeral sequential child per instance, whose data is `host:port`.
+    case gokit
+    /// Apache Curator's service discovery (what Spring Cloud Zookeeper uses): one ephemeral
+    /// child per instance, named by its id, whose data is Curator's `ServiceInstance` JSON.
+    case curator
+
+    /// Which layout a child's data is in: Curator's JSON starts with `{` (after any blank
+    /// space), an address never does.
+    public static func of(data: [UInt8]) -> ZooKeeperLayout {
+        let first = data.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+        return first == UInt8(ascii: "{") ? .curator : .gokit
+    }
+}
