@@ -8,6 +8,8 @@ public final class RunningProcess: Sendable {
     private let stderrText = Mutex<String>("")
     /// How many of the two pipes have reached their end.
     private let drained = Atomic<Int>(0)
+    /// The write end of stdin, when the process was given one (`writableStdin`).
+    private let input: FileHandle?
 
     /// The directory holding the test binary; `sdctl` is built next to it.
     public static let binDirectory: String = {
@@ -20,7 +22,8 @@ public final class RunningProcess: Sendable {
     public static var sdctl: String { binDirectory + "/sdctl" }
 
     public init(
-        _ executable: String = RunningProcess.sdctl, _ arguments: [String], environment: [String: String]
+        _ executable: String = RunningProcess.sdctl, _ arguments: [String], environment: [String: String],
+        writableStdin: Bool = false
     ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -33,7 +36,14 @@ public final class RunningProcess: Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        if writableStdin {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            input = pipe.fileHandleForWriting
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            input = nil
+        }
         try process.run()
         Self.pump(
             out.fileHandleForReading,
@@ -75,6 +85,16 @@ public final class RunningProcess: Sendable {
     public var stderr: String { stderrText.withLock { $0 } }
 
     public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Writes `line` and a newline to stdin (given `writableStdin`).
+    public func send(_ line: String) throws {
+        try input?.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// Closes stdin (given `writableStdin`): the end of input.
+    public func closeStdin() throws {
+        try input?.close()
+    }
 
     /// Waits for the process to end, killing it after `timeout`; returns the shell-style status.
     /// The default is a net for a hang, not a bound on speed: CI once saw `sdctl help nope`
