@@ -26,4 +26,10 @@ package enum JSONString {
         append(text, to: &out)
         return out
     }
+
+    /// Whether `bytes` start (after blank space) with `{`, as a JSON object does and an address
+    /// never does: how the layouts that store JSON beside go-kit's addresses are told apart.
+    package static func startsObject(_ bytes: [UInt8]) -> Bool {
+        bytes.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D } == UInt8(ascii: "{")
+    }
 }

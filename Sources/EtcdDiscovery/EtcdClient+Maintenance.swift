@@ -12,10 +12,20 @@ public enum EtcdMaintenance {
         var removed: [String] = []
         for kv in kvs {
             let id = String(String(decoding: kv.key, as: UTF8.self).dropFirst(prefix.count))
-            let value = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
-            guard id == idOrAddress || value == idOrAddress else { continue }
+            guard id == idOrAddress || Self.address(in: kv.value) == idOrAddress else { continue }
             if try await client.delete(kv.key) > 0 { removed.append(id) }
         }
         return removed.sorted()
+    }
+
+    /// The address a value names, in either layout.
+    static func address(in value: [UInt8]) -> String? {
+        switch EtcdLayout.of(value: value) {
+        case .gokit:
+            let text = String(decoding: value, as: UTF8.self).trimmingWhitespace()
+            return (try? HostPort(parsing: text).description) ?? text
+        case .grpc:
+            return (try? GRPCNamingUpdate(json: value).instance(id: ""))??.address
+        }
     }
 }

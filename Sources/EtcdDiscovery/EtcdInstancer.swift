@@ -2,8 +2,11 @@ import Discovery
 import Logging
 import Synchronization
 
-/// Watches every key under a prefix and publishes the values as instances (go-kit's etcdv3
-/// layout: the value is the instance address).
+/// Watches every key under a prefix and publishes the values as instances, in go-kit's etcdv3
+/// layout (the value is the instance address) or etcd's gRPC naming (the value is the endpoints
+/// manager's JSON; ``EtcdLayout``): in the layout asked for, or without one in whichever each
+/// key is. A key that fits no layout is reported (the first as a warning, the rest at debug
+/// level) and skipped.
 ///
 /// One prefix Range, then a Watch from the Range's revision + 1, applied incrementally: each
 /// event changes one key, nothing is read again. When the history was compacted past the
@@ -13,6 +16,8 @@ import Synchronization
 public final class EtcdInstancer: CoreBackedInstancer {
     public let prefix: String
     public let client: EtcdClient
+    /// The layout keys must be in; `nil`: whichever each key is in.
+    public let layout: EtcdLayout?
     public let core: InstancerCore
 
     /// Where the watch stands; shared with the watch callback.
@@ -32,19 +37,56 @@ public final class EtcdInstancer: CoreBackedInstancer {
     /// Starts watching at once. The caller owns `client` and closes it after stopping the
     /// instancer.
     public init(
-        client: EtcdClient, prefix: String,
+        client: EtcdClient, prefix: String, layout: EtcdLayout? = nil,
         logger: Logger = DiscoveryLogging.disabled
     ) {
         let logger = logger.forBackend("etcd")
         self.client = client
         self.prefix = prefix
+        self.layout = layout
+        let reader = KeyReader(prefix: prefix, layout: layout, logger: logger)
         core = InstancerCore { cache in
-            await Self.watch(client: client, prefix: prefix, cache: cache, logger: logger)
+            await Self.watch(client: client, reader: reader, cache: cache, logger: logger)
         }
     }
 
-    private static func watch(client: EtcdClient, prefix: String, cache: InstanceCache, logger: Logger) async
+    /// Reads keys as instances in the layout asked for, or in each key's own.
+    struct KeyReader: Sendable {
+        let prefix: String
+        let layout: EtcdLayout?
+        let logger: Logger
+        let skipped = SkippedEntryReport(entries: "keys")
+
+        /// A key's value as an instance; `nil` for a gRPC naming delete, or a value that fits
+        /// no layout (reported).
+        func parse(_ kv: EtcdKeyValue) -> Instance? {
+            let key = String(decoding: kv.key, as: UTF8.self)
+            let id = String(key.dropFirst(prefix.count))
+            let found = EtcdLayout.of(value: kv.value)
+            do throws(DiscoveryError) {
+                if let layout, layout != found {
+                    throw DiscoveryError(
+                        .invalidResponse,
+                        "its value is in the \(found.rawValue) layout, not \(layout.rawValue) as asked")
+                }
+                switch found {
+                case .gokit:
+                    let text = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
+                    return Instance(address: try HostPort(parsing: text).description, id: id)
+                case .grpc:
+                    return try GRPCNamingUpdate(json: kv.value).instance(id: id)
+                }
+            } catch {
+                skipped.skipped(["sd.key": "\(key)", "sd.error": "\(error.message)"], logger: logger)
+                return nil
+            }
+        }
+    }
+
+    private static func watch(client: EtcdClient, reader: KeyReader, cache: InstanceCache, logger: Logger)
+        async
     {
+        let prefix = reader.prefix
         let key = Array(prefix.utf8)
         let progress = Progress()
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10))
@@ -55,7 +97,7 @@ public final class EtcdInstancer: CoreBackedInstancer {
                     let (kvs, revision) = try await client.range(prefix: key)
                     var instances: [[UInt8]: Instance] = [:]
                     for kv in kvs {
-                        if let instance = parse(kv, prefix: prefix, logger: logger) {
+                        if let instance = reader.parse(kv) {
                             instances[kv.key] = instance
                         }
                     }
@@ -90,9 +132,7 @@ public final class EtcdInstancer: CoreBackedInstancer {
                                 for change in changes {
                                     switch change.kind {
                                     case .put:
-                                        state.instances.set(
-                                            parse(change.kv, prefix: prefix, logger: logger),
-                                            for: change.kv.key)
+                                        state.instances.set(reader.parse(change.kv), for: change.kv.key)
                                     case .delete:
                                         state.instances.set(nil, for: change.kv.key)
                                     }
@@ -134,21 +174,6 @@ public final class EtcdInstancer: CoreBackedInstancer {
                     "watch failed; retrying", metadata: ["sd.error": "\(error)", "sd.delay": "\(delay)"])
                 try? await Task.sleep(for: delay)
             }
-        }
-    }
-
-    /// A key's value as an instance; a value that is not an address is logged and skipped.
-    static func parse(_ kv: EtcdKeyValue, prefix: String, logger: Logger) -> Instance? {
-        let key = String(decoding: kv.key, as: UTF8.self)
-        let text = String(decoding: kv.value, as: UTF8.self).trimmingWhitespace()
-        do {
-            let address = try HostPort(parsing: text)
-            return Instance(address: address.description, id: String(key.dropFirst(prefix.count)))
-        } catch {
-            logger.warning(
-                "skipping a key whose value is not an address",
-                metadata: ["sd.key": "\(key)", "sd.error": "\(error.message)"])
-            return nil
         }
     }
 }

@@ -2,8 +2,13 @@ import Discovery
 import Logging
 import Synchronization
 
-/// Registers one instance as `prefix + id` = address, attached to a lease kept alive on one
-/// keepalive stream every TTL/3.
+/// Registers one instance under a prefix, attached to a lease kept alive on one keepalive
+/// stream every TTL/3: in go-kit's layout `prefix + id` = address, in etcd's gRPC naming
+/// (``EtcdLayout/grpc``) `prefix + id` = the endpoints manager's JSON with the metadata (zone and
+/// weight as `zone` and `weight` entries), the id being the address unless one is given, as
+/// `endpoints.Manager.AddEndpoint(ctx, target+"/"+addr, ..., clientv3.WithLease(...))` writes it.
+/// Without a layout, the one found under the prefix at the first registration (go-kit's on an
+/// empty prefix).
 ///
 /// The key is claimed in a transaction: put only if absent or already under this registrar's
 /// lease, so a live registration of someone else with the same id is never overwritten (that is
@@ -15,44 +20,83 @@ import Synchronization
 public final class EtcdRegistrar: Registrar, Sendable {
     public let client: EtcdClient
     public let prefix: String
-    public let instance: Instance
+    private let base: Instance
+    /// The id of an instance registered without one in go-kit's layout.
+    private let generatedID: String
+    private let requestedLayout: EtcdLayout?
+    private let detectedLayout = Mutex<EtcdLayout?>(nil)
     public let ttl: Duration
     private let logger: Logger
     /// Its keeper keeps the lease alive and restores the registration.
     private let lifecycle = RegistrarLifecycle<Int64>()
 
     public init(
-        client: EtcdClient, prefix: String, instance: Instance, ttl: Duration = .seconds(10),
-        logger: Logger = DiscoveryLogging.disabled
+        client: EtcdClient, prefix: String, instance: Instance, layout: EtcdLayout? = .gokit,
+        ttl: Duration = .seconds(10), logger: Logger = DiscoveryLogging.disabled
     ) throws(DiscoveryError) {
         let logger = logger.forBackend("etcd")
         let address = try HostPort(parsing: instance.address)
         var instance = instance
         instance.address = address.description
-        if instance.id == nil {
-            var generator = SystemRandomNumberGenerator()
-            instance.id =
-                "\(address.host)-\(address.port)-\(String(generator.next() & 0xFFFF_FFFF, radix: 16))"
-        }
-        guard let id = instance.id, !id.isEmpty else {
+        var generator = SystemRandomNumberGenerator()
+        generatedID = "\(address.host)-\(address.port)-\(String(generator.next() & 0xFFFF_FFFF, radix: 16))"
+        if let id = instance.id, id.isEmpty {
             throw DiscoveryError(.invalidArgument, "invalid id: empty")
         }
         self.client = client
         self.prefix = prefix
-        self.instance = instance
+        self.base = instance
+        self.requestedLayout = layout
         self.ttl = max(ttl, .seconds(2))
         self.logger = logger
     }
 
+    /// The layout the registration is written in: the one asked for, else the one found at the
+    /// first registration (go-kit's until then).
+    public var layout: EtcdLayout { requestedLayout ?? detectedLayout.withLock { $0 } ?? .gokit }
+
+    /// The instance, with its id: the one given, else the address in the gRPC naming layout,
+    /// else one made from the address.
+    public var instance: Instance {
+        var instance = base
+        if instance.id == nil { instance.id = layout == .grpc ? base.address : generatedID }
+        return instance
+    }
+
     /// The registration key.
     public var key: String { prefix + instance.id! }
+
+    /// The key's value in ``layout``.
+    private var value: [UInt8] {
+        switch layout {
+        case .gokit:
+            return Array(base.address.utf8)
+        case .grpc:
+            var metadata = base.metadata
+            if let zone = base.zone { metadata["zone"] = zone }
+            if let weight = base.weight { metadata["weight"] = "\(weight)" }
+            return GRPCNamingUpdate(address: base.address, metadata: metadata).json
+        }
+    }
+
+    /// The layout of the keys already under the prefix: gRPC naming's if any value is its JSON,
+    /// else go-kit's (an empty prefix too).
+    private func detectLayout() async throws(DiscoveryError) {
+        guard requestedLayout == nil, detectedLayout.withLock({ $0 }) == nil else { return }
+        let (kvs, _) = try await client.range(prefix: Array(prefix.utf8))
+        let found: EtcdLayout = kvs.contains { EtcdLayout.of(value: $0.value) == .grpc } ? .grpc : .gokit
+        detectedLayout.withLock { $0 = $0 ?? found }
+        logger.debug(
+            "layout detected", metadata: ["sd.prefix": "\(prefix)", "sd.layout": "\(found.rawValue)"])
+    }
 
     /// The current lease, while registered.
     public var lease: Int64? { lifecycle.read { $0.registration } }
 
     public func register() async throws {
         try await lifecycle.register {
-            try await claimWithNewLease()
+            try await detectLayout()
+            return try await claimWithNewLease()
         } keep: { [weak self] lease in
             await self?.keepAlive(from: lease)
         }
@@ -84,7 +128,7 @@ public final class EtcdRegistrar: Registrar, Sendable {
         let (lease, _) = try await client.grantLease(ttl: ttl)
         let claim: EtcdClient.Claim
         do {
-            claim = try await client.claim(Array(key.utf8), Array(instance.address.utf8), lease: lease)
+            claim = try await client.claim(Array(key.utf8), value, lease: lease)
         } catch {
             try? await client.revokeLease(lease)
             throw error

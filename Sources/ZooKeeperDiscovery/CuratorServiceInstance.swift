@@ -154,46 +154,15 @@ public struct CuratorServiceInstance: Sendable, Equatable {
         var metadata: [String: String] = [:]
 
         init(from decoder: any Decoder) throws {
-            guard let container = try? decoder.container(keyedBy: AnyKey.self) else { return }
-            payloadClass = try? container.decode(String.self, forKey: AnyKey("@class"))
-            if let map = try? container.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("metadata")) {
-                for key in map.allKeys {
-                    if let value = try? map.decode(Scalar.self, forKey: key) {
-                        metadata[key.stringValue] = value.text
-                    }
-                }
-                return
-            }
-            for key in container.allKeys where key.stringValue != "@class" {
-                if let value = try? container.decode(Scalar.self, forKey: key) {
-                    metadata[key.stringValue] = value.text
-                }
-            }
-        }
-    }
-
-    private struct Scalar: Decodable {
-        var text: String
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(String.self) {
-                text = value
-            } else if let value = try? container.decode(Int64.self) {
-                text = "\(value)"
-            } else if let value = try? container.decode(Double.self) {
-                text = "\(value)"
+            guard let container = try? decoder.container(keyedBy: JSONScalar.Key.self) else { return }
+            payloadClass = try? container.decode(String.self, forKey: JSONScalar.Key("@class"))
+            if let map = try? container.nestedContainer(
+                keyedBy: JSONScalar.Key.self, forKey: JSONScalar.Key("metadata"))
+            {
+                metadata = JSONScalar.members(of: map)
             } else {
-                text = "\(try container.decode(Bool.self))"
+                metadata = JSONScalar.members(of: container, skipping: ["@class"])
             }
         }
-    }
-
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }

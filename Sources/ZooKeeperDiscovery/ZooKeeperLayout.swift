@@ -1,3 +1,5 @@
+import Discovery
+
 /// How instances are kept under a ZooKeeper path: which children there are, and what their data
 /// says. docs/zookeeper.md has both layouts byte for byte.
 public enum ZooKeeperLayout: String, Sendable, Equatable, CaseIterable {
@@ -10,7 +12,6 @@ public enum ZooKeeperLayout: String, Sendable, Equatable, CaseIterable {
     /// Which layout a child's data is in: Curator's JSON starts with `{` (after any blank
     /// space), an address never does.
     public static func of(data: [UInt8]) -> ZooKeeperLayout {
-        let first = data.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
-        return first == UInt8(ascii: "{") ? .curator : .gokit
+        JSONString.startsObject(data) ? .curator : .gokit
     }
 }

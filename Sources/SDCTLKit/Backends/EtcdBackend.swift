@@ -9,19 +9,24 @@
         import Musl
     #endif
 
-    /// `etcd://h:2379/services/web/` (`etcds://` with TLS): keys under a prefix whose values are
-    /// addresses. etcdctl's environment: ETCDCTL_ENDPOINTS when the URL has no host, ETCDCTL_USER
+    /// `etcd://h:2379/services/web/[?layout=gokit|grpc]` (`etcds://` with TLS): keys under a
+    /// prefix whose values are addresses (go-kit's layout) or etcd's gRPC naming JSON; with
+    /// `layout=grpc` the path is a gRPC naming target as grpc-go's etcd resolver reads it (one
+    /// leading `/` dropped, keys `TARGET/ADDR`). etcdctl's environment: ETCDCTL_ENDPOINTS when the URL has no host, ETCDCTL_USER
     /// (`user` or `user:password`), ETCDCTL_PASSWORD, ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY.
     struct EtcdBackend: RegisteringBackend, Equatable {
         static var backendDescription: BackendDescription { .etcd }
         let endpoints: [HostPort]
         let prefix: String
         let tls: Bool
+        /// `nil`: read each key in its own layout, register in the one found.
+        var layout: EtcdLayout?
         var scheme: String { tls ? "etcds" : "etcd" }
 
-        init(endpoints: [HostPort], prefix: String, tls: Bool) {
+        init(endpoints: [HostPort], prefix: String, tls: Bool, layout: EtcdLayout? = nil) {
             self.endpoints = endpoints
             self.prefix = prefix
+            self.layout = layout
             self.tls = tls
         }
 
@@ -48,18 +53,32 @@
             } else {
                 endpoints = try url.hosts(defaultPort: 2379)
             }
-            try url.requireNoQuery()
+            for (key, value) in url.parameters {
+                guard key == "layout" else {
+                    throw url.invalid("unknown query parameter '\(key)' (known: layout)")
+                }
+                guard let value, let layout = EtcdLayout(rawValue: value) else {
+                    throw url.invalid("layout= takes gokit or grpc")
+                }
+                self.layout = layout
+            }
             guard url.path.count > 1 else {
                 throw url.invalid("\(url.scheme):// needs a key prefix such as /services/web/")
             }
-            prefix = url.path
+            if layout == .grpc {
+                // grpc-go's etcd:///my-service is the target my-service, its keys my-service/ADDR.
+                let target = url.path.dropFirst()
+                prefix = target.hasSuffix("/") ? String(target) : target + "/"
+            } else {
+                prefix = url.path
+            }
             tls = url.scheme == "etcds"
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
             let client = try makeClient(context)
             return ConnectionOwningInstancer(
-                base: EtcdInstancer(client: client, prefix: prefix, logger: context.logger),
+                base: EtcdInstancer(client: client, prefix: prefix, layout: layout, logger: context.logger),
                 close: { client.close() })
         }
 
@@ -70,7 +89,8 @@
             return try ConnectionOwningRegistrar.owning(close: { client.close() }) { () throws(CLIError) in
                 try mapping {
                     try EtcdRegistrar(
-                        client: client, prefix: prefix, instance: instance, ttl: ttl ?? .seconds(10),
+                        client: client, prefix: prefix, instance: instance, layout: layout,
+                        ttl: ttl ?? .seconds(10),
                         logger: context.logger)
                 }
             }
@@ -82,7 +102,9 @@
             return RegistrarFactory(
                 make: { instance throws(CLIError) in
                     try mapping {
-                        try EtcdRegistrar(client: client, prefix: prefix, instance: instance, logger: logger)
+                        try EtcdRegistrar(
+                            client: client, prefix: prefix, instance: instance, layout: layout, logger: logger
+                        )
                     }
                 },
                 close: { client.close() })
@@ -146,7 +168,11 @@ extension BackendDescription {
             targets: [
                 CommandTable.Entry(
                     "etcd://H1:2379,H2:2379/services/web/",
-                    "etcd v3: the keys under a prefix (etcds:// for TLS)")
+                    "etcd v3: the keys under a prefix (etcds:// for TLS)"),
+                CommandTable.Entry(
+                    "  ?layout=gokit|grpc",
+                    "go-kit's layout or etcd's gRPC naming (detected without it; grpc: the path is the target)"
+                ),
             ],
             environment: [
                 CommandTable.Entry(

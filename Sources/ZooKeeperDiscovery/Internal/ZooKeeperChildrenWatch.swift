@@ -17,8 +17,7 @@ final class ZooKeeperChildrenWatch: Sendable {
     /// The layout children must be in; `nil` takes each in whichever it is.
     private let layout: ZooKeeperLayout?
     private let port: CuratorServiceInstance.Port
-    /// How many children fit no layout: the first is a warning, the rest debug lines.
-    private let unfit = Atomic<Int>(0)
+    private let skipped = SkippedEntryReport(entries: "children")
     private let queue = DispatchQueue(label: "sdctl.zookeeper.instancer")
     private let state = Mutex(State())
 
@@ -212,15 +211,7 @@ final class ZooKeeperChildrenWatch: Sendable {
                 return try CuratorServiceInstance(json: bytes).instance(port: port)
             }
         } catch {
-            let count = unfit.wrappingAdd(1, ordering: .relaxed).newValue
-            let metadata: Logger.Metadata = [
-                "sd.node": "\(path)/\(name)", "sd.error": "\(error.message)",
-            ]
-            if count == 1 {
-                logger.warning("skipping children that fit no layout (-v shows each)", metadata: metadata)
-            } else {
-                logger.debug("skipping a child that fits no layout", metadata: metadata)
-            }
+            skipped.skipped(["sd.node": "\(path)/\(name)", "sd.error": "\(error.message)"], logger: logger)
             return nil
         }
     }
