@@ -3,7 +3,8 @@
 # AddressSanitizer, each fuzzer in turn: the DNS reply decoder, the etcd client's gRPC
 # connection (swift-nio-http2 and our handler, fed a hostile server's bytes), the HTTP
 # backends' answers (Consul's health entries, Eureka's instances), and the Kubernetes backend's
-# kubeconfig files, watch lines, list pages and exec plugins' output.
+# kubeconfig files, watch lines, list pages and exec plugins' output, and the JSON of Curator's
+# layout on ZooKeeper and etcd's gRPC naming layout.
 #   Tests/fuzz.sh                 # 1,000,000 inputs each
 #   Tests/fuzz.sh --runs N        # N inputs each
 #   Tests/fuzz.sh --seconds S     # for S seconds each
@@ -62,4 +63,5 @@ fuzz dns DNSReplyFuzzer 65535
 fuzz grpc GRPCConnectionFuzzer 65536
 fuzz http HTTPAnswerFuzzer 262144
 fuzz k8s KubernetesFuzzer 262144
+fuzz layouts LayoutFuzzer 65536
 exit $status

@@ -35,5 +35,14 @@ let package = Package(
             name: "KubernetesFuzzer",
             dependencies: ["CLibFuzzer", .product(name: "KubernetesDiscovery", package: "sdctl")]
         ),
+        // The layouts that store JSON: Curator's ServiceInstance on ZooKeeper, etcd's gRPC
+        // naming updates (CuratorServiceInstance, GRPCNamingUpdate).
+        .executableTarget(
+            name: "LayoutFuzzer",
+            dependencies: [
+                "CLibFuzzer", .product(name: "ZooKeeperDiscovery", package: "sdctl"),
+                .product(name: "EtcdDiscovery", package: "sdctl"), .product(name: "Discovery", package: "sdctl"),
+            ]
+        ),
     ]
 )

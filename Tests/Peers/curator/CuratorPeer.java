@@ -8,6 +8,9 @@
 //       until stdin ends.
 //   CuratorPeer query CONNECT BASEPATH NAME
 //       prints queryForInstances as one JSON line and exits.
+//   CuratorPeer bulk CONNECT BASEPATH NAME COUNT
+//       registers COUNT instances (id-N, 10.X.Y.Z:8080, a zone in their metadata), prints
+//       "registered COUNT", and holds them until stdin ends (for the figures).
 // A line of instances: [{"id":..,"address":..,"port":..,"sslPort":..,"serviceType":..,
 // "metadata":{..}}, ...] sorted by id.
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -79,6 +82,20 @@ public class CuratorPeer {
                 print(cache.getInstances());
                 while (input.readLine() != null) {}
                 cache.close();
+                break;
+            }
+            case "bulk": {
+                int count = Integer.parseInt(args[4]);
+                for (int index = 0; index < count; index++) {
+                    Map<String, String> metadata = new LinkedHashMap<>();
+                    metadata.put("zone", "zone-" + (index % 3));
+                    String address = "10." + (index >> 16 & 255) + "." + (index >> 8 & 255) + "." + (index & 255);
+                    discovery.registerService(ServiceInstance.<ZookeeperInstance>builder()
+                        .name(args[3]).id("id-" + index).address(address).port(8080)
+                        .payload(new ZookeeperInstance("id-" + index, args[3], metadata)).build());
+                }
+                say("registered " + count);
+                while (input.readLine() != null) {}
                 break;
             }
             case "query":
