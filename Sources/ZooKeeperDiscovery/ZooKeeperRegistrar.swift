@@ -222,10 +222,12 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     private func createNamedNode() async throws(DiscoveryError) -> String {
         let node = "\(path)/\(name)"
         let data = data()
-        for attempt in 0..<5 {
+        for _ in 0..<5 {
             do {
                 return try await client.create(node, data: data, mode: .ephemeral)
-            } catch  where error.isNoNode && attempt == 0 {
+            } catch  where error.isNoNode {
+                // Missing parents, or gone since (Curator makes them container nodes, which the
+                // server deletes once empty).
                 try await client.createParents(path)
             } catch  where error.zooKeeperError?.isNodeExists == true {
                 do {

@@ -4,7 +4,8 @@ import Synchronization
 /// Apache Curator's service discovery from Debian (`libcurator-discovery-java`, and
 /// `libcurator-recipes-java`, which its ServiceCache needs but the package does not name), driven by the
 /// Java program in Tests/Peers/curator, compiled with the JDK's `javac` once per test run. It
-/// registers, watches and queries as a Spring Cloud Zookeeper service does. A missing package
+/// registers, watches and queries as a Spring Cloud Zookeeper service does. `Tests/Peers/build.sh`
+/// (which .ci/run calls) builds it ahead of the run; what it built is used while it is current. A missing package
 /// is an error, never a skip.
 public enum CuratorPeer {
     static let jars = [
@@ -36,14 +37,21 @@ public enum CuratorPeer {
             throw ServerProcesses.Unavailable("javac is missing: apt-get install default-jdk-headless")
         }
         let source = Repository.root + "/Tests/Peers/curator"
+        let sources = [
+            source + "/CuratorPeer.java",
+            source + "/org/springframework/cloud/zookeeper/discovery/ZookeeperInstance.java",
+        ]
+        let prebuilt = Repository.root + "/.build/peers/curator"
+        if Prebuilt.isCurrent(prebuilt + "/CuratorPeer.class", sources: sources) {
+            return ([prebuilt] + jars).joined(separator: ":")
+        }
         // Kept for the test run (a few class files in $TMPDIR); every test shares it.
         let output = TemporaryDirectory("sdctl-curator-peer").path
         let javac = try RunningProcess(
             "/usr/bin/javac",
             [
-                "-nowarn", "-d", output, "-cp", jars.joined(separator: ":"), source + "/CuratorPeer.java",
-                source + "/org/springframework/cloud/zookeeper/discovery/ZookeeperInstance.java",
-            ], environment: [:])
+                "-nowarn", "-d", output, "-cp", jars.joined(separator: ":"),
+            ] + sources, environment: [:])
         let status = try await javac.wait(timeout: .seconds(180))
         guard status == 0 else {
             throw ServerProcesses.Unavailable("javac failed (\(status)): \(javac.stderr)")

@@ -4,8 +4,8 @@ import Synchronization
 /// etcd's own gRPC naming (`clientv3/naming/endpoints`, the manager and watch grpc-go's etcd
 /// resolver uses) from Debian's etcd sources (`golang-etcd-server-dev`), driven by the Go
 /// program in Tests/Peers/etcd-naming, built with Debian's `golang-go` once per test run, the
-/// way ../shared/anchors/etcd-floor builds its program. A missing package is an error, never a
-/// skip.
+/// way ../shared/anchors/etcd-floor builds its program (`Tests/Peers/build.sh`, which .ci/run
+/// calls, builds it ahead of the run). A missing package is an error, never a skip.
 public enum EtcdNamingPeer {
     static let sources = "/usr/share/gocode/src/go.etcd.io/etcd/clientv3/naming/endpoints"
 
@@ -32,12 +32,15 @@ public enum EtcdNamingPeer {
                 "etcd's Go sources are not installed: apt-get install golang-etcd-server-dev (needed by this test)"
             )
         }
+        let source = Repository.root + "/Tests/Peers/etcd-naming/main.go"
+        let prebuilt = Repository.root + "/.build/peers/etcd-naming/etcd-naming"
+        if Prebuilt.isCurrent(prebuilt, sources: [source]) { return prebuilt }
         // Kept for the test run (a GOPATH with one package, its build cache and the program).
         let work = TemporaryDirectory("sdctl-etcd-naming-peer").path
         let package = work + "/src/etcdnaming"
         try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            atPath: Repository.root + "/Tests/Peers/etcd-naming/main.go", toPath: package + "/main.go")
+            atPath: source, toPath: package + "/main.go")
         let go = try RunningProcess(
             "/bin/sh",
             [
