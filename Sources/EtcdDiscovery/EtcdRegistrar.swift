@@ -72,10 +72,7 @@ public final class EtcdRegistrar: Registrar, Sendable {
         case .gokit:
             return Array(base.address.utf8)
         case .grpc:
-            var metadata = base.metadata
-            if let zone = base.zone { metadata["zone"] = zone }
-            if let weight = base.weight { metadata["weight"] = "\(weight)" }
-            return GRPCNamingUpdate(address: base.address, metadata: metadata).json
+            return GRPCNamingUpdate(address: base.address, metadata: base.metadataWithPlacement).json
         }
     }
 

@@ -54,9 +54,7 @@ public struct GRPCNamingUpdate: Sendable, Equatable {
     public func instance(id: String) throws(DiscoveryError) -> Instance? {
         guard operation == .add else { return nil }
         let address = try HostPort(parsing: address)
-        return Instance(
-            address: address.description, id: id, metadata: metadata,
-            weight: metadata["weight"].flatMap { Int($0) }, zone: metadata["zone"])
+        return Instance(address: address.description, id: id, metadataWithPlacement: metadata)
     }
 
     /// The manager's JSON: `Metadata` an object of the metadata's strings, or `null` without any.

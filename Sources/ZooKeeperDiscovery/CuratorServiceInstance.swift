@@ -97,32 +97,28 @@ public struct CuratorServiceInstance: Sendable, Equatable {
         let hostPort = try HostPort(parsing: HostPort(host: address, port: number).description)
         var metadata = self.metadata
         if let serviceType { metadata["curator.serviceType"] = serviceType }
-        return Instance(
-            address: hostPort.description, id: id, metadata: metadata,
-            weight: self.metadata["weight"].flatMap { Int($0) }, zone: self.metadata["zone"])
+        return Instance(address: hostPort.description, id: id, metadataWithPlacement: metadata)
     }
 
     /// Curator's JSON, in the order of the fields Curator writes, with a Spring Cloud Zookeeper
     /// payload (`@class`, `id`, `name`, `metadata`).
     public var json: [UInt8] {
-        func string(_ text: String?) -> String { text.map(Self.quote) ?? "null" }
+        func string(_ text: String?) -> String { text.map(JSONString.quoted) ?? "null" }
         func number<T: BinaryInteger>(_ value: T?) -> String { value.map { "\($0)" } ?? "null" }
         let entries = metadata.sorted { $0.key < $1.key }.map {
-            "\(Self.quote($0.key)):\(Self.quote($0.value))"
+            "\(JSONString.quoted($0.key)):\(JSONString.quoted($0.value))"
         }
         var payload = "{"
-        if let payloadClass { payload += "\"@class\":\(Self.quote(payloadClass))," }
-        payload += "\"id\":\(Self.quote(id)),\"name\":\(Self.quote(name)),"
+        if let payloadClass { payload += "\"@class\":\(JSONString.quoted(payloadClass))," }
+        payload += "\"id\":\(JSONString.quoted(id)),\"name\":\(JSONString.quoted(name)),"
         payload += "\"metadata\":{\(entries.joined(separator: ","))}}"
         let text =
-            "{\"name\":\(Self.quote(name)),\"id\":\(Self.quote(id)),\"address\":\(Self.quote(address)),"
+            "{\"name\":\(JSONString.quoted(name)),\"id\":\(JSONString.quoted(id)),\"address\":\(JSONString.quoted(address)),"
             + "\"port\":\(number(port)),\"sslPort\":\(number(sslPort)),\"payload\":\(payload),"
             + "\"registrationTimeUTC\":\(number(registrationTimeUTC)),\"serviceType\":\(string(serviceType)),"
             + "\"uriSpec\":null}"
         return Array(text.utf8)
     }
-
-    private static func quote(_ text: String) -> String { JSONString.quoted(text) }
 
     private static func describe(_ error: any Error) -> String {
         switch error {

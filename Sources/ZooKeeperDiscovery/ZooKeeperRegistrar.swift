@@ -28,6 +28,8 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
     private let requestedLayout: ZooKeeperLayout?
     private let detectedLayout = Mutex<ZooKeeperLayout?>(nil)
     private let base: Instance
+    /// `base.address`, parsed: Curator's JSON has the host and the port apart.
+    private let hostPort: HostPort
     private let prefix: String
     private let connectTimeout: Duration
     private let logger: Logger
@@ -68,6 +70,7 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         self.client = client
         self.path = path
         self.base = instance
+        self.hostPort = address
         self.prefix = "_c_\(guid)-"
         self.connectTimeout = connectTimeout
         self.logger = logger
@@ -117,14 +120,10 @@ public final class ZooKeeperRegistrar: Registrar, Sendable {
         case .gokit:
             return Array(base.address.utf8)
         case .curator:
-            // The address parsed when this registrar was made.
-            let address = (try? HostPort(parsing: base.address)) ?? HostPort(host: base.address, port: 0)
-            var metadata = base.metadata
-            if let zone = base.zone { metadata["zone"] = zone }
-            if let weight = base.weight { metadata["weight"] = "\(weight)" }
             return CuratorServiceInstance(
-                name: String(path.split(separator: "/").last ?? ""), id: name, address: address.host,
-                port: Int(address.port), metadata: metadata, registrationTimeUTC: Self.nowMilliseconds()
+                name: String(path.split(separator: "/").last ?? ""), id: name, address: hostPort.host,
+                port: Int(hostPort.port), metadata: base.metadataWithPlacement,
+                registrationTimeUTC: Self.nowMilliseconds()
             ).json
         }
     }
