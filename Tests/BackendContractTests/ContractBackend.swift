@@ -25,6 +25,9 @@ protocol RegistrarFixture: InstancerFixture {
     /// Takes `registrar`'s registration away behind its back, as the backend losing it would
     /// (a lease revoked, a session lost, a server that forgot).
     func lose(_ registrar: any Registrar) async throws
+    /// Makes the backend answer a watching instancer again with the set it already has (a
+    /// change beside the service's instances, a poll), and returns once that was made.
+    func rewriteUnchanged() async throws
 }
 
 extension RegistrarFixture {
@@ -48,9 +51,13 @@ struct ContractBackend: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     /// Every backend: the instancer half of the contract.
-    static let all: [ContractBackend] = [.file, .zooKeeper, .etcd, .srv, .consul, .eureka]
+    static let all: [ContractBackend] = [
+        .file, .zooKeeper, .zooKeeperCurator, .etcd, .etcdGRPC, .srv, .consul, .eureka,
+    ]
     /// The backends that register: the registrar half too.
-    static let registering: [ContractBackend] = [.file, .zooKeeper, .etcd, .consul, .eureka]
+    static let registering: [ContractBackend] = [
+        .file, .zooKeeper, .zooKeeperCurator, .etcd, .etcdGRPC, .consul, .eureka,
+    ]
 
     /// Runs `body` with a fixture that takes registrations.
     func withRegistrarFixture(_ body: @escaping @Sendable (any RegistrarFixture) async throws -> Void)

@@ -34,6 +34,42 @@ extension BackendContract {
             }
         }
 
+        @Test(
+            "deregister removes exactly what its registrar made; the other instances stay",
+            arguments: ContractBackend.registering)
+        func deregisterExactly(_ backend: ContractBackend) async throws {
+            try await backend.withRegistrarFixture { fixture in
+                let (instancer, subscription, seeded) = try await fixture.watchSeeded()
+                defer { instancer.stop() }
+                let registrar = try fixture.makeRegistrar(
+                    address: Self.address, logger: Logger(label: "test"))
+                try await registrar.register()
+                try await subscription.set(
+                    (seeded.map(\.address) + [Self.address]).sorted(), within: .seconds(20))
+                try await registrar.deregister()
+                let after = try await subscription.set(seeded.map(\.address), within: .seconds(20))
+                #expect(after == seeded, "the seeded instances, unchanged")
+            }
+        }
+
+        @Test(
+            "a re-read that finds the same set sends nothing: the next event is the next change",
+            arguments: ContractBackend.registering)
+        func identicalSetNotSent(_ backend: ContractBackend) async throws {
+            try await backend.withRegistrarFixture { fixture in
+                let (instancer, subscription, seeded) = try await fixture.watchSeeded()
+                defer { instancer.stop() }
+                try await fixture.rewriteUnchanged()
+                let registrar = try fixture.makeRegistrar(
+                    address: Self.address, logger: Logger(label: "test"))
+                try await registrar.register()
+                let next = try await subscription.first(within: .seconds(20), "the next event") { _ in true }
+                #expect(
+                    next.instances?.map(\.address) == (seeded.map(\.address) + [Self.address]).sorted(),
+                    "the change, with no copy of the set before it")
+            }
+        }
+
         @Test("concurrent register() calls register once", arguments: ContractBackend.registering)
         func concurrentRegisters(_ backend: ContractBackend) async throws {
             try await backend.withRegistrarFixture { fixture in

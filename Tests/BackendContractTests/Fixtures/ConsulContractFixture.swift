@@ -2,6 +2,7 @@ import ConsulDiscovery
 import Discovery
 import Logging
 import TestSupport
+import Testing
 
 /// Consul: the agent emulator (Tests/Emulators), one client shared by the test.
 struct ConsulContractFixture: RegistrarFixture {
@@ -28,6 +29,14 @@ struct ConsulContractFixture: RegistrarFixture {
     /// The agent restarts without its state.
     func lose(_ registrar: any Registrar) async throws {
         try await emulator.restart()
+    }
+
+    /// A check's output changes, as Consul's TTL notes do: the service's index moves, so the
+    /// blocking query answers, with the same instances.
+    func rewriteUnchanged() async throws {
+        let id = try #require(try await firstSet()?.first?.id)
+        try await client.passCheck(
+            ConsulServiceRegistration(id: id, name: service, port: 0).checkID, note: "touched")
     }
 }
 

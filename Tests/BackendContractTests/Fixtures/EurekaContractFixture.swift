@@ -30,6 +30,16 @@ struct EurekaContractFixture: RegistrarFixture {
     func lose(_ registrar: any Registrar) async throws {
         try await emulator.restart()
     }
+
+    /// The instancer polls every second: two more reads of the application answer the same.
+    func rewriteUnchanged() async throws {
+        let read = "GET \(emulator.options.basePath)/apps/\(app)"
+        let reads = { @Sendable in try await emulator.requestCounts()[read] ?? 0 }
+        let before = try await reads()
+        try await eventually(.seconds(10), "two more reads of the application") {
+            try await reads() >= before + 2
+        }
+    }
 }
 
 extension ContractBackend {

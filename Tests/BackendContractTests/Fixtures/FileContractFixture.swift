@@ -30,6 +30,18 @@ struct FileContractFixture: RegistrarFixture {
         let registrar = try #require(registrar as? FileRegistrar)
         try FileManager.default.removeItem(atPath: registrar.entryPath)
     }
+
+    /// Every entry is opened for writing and closed untouched: the directory watch reports each
+    /// (IN_CLOSE_WRITE) and the instancer reads it again, finding the same registration. (A copy
+    /// renamed over an entry would not do: the registrar's lock stays on the file it replaced.)
+    func rewriteUnchanged() async throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        where name.hasSuffix(FileServiceDirectory.entrySuffix) && !name.hasPrefix(".") {
+            let fd = open(directory.path + "/" + name, O_WRONLY | O_CLOEXEC)
+            try #require(fd >= 0, "open \(name): errno \(errno)")
+            close(fd)
+        }
+    }
 }
 
 extension ContractBackend {
