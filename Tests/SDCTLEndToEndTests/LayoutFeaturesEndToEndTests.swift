@@ -35,13 +35,20 @@ struct LayoutFeaturesEndToEndTests {
         try await ZooKeeperServers.with { servers in
             let six = try Six()
             defer { six.listener.close() }
-            var peers: [RunningProcess] = []
-            for index in 0..<6 {
-                peers.append(
-                    try await CuratorPeer.register(
-                        servers.connectString, basePath: "/services", name: "web", id: "id-\(index)",
-                        address: "127.0.0.1", port: six.port(index), metadata: six.metadata(index)))
-            }
+            // The first on its own (it leaves), the other five from one JVM.
+            let peers = [
+                try await CuratorPeer.register(
+                    servers.connectString, basePath: "/services", name: "web", id: "id-0",
+                    address: "127.0.0.1",
+                    port: six.port(0), metadata: six.metadata(0)),
+                try await CuratorPeer.registerSeveral(
+                    servers.connectString, basePath: "/services", name: "web",
+                    (1..<6).map {
+                        .init(
+                            id: "id-\($0)", address: "127.0.0.1", port: six.port($0),
+                            metadata: six.metadata($0))
+                    }),
+            ]
             let first = peers[0]
             try await exercise("zk://\(servers.connectString)/services/web", six) {
                 try first.send("unregister")

@@ -75,12 +75,50 @@ public enum CuratorPeer {
         _ connectString: String, basePath: String, name: String, id: String, address: String, port: Int,
         metadata: [String: String] = [:]
     ) async throws -> RunningProcess {
-        let peer = try await start(
+        try await registered(
             "register",
             [connectString, basePath, name, id, address, "\(port)"]
                 + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
-        try await peer.line(within: .seconds(60)) { $0 == "registered" }
-        return peer
+    }
+
+    /// One instance of ``registerSeveral(_:basePath:name:_:)``.
+    public struct Registration: Sendable {
+        public var id: String
+        public var address: String
+        public var port: Int
+        public var metadata: [String: String]
+
+        public init(id: String, address: String, port: Int, metadata: [String: String] = [:]) {
+            self.id = id
+            self.address = address
+            self.port = port
+            self.metadata = metadata
+        }
+    }
+
+    /// Registers several instances from one JVM (each JVM start costs a core for a second or
+    /// two); returns once Curator says they are registered. Close its stdin to end it.
+    public static func registerSeveral(
+        _ connectString: String, basePath: String, name: String, _ registrations: [Registration]
+    ) async throws -> RunningProcess {
+        try await registered(
+            "several",
+            [connectString, basePath, name]
+                + registrations.map { registration in
+                    ([registration.id, registration.address, "\(registration.port)"]
+                        + registration.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                        .joined(separator: ",")
+                })
+    }
+
+    /// Starts a registering mode and waits for "registered", holding a JVM start permit
+    /// meanwhile (``StartGate/jvm``).
+    private static func registered(_ mode: String, _ arguments: [String]) async throws -> RunningProcess {
+        try await StartGate.jvm.withPermit {
+            let peer = try await start(mode, arguments)
+            try await peer.line(within: .seconds(60)) { $0 == "registered" }
+            return peer
+        }
     }
 
     /// One instance as the peer prints it.

@@ -3,6 +3,9 @@
 //   CuratorPeer register CONNECT BASEPATH NAME ID ADDRESS PORT [KEY=VALUE...]
 //       registers, prints "registered", then reads stdin: "unregister" unregisters and prints
 //       "unregistered"; the end of stdin closes the client and exits.
+//   CuratorPeer several CONNECT BASEPATH NAME ID,ADDRESS,PORT[,KEY=VALUE...]...
+//       registers each instance as register does (one JVM for several), prints "registered",
+//       and holds them until stdin ends.
 //   CuratorPeer watch CONNECT BASEPATH NAME
 //       a ServiceCache: prints the instances as one JSON line at start and after each change,
 //       until stdin ends.
@@ -70,6 +73,22 @@ public class CuratorPeer {
                         say("unregistered");
                     }
                 }
+                break;
+            }
+            case "several": {
+                for (int index = 4; index < args.length; index++) {
+                    String[] fields = args[index].split(",");
+                    Map<String, String> metadata = new LinkedHashMap<>();
+                    for (int field = 3; field < fields.length; field++) {
+                        String[] pair = fields[field].split("=", 2);
+                        metadata.put(pair[0], pair.length > 1 ? pair[1] : "");
+                    }
+                    discovery.registerService(ServiceInstance.<ZookeeperInstance>builder()
+                        .name(args[3]).id(fields[0]).address(fields[1]).port(Integer.parseInt(fields[2]))
+                        .payload(new ZookeeperInstance(fields[0], args[3], metadata)).build());
+                }
+                say("registered");
+                while (input.readLine() != null) {}
                 break;
             }
             case "watch": {
