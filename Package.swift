@@ -28,6 +28,11 @@ let package = Package(
         .library(name: "ConsulDiscovery", targets: ["ConsulDiscovery"]),
         .library(name: "EurekaDiscovery", targets: ["EurekaDiscovery"]),
         .library(name: "KubernetesDiscovery", targets: ["KubernetesDiscovery"]),
+        // For Swift services; sdctl links neither.
+        .library(name: "DiscoveryServiceLifecycle", targets: ["DiscoveryServiceLifecycle"]),
+        .library(name: "DiscoveryMetrics", targets: ["DiscoveryMetrics"]),
+        // With the GRPC trait (on by default): a name resolver for grpc-swift-2.
+        .library(name: "DiscoveryGRPC", targets: ["DiscoveryGRPC"]),
         .executable(name: "sdctl", targets: ["sdctl"]),
     ],
     // Each backend but the file backend can be left out of sdctl (`swift build --traits Etcd`
@@ -36,9 +41,20 @@ let package = Package(
     // unaffected.
     traits: Set(
         optionalBackends.map { Trait.trait(name: $0.trait, description: $0.description) }
-            + [.default(enabledTraits: Set(optionalBackends.map(\.trait)))]),
+            + [
+                .trait(
+                    name: "GRPC",
+                    description:
+                        "the DiscoveryGRPC library: a name resolver for grpc-swift-2 (sdctl does not use it)"),
+                .default(enabledTraits: Set(optionalBackends.map(\.trait) + ["GRPC"])),
+            ]),
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // DiscoveryMetrics only (sdctl does not link it).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        // DiscoveryGRPC only, with the GRPC trait.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.0.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         // No traits: the default BinaryDelimitedStreams imports all of Foundation, and with it
         // ICU's 34 MB of data (docs/footprint.md).
@@ -149,6 +165,38 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Services for a swift-service-lifecycle ServiceGroup: registration with readiness and
+        // drain, and an instancer.
+        .target(
+            name: "DiscoveryServiceLifecycle",
+            dependencies: [
+                "Discovery",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // swift-metrics for instancers, registrars and endpointers.
+        .target(
+            name: "DiscoveryMetrics",
+            dependencies: [
+                "Discovery",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A grpc-swift-2 name resolver following any Instancer; empty without the GRPC trait.
+        .target(
+            name: "DiscoveryGRPC",
+            dependencies: [
+                "Discovery",
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["GRPC"])),
+                // Its product carries GRPCNIOTransportCore, where name resolvers live.
+                .product(
+                    name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport",
+                    condition: .when(traits: ["GRPC"])),
+            ]
+        ),
         .target(
             name: "SDCTLKit",
             dependencies: [
@@ -182,6 +230,30 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery", "TestSupport"]),
         .testTarget(name: "LoadBalancingTests", dependencies: ["LoadBalancing", "TestSupport"]),
+        .testTarget(
+            name: "DiscoveryServiceLifecycleTests",
+            dependencies: [
+                "DiscoveryServiceLifecycle", "FileDiscovery", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(
+            name: "DiscoveryGRPCTests",
+            dependencies: [
+                "DiscoveryGRPC", "FileDiscovery", "EtcdDiscovery", "TestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["GRPC"])),
+                .product(
+                    name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport",
+                    condition: .when(traits: ["GRPC"])),
+            ]),
+        .testTarget(
+            name: "DiscoveryMetricsTests",
+            dependencies: [
+                "DiscoveryMetrics", "FileDiscovery", "TestSupport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
         .testTarget(name: "FileDiscoveryTests", dependencies: ["FileDiscovery", "TestSupport"]),
         .testTarget(
             name: "ZooKeeperDiscoveryTests",

@@ -8,6 +8,11 @@ public enum DiscoveryLogEvent: String, Sendable {
     /// The backend answered that the service has no instances, and why (a DNS NXDOMAIN, an
     /// empty answer); logged when the reason changes.
     case noInstances = "no-instances"
+    /// An endpoint factory failed for an instance; it is tried again later (``EndpointCache``).
+    case endpointFactoryFailed = "endpoint-factory-failed"
+    /// Discovery failed for longer than `invalidateOnError`: every endpoint was closed
+    /// (``EndpointCache``).
+    case endpointsInvalidated = "endpoints-invalidated"
 
     /// The metadata key that carries the event.
     public static let key = "sd.event"

@@ -107,10 +107,10 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             else { return false }
             logger.warning(
                 "discovery failing too long; closing every endpoint",
-                metadata: [
+                metadata: DiscoveryLogEvent.endpointsInvalidated.metadata([
                     "sd.error": "\(failure)", "sd.invalidateOnError": "\(invalidateOnError)",
                     "sd.endpoints": "\(state.addresses.count)",
-                ])
+                ]))
             Self.closeAll(&state)
             state.invalidated = true
             publish(EndpointSnapshot(addresses: [], endpoints: [], failure: failure))
@@ -188,7 +188,9 @@ public final class EndpointCache<Endpoint: Sendable>: Endpointer, Sendable {
             } catch {
                 logger.warning(
                     "endpoint factory failed; will retry",
-                    metadata: ["sd.instance": "\(address)", "sd.error": "\(error)"])
+                    metadata: DiscoveryLogEvent.endpointFactoryFailed.metadata([
+                        "sd.instance": "\(address)", "sd.error": "\(error)",
+                    ]))
                 failed.append(incoming[index])
             }
         }
