@@ -247,6 +247,15 @@ let package = Package(
                     name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport",
                     condition: .when(traits: ["GRPC"])),
             ]),
+        // docs/library.md's HTTP example, run against real local servers.
+        .testTarget(
+            name: "DiscoveryHTTPExampleTests",
+            dependencies: [
+                "LoadBalancing", "FileDiscovery", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "DiscoveryMetricsTests",
             dependencies: [

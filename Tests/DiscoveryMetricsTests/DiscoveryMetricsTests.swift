@@ -52,7 +52,7 @@ struct DiscoveryMetricsTests {
         }
         #expect(try metrics.expectGauge(DiscoveryMetricLabels.instances, Self.web).lastValue == 1)
         instancer.stop()
-        try await within(.seconds(10), "run() to return once the instancer stops") { await running.value }
+        try await finished(running, within: .seconds(10), "run() to return once the instancer stops")
     }
 
     @Test("a registrar's registrations, failures and registered state")

@@ -5,10 +5,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
-import UnixSignals
 import Synchronization
 import TestSupport
 import Testing
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -49,10 +49,11 @@ struct RegistrationServiceTests {
             let service = RegistrationService(registrar: try fixture.registrar())
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
+                defer { running.cancel() }
                 try await fixture.subscription.set([Self.address], within: .seconds(10))
                 #expect(service.isRegistered)
                 trigger.triggerGracefulShutdown()
-                try await within(.seconds(10), "run() to return") { await running.value }
+                try await finished(running, within: .seconds(10), "run() to return")
                 #expect(!service.isRegistered)
                 #expect(try fixture.directory.liveInstances().isEmpty)
             }
@@ -71,12 +72,13 @@ struct RegistrationServiceTests {
                     await service.run()
                     returned.withLock { $0 = .now }
                 }
+                defer { running.cancel() }
                 try await fixture.subscription.set([Self.address], within: .seconds(10))
                 let triggered = ContinuousClock.now
                 trigger.triggerGracefulShutdown()
                 try await fixture.subscription.set([], within: .seconds(10))
                 let gone = ContinuousClock.now
-                try await within(.seconds(10), "run() to return") { await running.value }
+                try await finished(running, within: .seconds(10), "run() to return")
                 let end = try #require(returned.withLock { $0 })
                 #expect(end - triggered >= period, "the drain period was waited")
                 #expect(gone < end, "deregistered before the drain, not after")
@@ -93,9 +95,10 @@ struct RegistrationServiceTests {
                 configuration: .init(drain: .init(period: .milliseconds(300), markOutOfService: true)))
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
+                defer { running.cancel() }
                 try await fixture.subscription.set([Self.address], within: .seconds(10))
                 trigger.triggerGracefulShutdown()
-                try await within(.seconds(10), "run() to return") { await running.value }
+                try await finished(running, within: .seconds(10), "run() to return")
                 let calls = registrar.calls
                 #expect(calls.map(\.name) == ["register", "markOutOfService", "deregister"])
                 #expect(calls[2].at - calls[1].at >= .milliseconds(300), "the period between them")
@@ -109,9 +112,10 @@ struct RegistrationServiceTests {
             let service = RegistrationService(
                 registrar: try fixture.registrar(), configuration: .init(drain: .init(period: .seconds(60))))
             let running = Task { await service.run() }
+            defer { running.cancel() }
             try await fixture.subscription.set([Self.address], within: .seconds(10))
             running.cancel()
-            try await within(.seconds(10), "run() to return without the 60 s drain") { await running.value }
+            try await finished(running, within: .seconds(10), "run() to return without the 60 s drain")
             #expect(try fixture.directory.liveInstances().isEmpty)
         }
     }
@@ -133,6 +137,7 @@ struct RegistrationServiceTests {
                 logger: RecordingLogHandler.logger(log))
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
+                defer { running.cancel() }
                 try await eventually(.seconds(5), "a few failed checks") {
                     log.all.filter { $0.contains("not ready") }.count >= 3
                 }
@@ -145,7 +150,7 @@ struct RegistrationServiceTests {
                 ready.withLock { $0 = true }
                 try await fixture.subscription.set([Self.address], within: .seconds(10))
                 trigger.triggerGracefulShutdown()
-                try await within(.seconds(10), "run() to return") { await running.value }
+                try await finished(running, within: .seconds(10), "run() to return")
                 try await fixture.subscription.set([], within: .seconds(10))
             }
         }
@@ -166,6 +171,7 @@ struct RegistrationServiceTests {
             logger: RecordingLogHandler.logger(log))
         try await testGracefulShutdown { trigger in
             let running = Task { await service.run() }
+            defer { running.cancel() }
             try await eventually(.seconds(5), "two failures logged") {
                 log.all.filter { $0.contains("registering failed; trying again") }.count >= 2
             }
@@ -173,17 +179,18 @@ struct RegistrationServiceTests {
             try await eventually(.seconds(10), "the registration") { service.isRegistered }
             #expect(try directory.liveInstances().map(\.address) == [Self.address])
             trigger.triggerGracefulShutdown()
-            try await within(.seconds(10), "run() to return") { await running.value }
+            try await finished(running, within: .seconds(10), "run() to return")
         }
     }
 
     @Test(
-        "a real ServiceGroup and a real signal: the instancer and the registration run, and SIGUSR2 ends both"
+        "a real ServiceGroup and a real signal: the instancer and the registration run, and SIGUSR1 ends both"
     )
     func serviceGroupAndSignal() async throws {
         try await Fixture.with { fixture in
             // Ignored until the group's handler takes it, so an early signal cannot end the test run.
-            signal(SIGUSR2, SIG_IGN)
+            // SIGUSR1: SDCTLKitTests' signal watchers use SIGUSR2 in this same process.
+            signal(SIGUSR1, SIG_IGN)
             let watched = FileInstancer(directory: fixture.directory)
             let group = ServiceGroup(
                 configuration: .init(
@@ -191,12 +198,13 @@ struct RegistrationServiceTests {
                         .init(service: InstancerService(watched)),
                         .init(service: RegistrationService(registrar: try fixture.registrar())),
                     ],
-                    gracefulShutdownSignals: [.sigusr2], logger: Logger(label: "group")))
+                    gracefulShutdownSignals: [.sigusr1], logger: Logger(label: "group")))
             let running = Task { try await group.run() }
+            defer { running.cancel() }
             try await fixture.subscription.set([Self.address], within: .seconds(10))
             try await watched.subscribe().set([Self.address], within: .seconds(10))
-            kill(getpid(), SIGUSR2)
-            try await within(.seconds(10), "the group to return") { try await running.value }
+            kill(getpid(), SIGUSR1)
+            try await finished(running, within: .seconds(10), "the group to return")
             try await fixture.subscription.set([], within: .seconds(10))
             #expect(watched.subscribe().poll() == nil, "the instancer was stopped")
         }

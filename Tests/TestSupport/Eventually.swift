@@ -26,6 +26,21 @@ public func within<T: Sendable>(
     }
 }
 
+/// Waits for `task` to finish, failing with ``DeadlineExceeded`` after `timeout` and cancelling
+/// it then: awaiting a task's value does not end when the waiter is cancelled, so a plain
+/// `within(...) { await task.value }` would wait on past its deadline for a task that never ends.
+public func finished<T: Sendable, Failure: Error>(
+    _ task: Task<T, Failure>, within timeout: Duration, _ what: String
+) async throws -> T {
+    try await within(timeout, what) {
+        try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+}
+
 extension InstanceSubscription {
     /// Waits for the first event that satisfies `predicate`, skipping the others.
     public func first(

@@ -124,8 +124,18 @@ public class CuratorPeer {
                 System.err.println("unknown mode " + mode);
                 System.exit(2);
         }
+        // Closing unregisters through the server; when the test has stopped the server already,
+        // Curator would retry for minutes with its threads keeping the JVM alive (and could reach
+        // another test's server on a reused port). Five seconds, then the JVM ends regardless.
+        Thread watchdog = new Thread(() -> {
+            try { Thread.sleep(5000); } catch (InterruptedException e) {}
+            Runtime.getRuntime().halt(0);
+        });
+        watchdog.setDaemon(true);
+        watchdog.start();
         discovery.close();
         client.close();
+        System.exit(0);
     }
 
     private static synchronized void say(String line) {
