@@ -30,29 +30,29 @@ struct DiscoveryMetricsTests {
         let running = Task { await reporter.run() }
         defer { running.cancel() }
 
-        try await eventually(.seconds(10), "the count") {
+        try await eventually(.seconds(30), "the count") {
             (try? metrics.expectGauge(DiscoveryMetricLabels.instances, Self.web).lastValue) == 2
         }
         let events = try metrics.expectCounter(DiscoveryMetricLabels.instancerEvents, Self.web)
         #expect(events.totalValue >= 1)
         try await registrars[0].deregister()
-        try await eventually(.seconds(10), "the count after a leave") {
+        try await eventually(.seconds(30), "the count after a leave") {
             (try? metrics.expectGauge(DiscoveryMetricLabels.instances, Self.web).lastValue) == 1
         }
 
         // The directory goes: failures are counted, the count stays, the last set ages.
         try FileManager.default.moveItem(atPath: directory.path, toPath: directory.path + ".gone")
         try Data().write(to: URL(fileURLWithPath: directory.path))
-        try await eventually(.seconds(10), "a failure counted") {
+        try await eventually(.seconds(30), "a failure counted") {
             ((try? metrics.expectCounter(DiscoveryMetricLabels.instancerErrors, Self.web).totalValue) ?? 0)
                 >= 1
         }
-        try await eventually(.seconds(10), "the last set aging") {
+        try await eventually(.seconds(30), "the last set aging") {
             ((try? metrics.expectGauge(DiscoveryMetricLabels.lastSetAge, Self.web).lastValue) ?? 0) > 0.1
         }
         #expect(try metrics.expectGauge(DiscoveryMetricLabels.instances, Self.web).lastValue == 1)
         instancer.stop()
-        try await finished(running, within: .seconds(10), "run() to return once the instancer stops")
+        try await finished(running, within: .seconds(30), "run() to return once the instancer stops")
     }
 
     @Test("a registrar's registrations, failures and registered state")

@@ -50,10 +50,10 @@ struct RegistrationServiceTests {
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
                 defer { running.cancel() }
-                try await fixture.subscription.set([Self.address], within: .seconds(10))
+                try await fixture.subscription.set([Self.address], within: .seconds(30))
                 #expect(service.isRegistered)
                 trigger.triggerGracefulShutdown()
-                try await finished(running, within: .seconds(10), "run() to return")
+                try await finished(running, within: .seconds(30), "run() to return")
                 #expect(!service.isRegistered)
                 #expect(try fixture.directory.liveInstances().isEmpty)
             }
@@ -73,12 +73,12 @@ struct RegistrationServiceTests {
                     returned.withLock { $0 = .now }
                 }
                 defer { running.cancel() }
-                try await fixture.subscription.set([Self.address], within: .seconds(10))
+                try await fixture.subscription.set([Self.address], within: .seconds(30))
                 let triggered = ContinuousClock.now
                 trigger.triggerGracefulShutdown()
-                try await fixture.subscription.set([], within: .seconds(10))
+                try await fixture.subscription.set([], within: .seconds(30))
                 let gone = ContinuousClock.now
-                try await finished(running, within: .seconds(10), "run() to return")
+                try await finished(running, within: .seconds(30), "run() to return")
                 let end = try #require(returned.withLock { $0 })
                 #expect(end - triggered >= period, "the drain period was waited")
                 #expect(gone < end, "deregistered before the drain, not after")
@@ -96,9 +96,9 @@ struct RegistrationServiceTests {
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
                 defer { running.cancel() }
-                try await fixture.subscription.set([Self.address], within: .seconds(10))
+                try await fixture.subscription.set([Self.address], within: .seconds(30))
                 trigger.triggerGracefulShutdown()
-                try await finished(running, within: .seconds(10), "run() to return")
+                try await finished(running, within: .seconds(30), "run() to return")
                 let calls = registrar.calls
                 #expect(calls.map(\.name) == ["register", "markOutOfService", "deregister"])
                 #expect(calls[2].at - calls[1].at >= .milliseconds(300), "the period between them")
@@ -113,9 +113,9 @@ struct RegistrationServiceTests {
                 registrar: try fixture.registrar(), configuration: .init(drain: .init(period: .seconds(60))))
             let running = Task { await service.run() }
             defer { running.cancel() }
-            try await fixture.subscription.set([Self.address], within: .seconds(10))
+            try await fixture.subscription.set([Self.address], within: .seconds(30))
             running.cancel()
-            try await finished(running, within: .seconds(10), "run() to return without the 60 s drain")
+            try await finished(running, within: .seconds(30), "run() to return without the 60 s drain")
             #expect(try fixture.directory.liveInstances().isEmpty)
         }
     }
@@ -138,20 +138,20 @@ struct RegistrationServiceTests {
             try await testGracefulShutdown { trigger in
                 let running = Task { await service.run() }
                 defer { running.cancel() }
-                try await eventually(.seconds(5), "a few failed checks") {
+                try await eventually(.seconds(30), "a few failed checks") {
                     log.all.filter { $0.contains("not ready") }.count >= 3
                 }
                 #expect(try fixture.directory.liveInstances().isEmpty, "nothing registered before ready")
                 ready.withLock { $0 = true }
-                try await fixture.subscription.set([Self.address], within: .seconds(10))
+                try await fixture.subscription.set([Self.address], within: .seconds(30))
                 ready.withLock { $0 = false }
-                try await fixture.subscription.set([], within: .seconds(10))
+                try await fixture.subscription.set([], within: .seconds(30))
                 #expect(log.all.contains { $0.contains("not ready; deregistering until it is again") })
                 ready.withLock { $0 = true }
-                try await fixture.subscription.set([Self.address], within: .seconds(10))
+                try await fixture.subscription.set([Self.address], within: .seconds(30))
                 trigger.triggerGracefulShutdown()
-                try await finished(running, within: .seconds(10), "run() to return")
-                try await fixture.subscription.set([], within: .seconds(10))
+                try await finished(running, within: .seconds(30), "run() to return")
+                try await fixture.subscription.set([], within: .seconds(30))
             }
         }
     }
@@ -172,14 +172,14 @@ struct RegistrationServiceTests {
         try await testGracefulShutdown { trigger in
             let running = Task { await service.run() }
             defer { running.cancel() }
-            try await eventually(.seconds(5), "two failures logged") {
+            try await eventually(.seconds(30), "two failures logged") {
                 log.all.filter { $0.contains("registering failed; trying again") }.count >= 2
             }
             try FileManager.default.removeItem(atPath: path)
-            try await eventually(.seconds(10), "the registration") { service.isRegistered }
+            try await eventually(.seconds(30), "the registration") { service.isRegistered }
             #expect(try directory.liveInstances().map(\.address) == [Self.address])
             trigger.triggerGracefulShutdown()
-            try await finished(running, within: .seconds(10), "run() to return")
+            try await finished(running, within: .seconds(30), "run() to return")
         }
     }
 
@@ -201,11 +201,11 @@ struct RegistrationServiceTests {
                     gracefulShutdownSignals: [.sigusr1], logger: Logger(label: "group")))
             let running = Task { try await group.run() }
             defer { running.cancel() }
-            try await fixture.subscription.set([Self.address], within: .seconds(10))
-            try await watched.subscribe().set([Self.address], within: .seconds(10))
+            try await fixture.subscription.set([Self.address], within: .seconds(30))
+            try await watched.subscribe().set([Self.address], within: .seconds(30))
             kill(getpid(), SIGUSR1)
-            try await finished(running, within: .seconds(10), "the group to return")
-            try await fixture.subscription.set([], within: .seconds(10))
+            try await finished(running, within: .seconds(30), "the group to return")
+            try await fixture.subscription.set([], within: .seconds(30))
             #expect(watched.subscribe().poll() == nil, "the instancer was stopped")
         }
     }
