@@ -57,7 +57,8 @@ public struct DiscoveryEventMetrics: LogHandler {
         {
             var backend = ""
             var service = ""
-            if case .string(let value)? = event.metadata?["sd.backend"] ?? wrapped[metadataKey: "sd.backend"]
+            if case .string(let value)? = event.metadata?[DiscoveryLogging.backendKey]
+                ?? wrapped[metadataKey: DiscoveryLogging.backendKey]
             {
                 backend = value
             }

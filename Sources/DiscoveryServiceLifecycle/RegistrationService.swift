@@ -81,25 +81,24 @@ public final class RegistrationService: Service {
         if case .shutdown = outcome { await drain() } else { await deregister() }
     }
 
-    /// Registers until it works; `false` once cancelled.
-    private func registerRetrying() async -> Bool {
+    /// Registers until it works or the task is cancelled (the race around it says which).
+    private func registerRetrying() async {
         var backoff = configuration.retry
         while !Task.isCancelled {
             do {
                 try await registrar.register()
                 registered.withLock { $0 = true }
                 logger.info("registered")
-                return true
+                return
             } catch {
-                guard !Task.isCancelled else { return false }
+                guard !Task.isCancelled else { return }
                 let pause = backoff.next()
                 logger.warning(
                     "registering failed; trying again",
                     metadata: ["sd.error": "\(error)", "sd.retryIn": "\(pause)"])
-                guard await sleepUnlessCancelled(pause) else { return false }
+                guard await sleepUnlessCancelled(pause) else { return }
             }
         }
-        return false
     }
 
     /// Graceful shutdown: out of service or deregistered, the drain period, then nothing left.
