@@ -312,3 +312,10 @@ for target in package.targets where target.type != .system && target.name != "CD
         (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
         + (threadSanitizerBuild ? [] : [.enableUpcomingFeature("MemberImportVisibility")])
 }
+
+// swift-docc-plugin, for `swift package generate-documentation` (docs/development.md): only when
+// SDCTL_DOCC is set, so that neither sdctl's build nor its dependency resolution carries it.
+if Context.environment["SDCTL_DOCC"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}

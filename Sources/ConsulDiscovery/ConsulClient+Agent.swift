@@ -46,7 +46,7 @@ extension ConsulClient {
     }
 
     /// `PUT /v1/agent/service/deregister/<id>`; an id the agent does not know is
-    /// ``DiscoveryError/Code/notFound``.
+    /// `DiscoveryError/Code/notFound`.
     public func deregister(serviceID: String) async throws(DiscoveryError) {
         _ = try await send(
             .PUT, "/v1/agent/service/deregister/\(PercentEncoding.encode(serviceID))",
@@ -54,7 +54,7 @@ extension ConsulClient {
     }
 
     /// `PUT /v1/agent/check/pass/<id>`: a TTL check passes for another TTL. An unknown check is
-    /// ``DiscoveryError/Code/notFound`` (the agent forgot the service).
+    /// `DiscoveryError/Code/notFound` (the agent forgot the service).
     public func passCheck(_ checkID: String, note: String? = nil) async throws(DiscoveryError) {
         _ = try await send(
             .PUT, "/v1/agent/check/pass/\(PercentEncoding.encode(checkID))",

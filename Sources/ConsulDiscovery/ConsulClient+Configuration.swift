@@ -60,7 +60,7 @@ extension ConsulClient {
         /// How long a request that is not a blocking query may take.
         public var requestTimeout: Duration
         /// The most instances one health answer may list; more is an error whose cause is
-        /// ``InstanceLimitExceeded``, found before the answer is decoded.
+        /// `InstanceLimitExceeded`, found before the answer is decoded.
         public var maximumInstances: Int
 
         public init(

@@ -11,7 +11,7 @@ extension ConsulClient.Configuration {
     /// - CONSUL_CACERT, CONSUL_CAPATH, CONSUL_CLIENT_CERT, CONSUL_CLIENT_KEY,
     ///   CONSUL_TLS_SERVER_NAME, CONSUL_HTTP_SSL_VERIFY (`false` skips verification).
     ///
-    /// Malformed values are ``DiscoveryError/Code/invalidArgument`` errors naming the variable,
+    /// Malformed values are `DiscoveryError/Code/invalidArgument` errors naming the variable,
     /// where the CLI would only log a warning (an unparsable CONSUL_HTTP_SSL_VERIFY turns
     /// verification off in the CLI; here it is an error).
     public init(environment: [String: String]) throws(DiscoveryError) {

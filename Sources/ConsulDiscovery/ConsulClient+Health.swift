@@ -18,7 +18,7 @@ extension ConsulClient {
     /// ignore them; an entry that does not decode (a port that is not a number) is skipped and
     /// logged at debug, never the whole answer. The answer is decoded as it arrives, entry by
     /// entry; more than ``Configuration/maximumInstances`` entries is an error
-    /// (``InstanceLimitExceeded``).
+    /// (`InstanceLimitExceeded`).
     public func health(_ query: ConsulHealthQuery, index: UInt64? = nil, wait: Duration? = nil)
         async throws(DiscoveryError) -> HealthAnswer
     {

@@ -9,11 +9,11 @@ import NIOHTTP1
 ///
 /// Requests go over async-http-client's pooled keep-alive connections (DiscoveryHTTP's
 /// `HTTPTransport`); a blocking query holds one connection for its wait. The ACL token travels as `X-Consul-Token` and never appears in
-/// a log record or an error. Every call fails with a ``DiscoveryError``: ``DiscoveryError/Code/unavailable``
-/// when the agent cannot be reached or answers 429/5xx, ``DiscoveryError/Code/permissionDenied``
-/// on 403, ``DiscoveryError/Code/notFound`` on 404, ``DiscoveryError/Code/invalidArgument`` on 400,
-/// ``DiscoveryError/Code/timedOut`` when its deadline passes and
-/// ``DiscoveryError/Code/invalidResponse`` when the answer cannot be decoded.
+/// a log record or an error. Every call fails with a `DiscoveryError`: `DiscoveryError/Code/unavailable`
+/// when the agent cannot be reached or answers 429/5xx, `DiscoveryError/Code/permissionDenied`
+/// on 403, `DiscoveryError/Code/notFound` on 404, `DiscoveryError/Code/invalidArgument` on 400,
+/// `DiscoveryError/Code/timedOut` when its deadline passes and
+/// `DiscoveryError/Code/invalidResponse` when the answer cannot be decoded.
 public final class ConsulClient: Sendable {
     public let configuration: Configuration
     let transport: HTTPTransport

@@ -9,8 +9,8 @@ import Logging
 /// check every third of the TTL; with an HTTP or TCP check the agent judges health itself and
 /// the registrar looks the service up at the same pace. When the agent has forgotten the service
 /// (a pass or a lookup answers 404: it restarted without its state), the registrar registers it
-/// again and logs that (``DiscoveryLogEvent/registrationRestored``). Deregistering removes
-/// exactly this service id. Concurrent calls are settled by a ``RegistrarStateMachine``.
+/// again and logs that (`DiscoveryLogEvent/registrationRestored`). Deregistering removes
+/// exactly this service id. Concurrent calls are settled by a `RegistrarStateMachine`.
 public final class ConsulRegistrar: Registrar, Sendable {
     public struct Configuration: Sendable {
         /// How the agent judges health; `ttl` checks are passed by the registrar.

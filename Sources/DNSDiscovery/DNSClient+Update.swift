@@ -18,7 +18,7 @@ extension DNSClient {
 
     /// Sends an RFC 2136 UPDATE (from ``DNSMessage/update(id:zone:name:ttl:priority:weight:port:target:)``)
     /// to the first server that answers, over UDP; a refusal is
-    /// ``DiscoveryError/Code/permissionDenied``, any other error code ``DiscoveryError/Code/unavailable``.
+    /// `DiscoveryError/Code/permissionDenied`, any other error code `DiscoveryError/Code/unavailable`.
     public func sendUpdate(
         zone: String, name: String, ttl: UInt32?, priority: UInt16, weight: UInt16, port: UInt16,
         target: String,

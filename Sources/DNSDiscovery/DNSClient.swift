@@ -36,9 +36,9 @@ public final class DNSClient: Sendable {
 
     /// Asks for `type` records of `name`, trying the search list as the configuration says.
     ///
-    /// Throws ``DiscoveryError/Code/unavailable`` when no server gave a usable answer (the
-    /// message names the last failure), ``DiscoveryError/Code/timedOut`` when `deadline` passed
-    /// first, ``DiscoveryError/Code/invalidArgument`` for a name that cannot be sent.
+    /// Throws `DiscoveryError/Code/unavailable` when no server gave a usable answer (the
+    /// message names the last failure), `DiscoveryError/Code/timedOut` when `deadline` passed
+    /// first, `DiscoveryError/Code/invalidArgument` for a name that cannot be sent.
     public func query(
         _ name: String, type: DNSRecordType, deadline: ContinuousClock.Instant? = nil
     ) async throws(DiscoveryError) -> DNSResponse {

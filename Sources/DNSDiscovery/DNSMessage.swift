@@ -2,8 +2,8 @@ import Discovery
 
 /// A DNS message (RFC 1035 section 4): a header, a question and three sections of records.
 ///
-/// ``init(decoding:)`` takes untrusted bytes: anything malformed is a thrown
-/// ``DiscoveryError/Code/invalidResponse``, never a crash, and what it allocates is bounded by
+/// ``init(decoding:)-([UInt8])`` takes untrusted bytes: anything malformed is a thrown
+/// `DiscoveryError/Code/invalidResponse`, never a crash, and what it allocates is bounded by
 /// the length of the input (every record takes at least 11 bytes of it).
 public struct DNSMessage: Sendable, Hashable {
     public var id: UInt16

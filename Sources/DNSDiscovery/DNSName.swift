@@ -27,7 +27,7 @@ public enum DNSName {
 
     /// Appends `name` (letters, digits, `-`, `_`, dots; a final dot optional) in wire form.
     ///
-    /// Throws ``DiscoveryError/Code/invalidArgument`` for an empty label, a label longer than 63
+    /// Throws `DiscoveryError/Code/invalidArgument` for an empty label, a label longer than 63
     /// bytes, a name longer than 255, or a byte the toolkit does not send.
     public static func encode(_ name: String, into bytes: inout [UInt8]) throws(DiscoveryError) {
         func fail(_ why: String) -> DiscoveryError {

@@ -11,7 +11,7 @@ extension DNSResolverConfiguration {
     /// `RES_OPTIONS` and `LOCALDOMAIN` from `environment`.
     ///
     /// A missing file is an empty one (the server is then 127.0.0.1, as glibc uses); a file that
-    /// exists but cannot be read, or is larger than 64 KiB, is an ``DiscoveryError/Code/io``
+    /// exists but cannot be read, or is larger than 64 KiB, is an `DiscoveryError/Code/io`
     /// error.
     public static func system(
         path: String = "/etc/resolv.conf", environment: [String: String] = [:]

@@ -1,4 +1,4 @@
-/// An ``Instancer`` whose subscriptions, last good set, ``run()`` and ``stop()`` are those of its
+/// An ``Instancer`` whose subscriptions, last good set, `run()` and `stop()` are those of its
 /// ``InstancerCore``: a backend's instancer conforms and supplies only its watch.
 public protocol CoreBackedInstancer: Instancer {
     /// The cache and lifecycle this instancer's watch publishes into.

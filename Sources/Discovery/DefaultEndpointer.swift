@@ -18,6 +18,7 @@ public final class DefaultEndpointer<Endpoint: Sendable>: Endpointer, Sendable {
     ///   - factory: makes an endpoint (and optional closer) for an instance.
     ///   - invalidateOnError: close all endpoints after discovery has failed this long.
     ///   - retryBackoff: how failed factory calls are retried.
+    ///   - logger: where failed factory calls and invalidations are logged.
     public init(
         instancer: some Instancer,
         factory: @escaping Factory,

@@ -3,7 +3,7 @@
     public import GRPCNIOTransportCore
 
     extension ResolvableTargets {
-        /// A target whose addresses an ``Discovery/Instancer`` discovers: any backend's, for
+        /// A target whose addresses an `Discovery/Instancer` discovers: any backend's, for
         /// `HTTP2ClientTransport.Posix(target: .discovered(instancer), ...)` with
         /// ``NameResolvers/Discovered`` in the transport's resolver registry.
         public struct Discovered: ResolvableTarget, Sendable {

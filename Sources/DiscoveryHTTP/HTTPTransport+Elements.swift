@@ -32,7 +32,7 @@ extension HTTPTransport {
     /// body over ``elementsBodyLimit`` bytes (announced or counted), an element over
     /// ``elementLimit`` bytes and a document that is not what `path` says are invalid answers
     /// too, each saying which. `bodyLimit` is for tests.
-    package func sendForElements<Element: Decodable, Value: Sendable>(
+    package func sendForElements<Element: Decodable & SendableMetatype, Value: Sendable>(
         _ path: String, query: [(String, String?)] = [], timeout: Duration? = nil, what: String,
         elements: String, of _: Element.Type, at jsonPath: [String] = [], limit: Int,
         bodyLimit: Int = elementsBodyLimit, transform: @escaping @Sendable (Element) -> Value?

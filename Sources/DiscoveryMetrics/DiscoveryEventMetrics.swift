@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// A swift-log handler that counts the events the library marks in its log
-/// (``Discovery/DiscoveryLogEvent``, metadata key `sd.event`) as metrics, and hands every
+/// (`Discovery/DiscoveryLogEvent`, metadata key `sd.event`) as metrics, and hands every
 /// record on to the handler it wraps:
 ///
 /// | event | metric |

@@ -19,9 +19,11 @@ public final class InstancerMetrics: Service {
     private let age: Gauge
 
     /// - Parameters:
+    ///   - instancer: the instancer to report.
     ///   - backend: the `backend` dimension (`zookeeper`, `etcd`, ...).
     ///   - service: the `service` dimension: the service the instancer watches.
     ///   - ageInterval: how often the last set's age is recorded between events.
+    ///   - factory: where the metrics go; swift-metrics' bootstrapped factory by default.
     public init(
         _ instancer: any Instancer, backend: String, service: String, ageInterval: Duration = .seconds(1),
         factory: any MetricsFactory = MetricsSystem.factory

@@ -16,7 +16,10 @@ public final class MeteredRegistrar<Wrapped: Registrar>: Registrar {
     private let registered = Mutex(false)
 
     /// - Parameters:
-    ///   - backend: the `backend` dimension; `service`: the `service` dimension.
+    ///   - wrapped: the registrar to report.
+    ///   - backend: the `backend` dimension.
+    ///   - service: the `service` dimension.
+    ///   - factory: where the metrics go; swift-metrics' bootstrapped factory by default.
     public init(
         _ wrapped: Wrapped, backend: String, service: String,
         factory: any MetricsFactory = MetricsSystem.factory

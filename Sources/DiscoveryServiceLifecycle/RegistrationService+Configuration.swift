@@ -46,7 +46,7 @@ extension RegistrationService {
     }
 
     /// What graceful shutdown does: with ``markOutOfService`` and a registrar that can
-    /// (``OutOfServiceRegistrar``, Eureka's), the registration is marked out of service, the
+    /// (`OutOfServiceRegistrar`, Eureka's), the registration is marked out of service, the
     /// service waits ``period`` and then deregisters; otherwise it deregisters first and then
     /// waits ``period``. Either way `run()` returns only after the period, so the services a
     /// `ServiceGroup` shuts down after this one (those listed before it) keep serving while

@@ -38,8 +38,8 @@ extension EtcdClient {
     }
 
     /// Every key under `prefix`, and the store revision the answer reflects. More than
-    /// ``Configuration/maximumInstances`` keys is ``DiscoveryError/Code/invalidResponse`` with
-    /// ``InstanceLimitExceeded`` as its cause, found before the answer is decoded.
+    /// ``Configuration/maximumInstances`` keys is `DiscoveryError/Code/invalidResponse` with
+    /// `InstanceLimitExceeded` as its cause, found before the answer is decoded.
     public func range(prefix: [UInt8]) async throws(DiscoveryError) -> (kvs: [EtcdKeyValue], revision: Int64)
     {
         let limit = max(0, configuration.maximumInstances)

@@ -24,7 +24,7 @@ extension EtcdClient {
     }
 
     /// Keeps a lease alive on one stream, sending a keepalive every `interval`, until the task
-    /// is cancelled (returns) or the lease is gone (throws ``DiscoveryError/Code/notFound``:
+    /// is cancelled (returns) or the lease is gone (throws `DiscoveryError/Code/notFound`:
     /// the server answered TTL 0) or the stream fails (throws `unavailable`). `onRenewed` is
     /// called for every answer that renewed the lease.
     public func keepAlive(

@@ -12,7 +12,7 @@ import Synchronization
 /// A client for etcd v3's native gRPC API, shared by any number of instancers and registrars.
 ///
 /// - Several endpoints: tried in order, moving on from a dead one, as gRPC's pick-first does
-///   (``GRPCChannel``).
+///   (`GRPCChannel`).
 /// - Optional TLS (CA, client certificate and key).
 /// - Username and password: the token from `Auth/Authenticate` travels in the `token` metadata
 ///   of every call and is renewed when the server says it is no longer valid.
@@ -57,7 +57,7 @@ public final class EtcdClient: Sendable {
         /// The most keys one range may answer with (``EtcdClient/range(prefix:)``): asked of
         /// the server as the range's limit, and counted in the answer before it is decoded, so a
         /// server that ignores the limit is refused too. More is an error whose cause is
-        /// ``InstanceLimitExceeded``.
+        /// `InstanceLimitExceeded`.
         public var maximumInstances: Int = Instance.defaultMaximumPerAnswer
 
         public init(

@@ -12,11 +12,11 @@ import Synchronization
 ///
 /// The key is claimed in a transaction: put only if absent or already under this registrar's
 /// lease, so a live registration of someone else with the same id is never overwritten (that is
-/// an ``DiscoveryError/Code/alreadyExists`` error), and deleting it removes it only while it is
+/// an `DiscoveryError/Code/alreadyExists` error), and deleting it removes it only while it is
 /// still under that lease. When the lease is lost (a keepalive answers TTL 0, or etcd was away
 /// longer than the TTL), a new lease is granted and the key claimed again, and this is logged.
 /// Deregistering deletes the key and revokes the lease. Concurrent calls are settled by a
-/// ``RegistrarStateMachine``.
+/// `RegistrarStateMachine`.
 public final class EtcdRegistrar: Registrar, Sendable {
     public let client: EtcdClient
     public let prefix: String

@@ -7,7 +7,7 @@ extension EurekaClient {
     /// server does not know (404) has none. An instance that does not decode is skipped (logged
     /// at debug), never the whole answer. The answer is decoded as it arrives, instance by
     /// instance; more than ``Configuration/maximumInstances`` is an error
-    /// (``InstanceLimitExceeded``). `{"application": {"instance": [..]}}`, where old servers
+    /// (`InstanceLimitExceeded`). `{"application": {"instance": [..]}}`, where old servers
     /// send one instance as an object, not a list.
     public func instances(of app: String) async throws(DiscoveryError) -> [EurekaInstanceRecord] {
         try await instances(of: app) { $0 }.values
@@ -67,7 +67,7 @@ extension EurekaClient {
     }
 
     /// `PUT <base>/apps/<APP>/<id>`: renews the lease. An unknown lease is
-    /// ``DiscoveryError/Code/notFound``: the server forgot it, and the instance must register again.
+    /// `DiscoveryError/Code/notFound`: the server forgot it, and the instance must register again.
     public func renew(app: String, instanceID: String) async throws(DiscoveryError) {
         _ = try await send(.PUT, path(app, instanceID), what: "renew '\(instanceID)'")
     }
@@ -82,7 +82,7 @@ extension EurekaClient {
     }
 
     /// `DELETE <base>/apps/<APP>/<id>`: cancels the lease; an unknown one is
-    /// ``DiscoveryError/Code/notFound``.
+    /// `DiscoveryError/Code/notFound`.
     public func cancel(app: String, instanceID: String) async throws(DiscoveryError) {
         _ = try await send(.DELETE, path(app, instanceID), what: "cancel '\(instanceID)'")
     }

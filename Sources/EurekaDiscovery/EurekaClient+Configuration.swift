@@ -32,7 +32,7 @@ extension EurekaClient {
         public var connectTimeout: Duration
         public var requestTimeout: Duration
         /// The most instances one answer for an app may list; more is an error whose cause is
-        /// ``InstanceLimitExceeded``, found before the answer is decoded.
+        /// `InstanceLimitExceeded`, found before the answer is decoded.
         public var maximumInstances: Int
 
         public init(

@@ -6,10 +6,10 @@ import NIOHTTP1
 /// A client of one Eureka server's REST API (Netflix's `/eureka/v2` or Spring Cloud's `/eureka`):
 /// reads an application's instances and registers, renews, overrides and cancels one.
 ///
-/// JSON both ways (`Accept: application/json`). Failures are ``DiscoveryError``s: 401/403
-/// ``DiscoveryError/Code/permissionDenied``, 404 ``DiscoveryError/Code/notFound``, an
-/// unreachable server or 5xx ``DiscoveryError/Code/unavailable``, an undecodable answer
-/// ``DiscoveryError/Code/invalidResponse``. The password never appears in a log or a message.
+/// JSON both ways (`Accept: application/json`). Failures are `DiscoveryError`s: 401/403
+/// `DiscoveryError/Code/permissionDenied`, 404 `DiscoveryError/Code/notFound`, an
+/// unreachable server or 5xx `DiscoveryError/Code/unavailable`, an undecodable answer
+/// `DiscoveryError/Code/invalidResponse`. The password never appears in a log or a message.
 public final class EurekaClient: Sendable {
     public let configuration: Configuration
     let transport: HTTPTransport

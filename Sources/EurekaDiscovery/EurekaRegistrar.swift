@@ -8,7 +8,7 @@ import Synchronization
 /// It registers a complete InstanceInfo with status UP and renews every renewal interval; when a
 /// renewal answers 404 (the server forgot the lease: a restart, an eviction after an outage) it
 /// registers again, with the status it has now (OUT_OF_SERVICE once draining), and logs that
-/// (``DiscoveryLogEvent/registrationRestored``). Deregistering
+/// (`DiscoveryLogEvent/registrationRestored`). Deregistering
 /// cancels the lease, after ``Configuration/drain`` with the status overridden to
 /// OUT_OF_SERVICE when a drain is set, so that clients stop picking the instance before it goes.
 public final class EurekaRegistrar: Registrar, Sendable {

@@ -20,7 +20,7 @@ import Synchronization
 /// again every few milliseconds and ends when its task is cancelled, so a process that holds
 /// the lock (or a stuck one) costs a caller its timeout, not a frozen thread.
 ///
-/// While registered, a keeper checks every ``checkInterval`` that the entry is still the one
+/// While registered, a keeper checks every `checkInterval` that the entry is still the one
 /// this registrar holds; when it is gone (`sdctl deregister`, a hand-made `rm`), it is put back
 /// and the restoration is logged, as the other backends restore a lost registration.
 public final class FileRegistrar: Registrar, Sendable {
@@ -43,6 +43,8 @@ public final class FileRegistrar: Registrar, Sendable {
     /// - Parameters:
     ///   - instance: what to register; without an id, one is made from the address and a
     ///     random suffix.
+    ///   - directory: the service's directory.
+    ///   - logger: where restorations and failures are logged.
     public convenience init(
         directory: FileServiceDirectory, instance: Instance,
         logger: Logger = DiscoveryLogging.disabled

@@ -1,4 +1,4 @@
-/// A system call's errno, as the ``Discovery/DiscoveryError/cause`` of a file-backend failure.
+/// A system call's errno, as the `Discovery/DiscoveryError/cause` of a file-backend failure.
 public struct SystemError: Error, Sendable, Hashable {
     public let errno: Int32
 }

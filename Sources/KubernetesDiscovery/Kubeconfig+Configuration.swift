@@ -23,7 +23,7 @@ extension Kubeconfig {
     /// How to reach and authenticate to the cluster of context `context` (the current context
     /// without one). A user with more than one of token, tokenFile and username/password, with
     /// a certificate and no key, or asking for what sdctl does not do, is
-    /// ``DiscoveryError/Code/invalidArgument``.
+    /// `DiscoveryError/Code/invalidArgument`.
     public func clientConfiguration(context: String? = nil) throws(DiscoveryError)
         -> KubernetesClient.Configuration
     {

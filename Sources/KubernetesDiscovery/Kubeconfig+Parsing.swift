@@ -9,7 +9,7 @@ import DiscoveryHTTP
 
 extension Kubeconfig {
     /// One kubeconfig file's contents; `path` names it in messages and anchors its relative
-    /// paths. A malformed file is ``DiscoveryError/Code/invalidArgument`` naming the file, the
+    /// paths. A malformed file is `DiscoveryError/Code/invalidArgument` naming the file, the
     /// entry and the field.
     public init(parsing bytes: [UInt8], path: String) throws(DiscoveryError) {
         let document: YAMLNode

@@ -81,7 +81,7 @@ public struct Kubeconfig: Sendable, Equatable {
 
     /// Reads and merges `paths`; a file that does not exist is skipped, as kubectl skips it, but
     /// one that exists and cannot be read or parsed is an error. None at all is
-    /// ``DiscoveryError/Code/invalidArgument``.
+    /// `DiscoveryError/Code/invalidArgument`.
     public static func load(paths: [String]) throws(DiscoveryError) -> Kubeconfig {
         var merged = Kubeconfig()
         for path in paths {

@@ -15,11 +15,11 @@ import Synchronization
 /// `discovery.k8s.io/v1` EndpointSlices, listed page by page and watched from a resource
 /// version.
 ///
-/// Failures are ``DiscoveryError``s whose message quotes the API server's own reason (its
-/// Status message): 401/403 ``DiscoveryError/Code/permissionDenied`` (what was refused: verb,
-/// resource, namespace), 404 ``DiscoveryError/Code/notFound``, an unreachable server or 5xx
-/// ``DiscoveryError/Code/unavailable``; the ``KubernetesStatus`` is the cause
-/// (``DiscoveryError/kubernetesStatus``), and its code 410 means a resource version too old. Tokens and passwords never
+/// Failures are `DiscoveryError`s whose message quotes the API server's own reason (its
+/// Status message): 401/403 `DiscoveryError/Code/permissionDenied` (what was refused: verb,
+/// resource, namespace), 404 `DiscoveryError/Code/notFound`, an unreachable server or 5xx
+/// `DiscoveryError/Code/unavailable`; the ``KubernetesStatus`` is the cause
+/// (`DiscoveryError/kubernetesStatus`), and its code 410 means a resource version too old. Tokens and passwords never
 /// appear in a log or a message.
 public final class KubernetesClient: Sendable {
     public let configuration: Configuration

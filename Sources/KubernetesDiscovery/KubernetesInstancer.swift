@@ -12,7 +12,7 @@ import Synchronization
 /// - Failures are published (the last good set is kept) and retried with backoff and jitter;
 ///   a watch that ends at once without an event waits too, so nothing loops hot.
 /// - A Service with no endpoints is an empty set; if the Service itself does not exist, that is
-///   a ``DiscoveryError/Code/notFound`` failure that says so.
+///   a `DiscoveryError/Code/notFound` failure that says so.
 public final class KubernetesInstancer: CoreBackedInstancer {
     public struct Configuration: Sendable {
         public var selection: KubernetesEndpointSelection
@@ -23,7 +23,7 @@ public final class KubernetesInstancer: CoreBackedInstancer {
         public var idleTimeout: Duration
         public var errorBackoff: Backoff
         /// The most instances a Service may have; more is an error whose cause is
-        /// ``InstanceLimitExceeded``.
+        /// `InstanceLimitExceeded`.
         public var maximumInstances: Int
 
         public init(

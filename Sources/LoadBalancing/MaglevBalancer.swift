@@ -6,9 +6,9 @@ import Discovery
 /// A pick hashes the key (``KeyHash``, the same in every process) and reads one slot of a
 /// fixed-size table: O(1), whatever the number of endpoints. The table (65,537 slots; from 256
 /// endpoints on, 16 per endpoint) gives each endpoint its share of slots to within one, in proportion
-/// to its weight (``EndpointPreference/weight``).
+/// to its weight (`EndpointPreference/weight`).
 ///
-/// The table is rebuilt off the pick path when the set changes (``TableBuilder``): until the
+/// The table is rebuilt off the pick path when the set changes (`TableBuilder`): until the
 /// new one is ready, picks use the previous table and the endpoints it was built from.
 /// ``prepare()`` builds it at once.
 ///

@@ -1,7 +1,7 @@
 import Discovery
 import Synchronization
 
-/// Outlier ejection: an ``Endpointer`` that leaves out endpoints that keep failing, for a
+/// Outlier ejection: an `Endpointer` that leaves out endpoints that keep failing, for a
 /// while. Build any balancer over it and wrap that in ``OutlierEjectingBalancer`` so that it
 /// sees how each leased call ended.
 ///

@@ -22,6 +22,7 @@ public struct PeakEWMABalancer<Source: Endpointer>: Balancer {
     @usableFromInline let stripes: PickStripes<Source>
 
     /// - Parameters:
+    ///   - source: the endpointer to pick from.
     ///   - decay: the moving average's time constant.
     ///   - unmeasuredLatency: the estimate an endpoint starts with.
     ///   - seed: fixes the random numbers, for simulations and tests.

@@ -30,9 +30,11 @@ public struct Retry<Source: Balancer>: Sendable {
     public let callback: Callback?
 
     /// - Parameters:
+    ///   - balancer: picks the endpoint of each attempt.
     ///   - maxAttempts: at least 1.
     ///   - timeout: the overall deadline for the whole call, attempts and waits included.
     ///   - attemptTimeout: an optional bound on each single attempt.
+    ///   - noEndpointsBackoff: the pauses while the balancer has no endpoints.
     ///   - callback: decides after each failure whether to go on, and may replace the error.
     public init(
         _ balancer: Source,

@@ -11,9 +11,9 @@ import Discovery
 /// equal weights would not be equal; this keeps the weights exact (docs/dns.md). ``pick(avoiding:)`` moves to another endpoint of the
 /// same priority, by weight, and only when the priority has no other, to the next priority.
 ///
-/// Priority and weight come from the instances (``EndpointPreference``), so it works with any
+/// Priority and weight come from the instances (`EndpointPreference`), so it works with any
 /// instancer whose instances carry them; without them it is a uniform random balancer. Picks
-/// allocate nothing; each pick stripe rebuilds its ``PickPlan`` when the endpoints change.
+/// allocate nothing; each pick stripe rebuilds its `PickPlan` when the endpoints change.
 public struct SRVBalancer<Source: Endpointer>: Balancer {
     public typealias Endpoint = Source.Endpoint
 

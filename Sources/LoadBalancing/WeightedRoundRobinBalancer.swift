@@ -2,9 +2,9 @@ import Discovery
 
 /// Smooth, deterministic weighted round robin: over each cycle every endpoint is picked
 /// exactly in proportion to its weight, spread evenly, and never twice in a row when no
-/// endpoint has more than half the total weight (``WeightedSequence`` says how).
+/// endpoint has more than half the total weight (`WeightedSequence` says how).
 ///
-/// Weights come from the instances (``EndpointPreference/weight``: Consul's
+/// Weights come from the instances (`EndpointPreference/weight`: Consul's
 /// `Weights.Passing`, an SRV weight, a `weight` metadata entry); without them it is plain
 /// round robin. The cycle is built once per set and shared by every thread, off the pick path
 /// when the set changes (as for ``MaglevBalancer``); each thread walks it from its own random

@@ -4,7 +4,7 @@ import Discovery
 /// the local zone has too few (Envoy's zone-aware routing rule).
 ///
 /// With `u(z)` the share of the set's instances in zone `z` and `c(z)` the share of callers
-/// there (``callerShares``; by default the callers are taken to be spread evenly over the
+/// there (`callerShares`; by default the callers are taken to be spread evenly over the
 /// zones the set has):
 /// - when `c(local) <= u(local)`, every pick goes to the local zone;
 /// - otherwise a pick goes to the local zone with probability `u(local) / c(local)`, and the
@@ -13,7 +13,7 @@ import Discovery
 /// Within a zone, instances are picked uniformly at random. When the set has fewer than
 /// `minimumInstances` (Envoy's `min_cluster_size`, 6) or none in the local zone, zones are
 /// ignored and every instance is equally likely. Instances without a zone form a zone of
-/// their own. Zones come from the instances (``Instance/zone``).
+/// their own. Zones come from the instances (`Instance/zone`).
 public struct ZoneAwareBalancer<Source: Endpointer>: Balancer {
     public typealias Endpoint = Source.Endpoint
 
@@ -21,6 +21,7 @@ public struct ZoneAwareBalancer<Source: Endpointer>: Balancer {
     @usableFromInline let rule: ZoneRule
 
     /// - Parameters:
+    ///   - source: the endpointer to pick from.
     ///   - localZone: the caller's zone.
     ///   - callerShares: the share of callers in each zone (normalised to sum to 1); nil:
     ///     evenly over the zones the set has.

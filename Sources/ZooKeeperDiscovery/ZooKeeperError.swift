@@ -2,8 +2,8 @@ import CZooKeeper
 import Discovery
 
 /// A failure reported by the ZooKeeper C client: its return code and what it means. The
-/// client throws it as the ``DiscoveryError/cause`` of a ``DiscoveryError``
-/// (``DiscoveryError/zooKeeperError``).
+/// client throws it as the `DiscoveryError/cause` of a `DiscoveryError`
+/// (`DiscoveryError/zooKeeperError`).
 public struct ZooKeeperError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The C client's return code (`ZNONODE`, `ZCONNECTIONLOSS`, ...).
     public let code: Int32

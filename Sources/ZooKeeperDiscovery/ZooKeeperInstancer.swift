@@ -29,10 +29,13 @@ public final class ZooKeeperInstancer: CoreBackedInstancer {
     /// instancer.
     ///
     /// - Parameters:
+    ///   - client: the session to watch through.
+    ///   - path: the node whose children are the instances.
     ///   - layout: the layout children must be in; `nil` takes each in whichever it is.
     ///   - port: which of a Curator instance's ports its address carries.
     ///   - connectTimeout: how long to wait for a session before reporting the ensemble
     ///     unreachable (the instancer keeps trying after that).
+    ///   - logger: where failures and skipped children are logged.
     public init(
         client: ZooKeeperClient, path: String, layout: ZooKeeperLayout? = nil,
         port: CuratorServiceInstance.Port = .plain, connectTimeout: Duration = .seconds(1),

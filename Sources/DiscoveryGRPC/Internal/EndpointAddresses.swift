@@ -60,7 +60,8 @@
                                 NI_NUMERICHOST)
                                 == 0
                         else { continue }
-                        let literalText = String(cString: text)
+                        let literalText = String(
+                            decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                         guard seen.insert(literalText).inserted, let made = literal(literalText, port: port)
                         else {
                             continue
