@@ -32,6 +32,8 @@ _sdctl() {
         --zone) return 0 ;;
         --count) return 0 ;;
         --exec) return 0 ;;
+        --template) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+        --wait) return 0 ;;
         --id) return 0 ;;
         --tag) return 0 ;;
         --meta) return 0 ;;
@@ -50,7 +52,7 @@ _sdctl() {
     case "$path" in
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion manpage help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/resolve") COMPREPLY=($(compgen -W "--wait-for --compare --probe --probe-timeout --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/watch") COMPREPLY=($(compgen -W "--count --exec --plain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/watch") COMPREPLY=($(compgen -W "--count --exec --template --wait --wait-first --changes-only --once --allow-empty --plain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --ready --probe-interval --probe-timeout --ready-failures --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/bench") COMPREPLY=($(compgen -W "balancer propagation -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;

@@ -21,6 +21,7 @@ enum WatchCommand: Command {
         case resize
         case signal(Int32)
         case handlerEnded(WatchHandler.Outcome)
+        case templateFailed(String)
     }
 
     static func run(_ context: CommandContext) async throws(CLIError) -> ExitCode {
@@ -28,8 +29,25 @@ enum WatchCommand: Command {
         let count = try context.integer("count", minimum: 1)
         let command = context.invocation.value("exec")
         if command?.allSatisfy(\.isWhitespace) == true { throw context.usage("--exec takes a command") }
+        let gate = try gateConfiguration(context)
+        // Every template is read and parsed before anything is watched: an error is exit 2.
+        var templateSpecs: [TemplateSpec] = []
+        for argument in context.invocation.values("template") {
+            templateSpecs.append(try TemplateSpec(argument: argument))
+        }
+        let once = context.invocation.has("once")
+        if command == nil, templateSpecs.isEmpty {
+            for option in ["wait", "wait-first", "changes-only", "once", "allow-empty"]
+            where context.invocation.has(option) {
+                throw context.usage("--\(option) needs --exec or --template")
+            }
+        }
+        if once, context.invocation.has("wait") || context.invocation.has("changes-only") || count != nil {
+            throw context.usage("--once runs once: it takes neither --wait, --changes-only nor --count")
+        }
+        if context.invocation.has("allow-empty"), !once { throw context.usage("--allow-empty needs --once") }
         let live =
-            context.format == .text && !context.invocation.has("plain")
+            context.format == .text && !context.invocation.has("plain") && !once
             && LiveTerminal.isUsable(environment: context.environment)
         var instancers: [any Instancer] = []
         defer { for instancer in instancers { instancer.stop() } }
@@ -42,6 +60,10 @@ enum WatchCommand: Command {
         for (index, instancer) in instancers.enumerated() {
             feeders.append(inputs.feed(instancer.subscribe(), target: index, into: input))
         }
+        if once {
+            return try await Self.once(
+                inputs, targets: targets, command: command, templates: templateSpecs, context)
+        }
         let output = context.output
         let handler = command.map { command in
             WatchHandler(command: command, quiet: live) { outcome in
@@ -52,10 +74,17 @@ enum WatchCommand: Command {
                 }
             }
         }
+        let templates =
+            templateSpecs.isEmpty
+            ? nil
+            : TemplateRunner(templateSpecs, quiet: live) { message in
+                if live { input.yield(.templateFailed(message)) } else { output.note(message) }
+            }
+        let actions = WatchActions(handler: handler, templates: templates, gate: gate)
         let ending: (target: Int, error: DiscoveryError)??
         let answered = AnsweredTargets(count: targets.count)
         if live {
-            ending = await LiveWatch(targets: targets, context: context, handler: handler).run(
+            ending = await LiveWatch(targets: targets, context: context, actions: actions).run(
                 inputs, input, count: count, timeout: context.timeout)
         } else {
             // With a handler, SIGINT and SIGTERM end the watch after the run in progress (and the
@@ -65,12 +94,12 @@ enum WatchCommand: Command {
             let printer = Task {
                 await withTimeout(context.timeout) {
                     await printLines(
-                        inputs, targets: targets, count: count, handler: handler, answered: answered, context)
+                        inputs, targets: targets, count: count, actions: actions, answered: answered, context)
                 }
             }
             let signalled = Atomic<Int32>(0)
             let signals =
-                handler == nil
+                actions.isEmpty
                 ? nil
                 : await SignalWatcher.start([SIGINT, SIGTERM]) { number in
                     signalled.store(number, ordering: .relaxed)
@@ -85,12 +114,12 @@ enum WatchCommand: Command {
             }
             if signalled.load(ordering: .relaxed) != 0 {
                 for feeder in feeders { feeder.cancel() }
-                await handler?.finish()
+                await actions.finish()
                 return ExitCode(128 + signalled.load(ordering: .relaxed))
             }
         }
         for feeder in feeders { feeder.cancel() }
-        await handler?.finish()
+        await actions.finish()
         if case .some(.some(let failure)) = ending {
             let error = targets[failure.target].target.backend.cliError(failure.error)
             guard targets.count > 1 else { throw error }
@@ -106,10 +135,43 @@ enum WatchCommand: Command {
         return .success
     }
 
+    /// `--wait MIN[:MAX]`, `--wait-first` and `--changes-only`.
+    static func gateConfiguration(_ context: CommandContext) throws(CLIError)
+        -> ChangeGateStateMachine.Configuration
+    {
+        var configuration = ChangeGateStateMachine.Configuration()
+        configuration.skipFirst = context.invocation.has("changes-only")
+        configuration.waitFirst = context.invocation.has("wait-first")
+        if let wait = context.invocation.value("wait") {
+            let parts = wait.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let minimum = DurationParser.parse(String(parts[0])), minimum > .zero else {
+                throw context.usage(
+                    "--wait takes MIN[:MAX], durations such as 2s:10s, not '\(wait.terminalSafe)'")
+            }
+            configuration.minimum = minimum
+            if parts.count == 2 {
+                guard let maximum = DurationParser.parse(String(parts[1])), maximum >= minimum else {
+                    throw context.usage(
+                        "--wait \(wait.terminalSafe): MAX must be a duration no shorter than MIN")
+                }
+                configuration.maximum = maximum
+            } else {
+                // consul-template's default: four times the minimum.
+                configuration.maximum = minimum * 4
+            }
+        } else if configuration.waitFirst {
+            throw context.usage("--wait-first needs --wait")
+        }
+        if configuration.waitFirst && configuration.skipFirst {
+            throw context.usage("--wait-first and --changes-only cannot be used together")
+        }
+        return configuration
+    }
+
     /// Today's line output: the first set, then each change, until `count` events or a failure
     /// that ends the watch.
     static func printLines(
-        _ inputs: WatchInputs, targets: [LabelledTarget], count: Int?, handler: WatchHandler?,
+        _ inputs: WatchInputs, targets: [LabelledTarget], count: Int?, actions: WatchActions,
         answered: AnsweredTargets, _ context: CommandContext
     ) async -> (target: Int, error: DiscoveryError)? {
         var sets = [[Instance]?](repeating: nil, count: targets.count)
@@ -123,7 +185,7 @@ enum WatchCommand: Command {
                 report(set, previous: sets[index], label: label, context)
                 sets[index] = set
                 answered.answered(index)
-                if !sets.contains(where: { $0 == nil }) { handler?.changed(snapshot(targets, sets)) }
+                if !sets.contains(where: { $0 == nil }) { actions.changed(snapshot(targets, sets)) }
             case .failure(let error):
                 // Without a first answer there is nothing to watch, and refused credentials
                 // stay refused: both end the run. Later outages are reported and waited out.
@@ -143,18 +205,7 @@ enum WatchCommand: Command {
     }
 
     static func report(_ set: [Instance], previous: [Instance]?, label: String?, _ context: CommandContext) {
-        // Addresses only: sets of 100,000 instances keyed by address held two more copies of
-        // every instance beside the old and new sets.
-        let added: [Instance]
-        let removed: [Instance]
-        if let previous {
-            let old = Set(previous.lazy.map(\.address))
-            let new = Set(set.lazy.map(\.address))
-            added = set.filter { !old.contains($0.address) }
-            removed = previous.filter { !new.contains($0.address) }
-        } else {
-            (added, removed) = (set, [])  // the first event adds the whole set
-        }
+        let (added, removed, changed) = difference(set, previous: previous)
         let time = Timestamp.now()
         switch context.format {
         case .json:
@@ -178,6 +229,8 @@ enum WatchCommand: Command {
             JSONValue.render(added, into: &line, flushing: flush)
             line += ",\"removed\":"
             JSONValue.render(removed, into: &line, flushing: flush)
+            line += ",\"changed\":"
+            JSONValue.render(changed, into: &line, flushing: flush)
             line += "}\n"
             output.write(piece: line)
         case .text:
@@ -191,9 +244,43 @@ enum WatchCommand: Command {
             }
             var changes = added.map { output.paint("+\($0.address.terminalSafe)", "32") }
             changes += removed.map { output.paint("-\($0.address.terminalSafe)", "31") }
+            changes += changed.map { output.paint("~\($0.address.terminalSafe)", "33") }
             if changes.isEmpty { changes = ["~metadata"] }
             output.line("\(time)  \(prefix)\(changes.joined(separator: " "))  (\(set.count) \(noun))")
         }
+    }
+
+    /// What joined, what left, and what changed under the same address (tags, metadata,
+    /// weight, priority, zone or id), by one walk over both sets, which instancers keep sorted
+    /// by address: sets of 100,000 instances keyed by address in dictionaries held two more
+    /// copies of every instance. The first event adds the whole set.
+    static func difference(_ set: [Instance], previous: [Instance]?) -> (
+        added: [Instance], removed: [Instance], changed: [Instance]
+    ) {
+        guard let previous else { return (set, [], []) }
+        var added: [Instance] = []
+        var removed: [Instance] = []
+        var changed: [Instance] = []
+        var new = 0
+        var old = 0
+        while new < set.count || old < previous.count {
+            if old == previous.count || (new < set.count && set[new].address < previous[old].address) {
+                added.append(set[new])
+                new += 1
+            } else if new == set.count || previous[old].address < set[new].address {
+                removed.append(previous[old])
+                old += 1
+            } else {
+                // The instances at this address in each set (usually one).
+                let address = set[new].address
+                let newEnd = set[new...].firstIndex { $0.address != address } ?? set.count
+                let oldEnd = previous[old...].firstIndex { $0.address != address } ?? previous.count
+                if !set[new..<newEnd].elementsEqual(previous[old..<oldEnd]) { changed += set[new..<newEnd] }
+                new = newEnd
+                old = oldEnd
+            }
+        }
+        return (added, removed, changed)
     }
 
     static func report(_ error: DiscoveryError, label: String?, _ context: CommandContext) {

@@ -11,8 +11,8 @@ import Dispatch
 ///
 /// Changes that come while CMD runs are coalesced: when it ends, it runs once more with the
 /// newest set. Each run gets the set as JSON on stdin (what `resolve -o json` prints) and the
-/// counts in SDCTL_INSTANCES, SDCTL_ADDED and SDCTL_REMOVED (against the set of the run
-/// before), with SDCTL_TARGET and SDCTL_RUN. A run that fails is reported and the next change
+/// counts in SDCTL_INSTANCES, SDCTL_ADDED, SDCTL_REMOVED and SDCTL_CHANGED (against the set of
+/// the run before), with SDCTL_TARGET and SDCTL_RUN. A run that fails is reported and the next change
 /// runs it again; it never ends the watch.
 final class WatchHandler: Sendable {
     /// The sets of every target, in the order the targets were given.
@@ -65,16 +65,18 @@ final class WatchHandler: Sendable {
     {
         var added = 0
         var removed = 0
+        var changed = 0
         for (index, group) in snapshot.groups.enumerated() {
-            let before = Set(previous?.groups[index].set.map(\.address) ?? [])
-            let now = Set(group.set.map(\.address))
-            added += now.subtracting(before).count
-            removed += before.subtracting(now).count
+            let difference = WatchCommand.difference(group.set, previous: previous?.groups[index].set ?? [])
+            added += difference.added.count
+            removed += difference.removed.count
+            changed += difference.changed.count
         }
         let environment = [
             "SDCTL_TARGET": snapshot.groups.map(\.label).joined(separator: " "),
             "SDCTL_INSTANCES": String(snapshot.groups.reduce(0) { $0 + $1.set.count }),
-            "SDCTL_ADDED": String(added), "SDCTL_REMOVED": String(removed), "SDCTL_RUN": String(run),
+            "SDCTL_ADDED": String(added), "SDCTL_REMOVED": String(removed), "SDCTL_CHANGED": String(changed),
+            "SDCTL_RUN": String(run),
         ]
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else {

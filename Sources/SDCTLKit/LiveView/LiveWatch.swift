@@ -12,7 +12,7 @@ import Discovery
 struct LiveWatch {
     let targets: [LabelledTarget]
     let context: CommandContext
-    let handler: WatchHandler?
+    let actions: WatchActions
 
     /// `nil` when the watch ended on its own terms (q, a signal, --count); the failure that
     /// ended it otherwise; `.none` when --timeout did.
@@ -35,7 +35,7 @@ struct LiveWatch {
         }
         defer { ticker.cancel() }
         let targets = self.targets
-        let handler = self.handler
+        let actions = self.actions
         let color = context.output.color
         return await withTimeout(timeout) { () async -> (target: Int, error: DiscoveryError)? in
             var view = LiveWatchView(targets: targets.map { ($0.label, $0.target.scheme) })
@@ -56,7 +56,7 @@ struct LiveWatch {
                     view.apply(set, target: index, now: Self.now())
                     sets[index] = set
                     if !sets.contains(where: { $0 == nil }) {
-                        handler?.changed(WatchCommand.snapshot(targets, sets))
+                        actions.changed(WatchCommand.snapshot(targets, sets))
                     }
                     events += 1
                 case .event(let index, .failure(let error)):
@@ -71,6 +71,8 @@ struct LiveWatch {
                     return nil
                 case .handlerEnded(let outcome):
                     view.handlerStatus = outcome.summary
+                case .templateFailed(let message):
+                    view.handlerStatus = message
                 case .tick, .resize:
                     break
                 }

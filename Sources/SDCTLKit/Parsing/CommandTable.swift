@@ -77,9 +77,17 @@ public enum CommandTable {
             each line (and JSON object) says which target it is from. --exec runs CMD after each \
             change, never two at once: changes while it runs are coalesced into one more run; it \
             gets the set as JSON on stdin (as resolve -o json prints it) and SDCTL_INSTANCES, \
-            SDCTL_ADDED, SDCTL_REMOVED, SDCTL_TARGET and SDCTL_RUN in its environment; a run that \
-            fails is reported on stderr and the next change runs it again. --timeout bounds the \
-            run; ending by timeout is success.
+            SDCTL_ADDED, SDCTL_REMOVED, SDCTL_CHANGED, SDCTL_TARGET and SDCTL_RUN in its environment; a run that \
+            fails is reported on stderr and the next change runs it again. --template \
+            SRC:DEST[:CMD] renders the Mustache template SRC with every target's instances at each \
+            change, writes DEST atomically (keeping its mode and owner) only when its content \
+            changed, and then runs CMD; a template error is exit 2 with SRC:LINE:COLUMN \
+            (docs/templates.md has the context). Neither runs twice for the same sets; --wait \
+            MIN[:MAX] waits for quiet; --once runs them once and exits (3 when a target has no \
+            instances). A change is a join (+ADDRESS), a leave (-ADDRESS), or an instance whose \
+            tags, metadata, weight, priority or zone changed (~ADDRESS; "changed" in JSON). \
+            --timeout bounds the run; ending by timeout is \
+            success.
             """,
         positionals: [targetList],
         options: [
@@ -87,12 +95,27 @@ public enum CommandTable {
             .value(
                 "exec", "CMD", completion: .command,
                 "run CMD (with /bin/sh -c) after each change, the set as JSON on stdin"),
+            .value(
+                "template", "SRC:DEST[:CMD]", repeatable: true, completion: .file,
+                "render template SRC to DEST at each change, then run CMD if DEST changed (repeatable)"),
+            .value(
+                "wait", "MIN[:MAX]",
+                "run --exec and --template once no change has come for MIN, but no later than MAX (default 4xMIN) after the first"
+            ),
+            .flag(
+                "wait-first", "with --wait: the first set waits for quiet too (by default it runs at once)"),
+            .flag("changes-only", "do not run --exec and --template for the first set, only for changes"),
+            .flag("once", "run --exec and --template once with every target's first answer, then exit"),
+            .flag(
+                "allow-empty", "with --once: render and run even when a target has no instances (else exit 3)"
+            ),
             .flag("plain", "line output even on a terminal"),
         ],
         examples: [
             "sdctl watch web", "sdctl watch web -o json --count 5",
             "sdctl watch web --exec 'render-upstreams > /etc/haproxy/web.cfg && systemctl reload haproxy'",
             "sdctl watch web zk://127.0.0.1:2181/services/web --plain",
+            "sdctl watch web --template upstream.mustache:/etc/nginx/conf.d/web.conf:'nginx -s reload'",
         ]
     )
 
