@@ -1,3 +1,4 @@
+import Synchronization
 import TestSupport
 import Testing
 
@@ -105,21 +106,35 @@ struct RenderedFileTests {
         let new = String(repeating: "b", count: 256 * 1024)
         let file = RenderedFile(path: path)
         _ = try file.replace(with: Array(old.utf8))
+        let counts = ReadCounts()
         let reader = Task.detached { [self] in
-            var reads = 0
-            var torn = 0
             while !Task.isCancelled {
-                if let text = contents(path), text != old, text != new { torn += 1 }
-                reads += 1
+                if let text = contents(path), text != old, text != new {
+                    counts.torn.add(1, ordering: .relaxed)
+                }
+                counts.reads.add(1, ordering: .relaxed)
             }
-            return (reads, torn)
         }
-        for round in 0..<100 {
+        // Rewrites until the reader has read many times while they went on (a loaded machine
+        // may start the reader late), at least 100 times, for at most 30 s.
+        let deadline = ContinuousClock.now + .seconds(30)
+        var round = 0
+        while round < 100 || (counts.reads.load(ordering: .relaxed) < 200 && ContinuousClock.now < deadline) {
             _ = try file.replace(with: Array((round % 2 == 0 ? new : old).utf8))
+            round += 1
+            await Task.yield()
         }
         reader.cancel()
-        let (reads, torn) = await reader.value
-        #expect(reads > 0)
+        await reader.value
+        let reads = counts.reads.load(ordering: .relaxed)
+        let torn = counts.torn.load(ordering: .relaxed)
+        #expect(reads >= 200)
         #expect(torn == 0)
     }
+}
+
+/// What the reader of the atomicity test counted, shared with the writer.
+private final class ReadCounts: Sendable {
+    let reads = Atomic<Int>(0)
+    let torn = Atomic<Int>(0)
 }
