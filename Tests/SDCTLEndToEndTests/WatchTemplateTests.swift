@@ -94,18 +94,25 @@ struct WatchTemplateTests {
                 RunningProcess.sdctl, ["watch", "web", "--plain", "--template", "\(source):\(destination)"],
                 environment: env)
             try await eventually(.seconds(10), "the first render") { read(destination) != nil }
-            let reader = Task.detached {
-                var reads = 0
-                var partial = 0
-                while !Task.isCancelled {
-                    guard let text = try? String(contentsOfFile: destination, encoding: .utf8) else {
-                        continue
+            // On a thread of its own (offPool): a reader spinning on one of the two threads of
+            // the cooperative pool, beside another test's, held both for ever in CI.
+            let stop = StopFlag()
+            let reader = Task {
+                try await offPool {
+                    var reads = 0
+                    var partial = 0
+                    while !stop.isSet {
+                        guard let text = try? String(contentsOfFile: destination, encoding: .utf8) else {
+                            continue
+                        }
+                        reads += 1
+                        if !text.hasPrefix("BEGIN\n") || !text.hasSuffix("END\n") { partial += 1 }
                     }
-                    reads += 1
-                    if !text.hasPrefix("BEGIN\n") || !text.hasSuffix("END\n") { partial += 1 }
+                    return (reads, partial)
                 }
-                return (reads, partial)
             }
+            // The reader's loop knows no cancellation: a failure below must end it too.
+            defer { stop.set() }
             var registrars: [RunningProcess] = []
             for port in 9401...9420 {
                 registrars.append(
@@ -119,8 +126,8 @@ struct WatchTemplateTests {
             for registrar in registrars { registrar.signal(SIGTERM) }
             for registrar in registrars { _ = try await registrar.wait() }
             try await eventually(.seconds(20), "a render with none") { read(destination) == "BEGIN\nEND\n" }
-            reader.cancel()
-            let (reads, partial) = await reader.value
+            stop.set()
+            let (reads, partial) = try await reader.value
             #expect(reads > 0)
             #expect(partial == 0, "\(partial) of \(reads) reads saw a partial file")
             watcher.signal(SIGTERM)

@@ -107,25 +107,35 @@ struct RenderedFileTests {
         let file = RenderedFile(path: path)
         _ = try file.replace(with: Array(old.utf8))
         let counts = ReadCounts()
-        let reader = Task.detached { [self] in
-            while !Task.isCancelled {
-                if let text = contents(path), text != old, text != new {
-                    counts.torn.add(1, ordering: .relaxed)
+        // Both loops run on threads of their own (offPool): a reader spinning on one of the
+        // two threads of the cooperative pool, beside another test's, held both for ever in CI.
+        let reader = Task {
+            try await offPool { [self] in
+                while !counts.stop.load(ordering: .relaxed) {
+                    if let text = contents(path), text != old, text != new {
+                        counts.torn.add(1, ordering: .relaxed)
+                    }
+                    counts.reads.add(1, ordering: .relaxed)
                 }
-                counts.reads.add(1, ordering: .relaxed)
             }
         }
         // Rewrites until the reader has read many times while they went on (a loaded machine
         // may start the reader late), at least 100 times, for at most 30 s.
-        let deadline = ContinuousClock.now + .seconds(30)
-        var round = 0
-        while round < 100 || (counts.reads.load(ordering: .relaxed) < 200 && ContinuousClock.now < deadline) {
-            _ = try file.replace(with: Array((round % 2 == 0 ? new : old).utf8))
-            round += 1
-            await Task.yield()
+        let writer: Result<Void, any Error> = try await offPool {
+            defer { counts.stop.store(true, ordering: .relaxed) }
+            let deadline = ContinuousClock.now + .seconds(30)
+            var round = 0
+            return Result {
+                while round < 100
+                    || (counts.reads.load(ordering: .relaxed) < 200 && ContinuousClock.now < deadline)
+                {
+                    _ = try file.replace(with: Array((round % 2 == 0 ? new : old).utf8))
+                    round += 1
+                }
+            }
         }
-        reader.cancel()
-        await reader.value
+        try await reader.value
+        try writer.get()
         let reads = counts.reads.load(ordering: .relaxed)
         let torn = counts.torn.load(ordering: .relaxed)
         #expect(reads >= 200)
@@ -137,4 +147,5 @@ struct RenderedFileTests {
 private final class ReadCounts: Sendable {
     let reads = Atomic<Int>(0)
     let torn = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
 }
