@@ -24,6 +24,7 @@ _sdctl() {
         -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
         --timeout) return 0 ;;
         --wait-for) return 0 ;;
+        --max-stale) return 0 ;;
         --probe) COMPREPLY=($(compgen -W "tcp http" -- "$cur")); return 0 ;;
         --probe-timeout) return 0 ;;
         --pick) COMPREPLY=($(compgen -W "round-robin random srv least-loaded peak-ewma maglev weighted-round-robin zone" -- "$cur")); return 0 ;;
@@ -51,7 +52,7 @@ _sdctl() {
     esac
     case "$path" in
         "") COMPREPLY=($(compgen -W "resolve watch register deregister bench completion manpage help -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
-        "/resolve") COMPREPLY=($(compgen -W "--wait-for --compare --probe --probe-timeout --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
+        "/resolve") COMPREPLY=($(compgen -W "--wait-for --max-stale --compare --probe --probe-timeout --pick -n --picks --key --zone -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/watch") COMPREPLY=($(compgen -W "--count --exec --template --wait --wait-first --changes-only --once --allow-empty --plain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/register") COMPREPLY=($(compgen -W "--id --tag --meta --ttl --ready --probe-interval --probe-timeout --ready-failures --drain -o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;
         "/deregister") COMPREPLY=($(compgen -W "-o --output --timeout -v --verbose --no-color -h --help --version" -- "$cur")) ;;

@@ -15,6 +15,7 @@ complete -c sdctl -l no-color -d 'never colour the output (NO_COLOR is honoured 
 complete -c sdctl -s h -l help -d 'show help'
 complete -c sdctl -l version -d 'print the version'
 complete -c sdctl -n '__fish_seen_subcommand_from resolve' -l wait-for -r -d 'wait until at least N instances are present (exit 124 on --timeout)'
+complete -c sdctl -n '__fish_seen_subcommand_from resolve' -l max-stale -r -d 'exit 6 unless the backend confirmed the set within DURATION and keeps it through no error'
 complete -c sdctl -n '__fish_seen_subcommand_from resolve' -l compare -d 'with several TARGETs: print what is in one and not another; exit 4 when they differ'
 complete -c sdctl -n '__fish_seen_subcommand_from resolve' -l probe -r -a 'tcp http' -d 'check each instance: tcp (connects), http or http:/PATH (GET answers 2xx)'
 complete -c sdctl -n '__fish_seen_subcommand_from resolve' -l probe-timeout -r -d 'how long one probe may take (default 2s)'

@@ -8,6 +8,10 @@ extension ConsulClient {
         public var entries: [ConsulServiceEntry]
         /// `X-Consul-Index`, as sent (0 when a server sent none or 0).
         public var index: UInt64
+        /// `X-Consul-LastContact`: how long before answering the server that answered last heard
+        /// from its leader (0 from the leader; more from a follower, with `stale` reads); `nil`
+        /// when absent (the streaming backend) or not a count of milliseconds.
+        public var lastContact: Duration?
     }
 
     /// `GET /v1/health/service/<name>`: at once without `index`, otherwise a blocking query that
@@ -23,7 +27,7 @@ extension ConsulClient {
         async throws(DiscoveryError) -> HealthAnswer
     {
         let answer = try await health(query, index: index, wait: wait) { $0 }
-        return HealthAnswer(entries: answer.values, index: answer.index)
+        return HealthAnswer(entries: answer.values, index: answer.index, lastContact: answer.lastContact)
     }
 
     /// A health answer as `transform` makes it, entry by entry as it arrives: the instancer
@@ -31,7 +35,7 @@ extension ConsulClient {
     func health<Value: Sendable>(
         _ query: ConsulHealthQuery, index: UInt64?, wait: Duration?,
         transform: @escaping @Sendable (ConsulServiceEntry) -> Value?
-    ) async throws(DiscoveryError) -> (values: [Value], decoded: Int, index: UInt64) {
+    ) async throws(DiscoveryError) -> (values: [Value], decoded: Int, index: UInt64, lastContact: Duration?) {
         var parameters: [(String, String?)] = []
         if let index {
             parameters.append(("index", String(index)))
@@ -59,6 +63,9 @@ extension ConsulClient {
             return transform(entry)
         }
         let received = answer.headers.first(name: "X-Consul-Index").flatMap { UInt64($0) } ?? 0
-        return (answer.values, answer.decoded, received)
+        // Milliseconds, as Consul writes them; a value past a day is not a lag but noise.
+        let lastContact = answer.headers.first(name: "X-Consul-LastContact").flatMap { UInt64($0) }
+            .map { Duration.milliseconds(min($0, 86_400_000)) }
+        return (answer.values, answer.decoded, received, lastContact)
     }
 }

@@ -101,7 +101,7 @@ public final class ConsulInstancer: CoreBackedInstancer {
                 }
                 index = next.index
                 published = instances
-                cache.update(instances)
+                cache.update(instances, lag: answer.lastContact ?? .zero)
             } catch  where error.code == .stopped {
                 return
             } catch {

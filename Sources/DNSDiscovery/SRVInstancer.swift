@@ -73,7 +73,7 @@ public final class SRVInstancer: CoreBackedInstancer {
             configuration.minimumInterval > .zero
                 && configuration.maximumInterval >= configuration.minimumInterval)
         self.configuration = configuration
-        core = InstancerCore { cache in
+        core = InstancerCore(cache: InstanceCache(confirmation: .byAnswer)) { cache in
             await Self.watch(client: client, configuration: configuration, cache: cache, logger: logger)
         }
     }
@@ -99,6 +99,8 @@ public final class SRVInstancer: CoreBackedInstancer {
                 if published.map({ Self.sameButTTL($0, answer.instances) }) != true {
                     published = answer.instances
                     cache.update(answer.instances)
+                } else {
+                    cache.confirm()
                 }
                 backoff.reset()
                 delay = min(max(answer.ttl, configuration.minimumInterval), configuration.maximumInterval)

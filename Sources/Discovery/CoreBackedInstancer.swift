@@ -8,6 +8,7 @@ public protocol CoreBackedInstancer: Instancer {
 extension CoreBackedInstancer {
     public func subscribe() -> InstanceSubscription { core.cache.subscribe() }
     public var instances: [Instance]? { core.cache.instances }
+    public var freshness: InstanceFreshness? { core.cache.freshness }
     public func run() async { await core.run() }
     public func stop() { core.stop() }
 }

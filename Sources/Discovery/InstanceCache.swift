@@ -10,6 +10,12 @@ public final class InstanceCache: Instancer, Sendable {
     private struct State: Sendable {
         var lastEvent: InstancerEvent?
         var lastGoodSet: [Instance]?
+        /// When the backend last stood behind the set (``InstanceFreshness``), less its lag.
+        var confirmed: Duration?
+        /// The lag the backend reported with its last answer.
+        var lag: Duration = .zero
+        /// Whether a failure has come since the last answer.
+        var failing = false
         var sequence: UInt64 = 0
         var subscribers: [UInt64: InstanceSubscription.Mailbox] = [:]
         var stopped = false
@@ -19,8 +25,14 @@ public final class InstanceCache: Instancer, Sendable {
 
     private let state = Mutex(State())
     private let nextSubscriberID = Atomic<UInt64>(0)
+    /// How the backend's answers confirm its set.
+    public let confirmation: Confirmation
 
-    public init() {}
+    /// A cache for a backend whose answers confirm its set as `confirmation` says: a watch's
+    /// while no failure comes (the default), a poll's at each answer.
+    public init(confirmation: Confirmation = .whileWatching) {
+        self.confirmation = confirmation
+    }
 
     deinit {
         stop()
@@ -31,6 +43,17 @@ public final class InstanceCache: Instancer, Sendable {
         state.withLock { $0.lastGoodSet }
     }
 
+    /// How current the last good set is; `nil` before the first set arrives.
+    public var freshness: InstanceFreshness? {
+        state.withLock { state in
+            guard state.lastGoodSet != nil, let confirmed = state.confirmed else { return nil }
+            if !state.failing, confirmation == .whileWatching {
+                return InstanceFreshness(confirmed: InstanceFreshness.now() - state.lag, isStale: false)
+            }
+            return InstanceFreshness(confirmed: confirmed, isStale: state.failing)
+        }
+    }
+
     /// The last event sent, `nil` before the first.
     public var lastEvent: InstancerEvent? {
         state.withLock { $0.lastEvent }
@@ -38,9 +61,26 @@ public final class InstanceCache: Instancer, Sendable {
 
     /// Publishes a complete set. It is sorted here (a backend that keeps its set sorted saves
     /// the sort: checking costs one comparison per instance); a set equal to the last one sent is
-    /// dropped.
-    public func update(_ instances: [Instance]) {
-        publish(.instances(Self.isSorted(instances) ? instances : instances.sorted()))
+    /// dropped, but confirms the set all the same. `lag` is how far behind its source the
+    /// backend said its answer may be (a Consul follower's last contact with its leader).
+    public func update(_ instances: [Instance], lag: Duration = .zero) {
+        publish(.instances(Self.isSorted(instances) ? instances : instances.sorted()), lag: lag)
+    }
+
+    /// Records that the backend answered with the set it last published, unchanged: a poll's
+    /// answer that is not news. After a failure the set is sent again, so that subscribers learn
+    /// it is no longer stale.
+    public func confirm(lag: Duration = .zero) {
+        let event: InstancerEvent? = state.withLock { state in
+            guard !state.stopped, let set = state.lastGoodSet else { return nil }
+            guard state.failing else {
+                state.confirmed = InstanceFreshness.now() - lag
+                state.lag = lag
+                return nil
+            }
+            return .instances(set)
+        }
+        if let event { publish(event, lag: lag) }
     }
 
     /// Publishes a complete set that the caller keeps sorted and knows to differ from the last
@@ -49,7 +89,7 @@ public final class InstanceCache: Instancer, Sendable {
     /// per instance. A set that is not sorted breaks every subscriber's diff.
     package func update(sortedAndChanged instances: [Instance]) {
         assert(Self.isSorted(instances))
-        publish(.instances(instances), checkingForRepeat: false)
+        publish(.instances(instances), lag: .zero, checkingForRepeat: false)
     }
 
     private static func isSorted(_ instances: [Instance]) -> Bool {
@@ -63,9 +103,23 @@ public final class InstanceCache: Instancer, Sendable {
         publish(.failure(error))
     }
 
-    private func publish(_ event: InstancerEvent, checkingForRepeat: Bool = true) {
+    private func publish(_ event: InstancerEvent, lag: Duration = .zero, checkingForRepeat: Bool = true) {
         let delivery: (UInt64, [InstanceSubscription.Mailbox])? = state.withLock { state in
-            guard !state.stopped, !checkingForRepeat || state.lastEvent != event else { return nil }
+            guard !state.stopped else { return nil }
+            // Freshness first: a repeated set is not sent again, but it is an answer.
+            switch event {
+            case .instances:
+                state.confirmed = InstanceFreshness.now() - lag
+                state.lag = lag
+                state.failing = false
+            case .failure:
+                if !state.failing, confirmation == .whileWatching, state.confirmed != nil {
+                    // The watch stood behind the set until now, when it was lost.
+                    state.confirmed = InstanceFreshness.now() - state.lag
+                }
+                state.failing = true
+            }
+            guard !checkingForRepeat || state.lastEvent != event else { return nil }
             state.lastEvent = event
             if case .instances(let set) = event { state.lastGoodSet = set }
             state.sequence += 1

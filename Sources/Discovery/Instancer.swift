@@ -18,10 +18,18 @@ public protocol Instancer: Sendable {
     func subscribe() -> InstanceSubscription
     /// The last good set, kept through failures; `nil` before the first set arrives.
     var instances: [Instance]? { get }
+    /// How current ``instances`` is: when the backend last confirmed it and whether it is kept
+    /// through a failure; `nil` before the first set (and for an instancer that cannot tell).
+    var freshness: InstanceFreshness? { get }
     /// Returns once the instancer has stopped; cancelling the calling task stops it. The watch
     /// runs from the instancer's creation: `run()` lets it live as a child of a task group or a
     /// swift-service-lifecycle `ServiceGroup`, which ends it by cancellation.
     func run() async
     /// Stops watching, ends every subscription and cancels I/O in flight. Idempotent.
     func stop()
+}
+
+extension Instancer {
+    /// Unknown: an instancer that keeps no ``InstanceCache`` cannot tell.
+    public var freshness: InstanceFreshness? { nil }
 }

@@ -28,9 +28,11 @@ extension HTTPTransport {
     ///   stream cut off mid-line.
     /// - Not 2xx, the status is thrown as ``send(_:_:query:body:headers:timeout:what:)`` throws
     ///   it. `onLine` returns `false` to stop, or throws to end the stream with its error.
+    /// - `onOpen` runs once a 2xx head has come, before the first line: the stream is live.
     package func streamLines(
         _ path: String, query: [(String, String?)] = [], headers extra: [(String, String)] = [],
         headerDeadline: Duration, idleTimeout: Duration, lineLimit: Int = streamLineLimit, what: String,
+        onOpen: (@Sendable () -> Void)? = nil,
         onLine: @escaping @Sendable (ArraySlice<UInt8>) throws(DiscoveryError) -> Bool
     ) async throws(DiscoveryError) -> StreamEnd {
         let request = self.request(.GET, path, query: query, body: nil, headers: extra)
@@ -48,6 +50,7 @@ extension HTTPTransport {
                         return .refused(answer.status, try await Self.collect(answer, upTo: 64 << 10))
                     }
                     activity.touch()
+                    onOpen?()
                     var reader = LineReader(limit: lineLimit, what: prefix)
                     for try await piece in answer.body {
                         activity.touch()

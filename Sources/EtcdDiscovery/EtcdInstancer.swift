@@ -119,6 +119,9 @@ public final class EtcdInstancer: CoreBackedInstancer {
                         progress.state.withLock { $0.watchAnswered = true }
                         switch event {
                         case .created:
+                            // Watching again from the revision the set was read at: it is current
+                            // (after a failure, this is what clears its staleness).
+                            cache.confirm()
                             return true
                         case .compacted(let revision):
                             logger.info(

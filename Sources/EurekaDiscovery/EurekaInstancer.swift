@@ -44,7 +44,7 @@ public final class EurekaInstancer: CoreBackedInstancer {
         self.client = client
         let app = app.uppercased()
         self.app = app
-        core = InstancerCore { cache in
+        core = InstancerCore(cache: InstanceCache(confirmation: .byAnswer)) { cache in
             await Self.poll(client, app, configuration, cache, logger)
         }
     }

@@ -67,7 +67,7 @@ extension KubernetesClient {
     /// ``DiscoveryError/Code/invalidResponse``.
     func watchEndpointSlices(
         namespace: String, service: String, from resourceVersion: String, timeout: Duration,
-        idleTimeout: Duration,
+        idleTimeout: Duration, onOpen: (@Sendable () -> Void)? = nil,
         onEvent: @escaping @Sendable (EndpointSliceEvent) throws(DiscoveryError) -> Bool
     ) async throws(DiscoveryError) -> HTTPTransport.StreamEnd {
         let what = "watching the EndpointSlices of service \(service) in namespace \(namespace)"
@@ -80,7 +80,7 @@ extension KubernetesClient {
                 Self.endpointSlicesPath(namespace), query: query, headers: headers,
                 headerDeadline: configuration.connectTimeout + configuration.requestTimeout,
                 idleTimeout: idleTimeout,
-                what: what
+                what: what, onOpen: onOpen
             ) { line throws(DiscoveryError) in
                 let event: EndpointSliceEvent
                 do {

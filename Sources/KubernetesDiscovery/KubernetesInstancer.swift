@@ -123,13 +123,16 @@ struct EndpointSliceWatch: Sendable {
                     cache.update(set)
                 }
                 let started = ContinuousClock.now
+                // Watching again from the version the set is at: it is current (after a failure,
+                // this is what clears its staleness).
+                let opened: @Sendable () -> Void = { cache.confirm() }
                 let from = position.withLock { state -> String in
                     state.events = 0
                     return state.resourceVersion ?? ""
                 }
                 _ = try await client.watchEndpointSlices(
                     namespace: namespace, service: service, from: from, timeout: configuration.watchTimeout,
-                    idleTimeout: configuration.idleTimeout
+                    idleTimeout: configuration.idleTimeout, onOpen: opened
                 ) { event throws(DiscoveryError) in
                     let publication = try position.withLock {
                         position throws(DiscoveryError) -> Publication in

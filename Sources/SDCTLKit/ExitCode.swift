@@ -15,6 +15,9 @@ public struct ExitCode: Sendable, Hashable, CustomStringConvertible {
     public static let targetsDiffer = ExitCode(4)
     /// `resolve --probe`: there were instances, and none of them answered.
     public static let noneReachable = ExitCode(5)
+    /// `resolve --max-stale`: the backend last confirmed a set longer ago than allowed, or is
+    /// keeping it through an error.
+    public static let tooStale = ExitCode(6)
     /// The discovery backend could not be reached (sysexits' EX_UNAVAILABLE).
     public static let unavailable = ExitCode(69)
     /// The discovery system refused: authentication failed or permission denied (EX_NOPERM).

@@ -134,6 +134,9 @@ class State(EmulatorState):
         super().__init__()
         self.options = options
         self.index = 10  # Consul's raft index never starts at 0
+        # How long ago the follower that answers ?stale reads last heard from the leader, in
+        # milliseconds (/_emulator/last-contact): the leader itself always answers 0.
+        self.follower_last_contact = 0
         self.services: dict[str, dict] = {}
         self.checks: dict[str, Check] = {}
         self.service_index: dict[str, int] = {}
@@ -420,6 +423,8 @@ class Handler(EmulatorHandler):
     def answer(self, body, index: int):
         headers = {"X-Consul-Index": str(max(index, 1)), "X-Consul-KnownLeader": "true", "X-Consul-LastContact": "0"}
         if self.param("stale") is not None:
+            # Any server answers a stale read: a follower reports its own last contact.
+            headers["X-Consul-LastContact"] = str(self.state.follower_last_contact)
             headers["X-Consul-Effective-Consistency"] = "stale"
         else:
             headers["X-Consul-Effective-Consistency"] = "leader"
@@ -641,6 +646,9 @@ class Handler(EmulatorHandler):
             state.checks.clear()
             for name in names:
                 state.bump(name)
+        elif path == "/_emulator/last-contact" and method == "POST":
+            # A follower behind its leader: what ?stale reads answer with.
+            state.follower_last_contact = int(body["milliseconds"])
         elif path == "/_emulator/node-check" and method == "POST":
             state.node_check = {"Status": body["Status"], "modify_index": state.bump(None)}
         else:

@@ -109,6 +109,16 @@ class BlockingQueryTests(EmulatorTestCase):
         self.assertGreaterEqual(reply.index, 1)
         self.assertEqual(reply.headers["X-Consul-KnownLeader"], "true")
 
+    def test_stale_reads_carry_the_followers_last_contact_and_others_the_leaders(self):
+        # Consul forwards a read to the leader (LastContact 0) unless ?stale lets a follower
+        # answer with its own: how long since it last heard from the leader, in milliseconds.
+        self.emulator.request("POST", "/_emulator/last-contact", {"milliseconds": 30000})
+        self.assertEqual(self.health().headers["X-Consul-LastContact"], "0")
+        self.assertEqual(self.health().headers["X-Consul-Effective-Consistency"], "leader")
+        stale = self.health("?stale")
+        self.assertEqual(stale.headers["X-Consul-LastContact"], "30000")
+        self.assertEqual(stale.headers["X-Consul-Effective-Consistency"], "stale")
+
     def test_an_index_already_passed_answers_at_once(self):
         self.emulator.register({"Name": "web", "ID": "a", "Port": 80})
         index = self.health().index

@@ -193,6 +193,29 @@ struct KubernetesInstancerTests {
         }
     }
 
+    @Test("a watch reopened after a failure, with nothing changed, sends the set again: no longer stale")
+    func staleUntilReopened() async throws {
+        try await KubernetesEmulator.with { emulator in
+            try await Self.seed(emulator)
+            try await Self.withInstancer(emulator) { instancer, subscription in
+                try await subscription.set(["10.0.0.1:8080"])
+                #expect(instancer.freshness?.isStale == false)
+                try await eventually(.seconds(20), "the watch open") { try await emulator.watchCount() == 1 }
+                // The watch ends, and opening it again fails until the fault is cleared.
+                try await emulator.faults(#"{"fail_status": 500, "fail_count": -1}"#)
+                try await emulator.dropWatches()
+                _ = try await subscription.first(within: .seconds(20), "the failure") { $0.failure != nil }
+                let stale = try #require(instancer.freshness)
+                #expect(stale.isStale)
+                try await emulator.faults(#"{"fail_count": 0}"#)
+                // Nothing changed: only the reopened watch says the set is current again.
+                try await subscription.set(["10.0.0.1:8080"], within: .seconds(20))
+                #expect(instancer.freshness?.isStale == false)
+                #expect(try #require(instancer.freshness).confirmed > stale.confirmed)
+            }
+        }
+    }
+
     @Test("a 500 is reported as unavailable and retried")
     func serverError() async throws {
         try await KubernetesEmulator.with { emulator in

@@ -91,7 +91,8 @@ struct WatchExecTests {
             #expect(try await watcher.wait() == 0)
             #expect(watcher.lines.filter { $0.contains(#""target":"web""#) }.count == 1)
             let join = watcher.lines.last ?? ""
-            #expect(join.contains(#""target":"api","instances":[{"address":"127.0.0.1:9201""#), "\(join)")
+            #expect(join.contains(#""target":"api","confirmed":""#), "\(join)")
+            #expect(join.contains(#""stale":false,"instances":[{"address":"127.0.0.1:9201""#), "\(join)")
 
             // --exec with two targets runs once both have answered, with both on stdin.
             let runs = home.path + "/runs"

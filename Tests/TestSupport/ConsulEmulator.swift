@@ -77,6 +77,12 @@ public final class ConsulEmulator: Sendable {
     /// Drops every index below what clients have seen.
     public func indexBackwards() async throws { try await process.control("/_emulator/index-backwards") }
 
+    /// Makes the follower that answers `?stale` reads `milliseconds` behind its leader
+    /// (`X-Consul-LastContact`); reads without `stale` still come from the leader (0).
+    public func followerLastContact(milliseconds: Int) async throws {
+        try await process.control("/_emulator/last-contact", #"{"milliseconds":\#(milliseconds)}"#)
+    }
+
     public func requestCounts() async throws -> [String: Int] { try await process.requestCounts() }
 
     public func serverNames() async throws -> [String] { try await process.serverNames() }

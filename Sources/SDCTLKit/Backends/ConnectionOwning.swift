@@ -8,6 +8,7 @@ struct ConnectionOwningInstancer<Base: Instancer>: Instancer {
 
     func subscribe() -> InstanceSubscription { base.subscribe() }
     var instances: [Instance]? { base.instances }
+    var freshness: InstanceFreshness? { base.freshness }
 
     func run() async {
         await base.run()

@@ -5,13 +5,16 @@ import Discovery
 extension ResolveCommand {
     static func runSeveral(
         _ targets: [LabelledTarget], _ answers: [Answer], compare: Bool, probe: Probe?,
-        _ context: CommandContext
+        maxStale: Duration? = nil, _ context: CommandContext
     ) async throws(CLIError) -> ExitCode {
         var answered: [(label: String, set: [Instance])] = []
+        var freshness: [String: InstanceFreshness] = [:]
         var failures: [(label: String, error: CLIError)] = []
         for (target, answer) in zip(targets, answers) {
             switch answer {
-            case .instances(let set): answered.append((target.label, set))
+            case .instances(let set, let confirmed):
+                answered.append((target.label, set))
+                freshness[target.label] = confirmed
             case .failed(let error, let partial):
                 failures.append((target.label, error))
                 if let partial, !compare { answered.append((target.label, partial)) }
@@ -32,10 +35,14 @@ extension ResolveCommand {
         if let probe {
             status = await printProbed(answered.map { ($0.label, $0.set) }, probe, context)
         } else {
-            printLabelled(answered, failures: failures, context)
+            printLabelled(answered, failures: failures, freshness: freshness, context)
+            let stale = tooStale(
+                answered.compactMap { answer in freshness[answer.label].map { (answer.label, $0) } },
+                maxStale, context)
             status =
-                answered.allSatisfy({ $0.set.isEmpty }) && firstFailure == nil
-                ? noInstances(in: answered.map(\.label), context) : .success
+                stale
+                ?? (answered.allSatisfy({ $0.set.isEmpty }) && firstFailure == nil
+                    ? noInstances(in: answered.map(\.label), context) : .success)
         }
         if let firstFailure { throw firstFailure }
         return status
@@ -43,7 +50,7 @@ extension ResolveCommand {
 
     static func printLabelled(
         _ answered: [(label: String, set: [Instance])], failures: [(label: String, error: CLIError)],
-        _ context: CommandContext
+        freshness: [String: InstanceFreshness] = [:], _ context: CommandContext
     ) {
         switch context.format {
         case .text:
@@ -56,9 +63,9 @@ extension ResolveCommand {
             }
         case .json:
             var groups = answered.map { answer -> JSONValue in
-                .object([
-                    ("target", .string(answer.label)), ("instances", .array(answer.set.map(JSONValue.init))),
-                ])
+                .object(
+                    [("target", .string(answer.label))] + freshnessMembers(freshness[answer.label])
+                        + [("instances", .array(answer.set.map(JSONValue.init)))])
             }
             groups += failures.map {
                 .object([("target", .string($0.label)), ("error", .string($0.error.message))])

@@ -12,7 +12,8 @@ enum ResolveCommand: Command {
 
     /// What one target answered.
     enum Answer: Sendable {
-        case instances([Instance])
+        /// The set, and how current the backend said it is.
+        case instances([Instance], InstanceFreshness)
         /// `partial` is what it had seen when it failed (a --wait-for that timed out).
         case failed(CLIError, partial: [Instance]?)
     }
@@ -23,6 +24,7 @@ enum ResolveCommand: Command {
         let pick = try PickRequest.parse(context)
         let compare = context.invocation.has("compare")
         let probe = try probe(context)
+        let maxStale = try context.duration("max-stale")
         if targets.count > 1, pick != nil { throw context.usage("--pick takes one TARGET") }
         if compare, targets.count < 2 { throw context.usage("--compare needs two or more TARGETs") }
         if compare, probe != nil { throw context.usage("--compare and --probe go separately") }
@@ -39,12 +41,15 @@ enum ResolveCommand: Command {
         if targets.count == 1 {
             switch answers[0] {
             case .failed(let error, let partial):
-                if let partial { print(partial, context) }
+                if let partial { print(partial, nil, context) }
                 throw error
-            case .instances(let set):
+            case .instances(let set, let freshness):
                 if let probe { return await printProbed([(nil, set)], probe, context) }
                 guard let pick, !set.isEmpty else {
-                    print(set, context)
+                    print(set, freshness, context)
+                    if let tooStale = tooStale([(targets[0].label, freshness)], maxStale, context) {
+                        return tooStale
+                    }
                     return set.isEmpty ? noInstances(in: [targets[0].label], context) : .success
                 }
                 do {
@@ -55,7 +60,8 @@ enum ResolveCommand: Command {
                 return .success
             }
         }
-        return try await runSeveral(targets, answers, compare: compare, probe: probe, context)
+        return try await runSeveral(
+            targets, answers, compare: compare, probe: probe, maxStale: maxStale, context)
     }
 
     /// The first answer of `target`'s instancer, or the first with at least `waitFor` instances.
@@ -87,7 +93,10 @@ enum ResolveCommand: Command {
         }
         switch outcome {
         case .some(.some(.success(let set))):
-            return .instances(set)
+            // Just answered: confirmed now, unless the backend said its answer lags.
+            return .instances(
+                set,
+                instancer.freshness ?? InstanceFreshness(confirmed: InstanceFreshness.now(), isStale: false))
         case .some(.some(.failure(let error))):
             return .failed(target.backend.cliError(error), partial: nil)
         case .some(.none):
@@ -117,12 +126,47 @@ enum ResolveCommand: Command {
         return .noInstances
     }
 
-    static func print(_ set: [Instance], _ context: CommandContext) {
+    static func print(_ set: [Instance], _ freshness: InstanceFreshness?, _ context: CommandContext) {
         switch context.format {
         case .text:
             for instance in set { context.output.line(instance.address.terminalSafe) }
         case .json:
-            context.output.json(.array(set.map(JSONValue.init)))
+            context.output.json(
+                .object(freshnessMembers(freshness) + [("instances", .array(set.map(JSONValue.init)))]))
         }
+    }
+
+    /// `"confirmed"` and `"stale"`, as JSON object members, when known.
+    static func freshnessMembers(_ freshness: InstanceFreshness?) -> [(String, JSONValue)] {
+        guard let freshness else { return [] }
+        return [
+            ("confirmed", .string(WatchCommand.timestamp(freshness.confirmed))),
+            ("stale", .bool(freshness.isStale)),
+        ]
+    }
+
+    /// `--max-stale`: exit 6, with a line naming each target whose set is stale or was
+    /// confirmed longer ago than allowed; nil when every one is fresh enough (or no limit).
+    static func tooStale(
+        _ sets: [(label: String, freshness: InstanceFreshness)], _ maxStale: Duration?,
+        _ context: CommandContext
+    ) -> ExitCode? {
+        guard let maxStale else { return nil }
+        let now = InstanceFreshness.now()
+        var reasons: [String] = []
+        for (label, freshness) in sets {
+            let age = WatchCommand.roundedAge(freshness, now: now)
+            let name = label.isEmpty ? "" : "\(label): "
+            if freshness.isStale {
+                reasons.append("\(name)kept through an error, confirmed \(DurationParser.format(age)) ago")
+            } else if freshness.age(now: now) > maxStale {
+                reasons.append(
+                    "\(name)confirmed \(DurationParser.format(age)) ago, more than --max-stale \(DurationParser.format(maxStale))"
+                )
+            }
+        }
+        guard !reasons.isEmpty else { return nil }
+        for reason in reasons { context.output.note("set too stale: \(reason)") }
+        return .tooStale
     }
 }

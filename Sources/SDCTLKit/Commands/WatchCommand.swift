@@ -84,17 +84,21 @@ enum WatchCommand: Command {
         let ending: (target: Int, error: DiscoveryError)??
         let answered = AnsweredTargets(count: targets.count)
         if live {
-            ending = await LiveWatch(targets: targets, context: context, actions: actions).run(
+            ending = await LiveWatch(
+                targets: targets, instancers: instancers, context: context, actions: actions
+            ).run(
                 inputs, input, count: count, timeout: context.timeout)
         } else {
             // With a handler, SIGINT and SIGTERM end the watch after the run in progress (and the
             // one waiting) instead of leaving it orphaned halfway through, say, a proxy reload.
             // The printer is its own task so that a signal can cancel it even while it waits on a
             // stdout that nobody reads (Output gives up a write when its task is cancelled).
+            let instancers = instancers
             let printer = Task {
                 await withTimeout(context.timeout) {
                     await printLines(
-                        inputs, targets: targets, count: count, actions: actions, answered: answered, context)
+                        inputs, targets: targets, instancers: instancers, count: count, actions: actions,
+                        answered: answered, context)
                 }
             }
             let signalled = Atomic<Int32>(0)
@@ -171,10 +175,12 @@ enum WatchCommand: Command {
     /// Today's line output: the first set, then each change, until `count` events or a failure
     /// that ends the watch.
     static func printLines(
-        _ inputs: WatchInputs, targets: [LabelledTarget], count: Int?, actions: WatchActions,
-        answered: AnsweredTargets, _ context: CommandContext
+        _ inputs: WatchInputs, targets: [LabelledTarget], instancers: [any Instancer], count: Int?,
+        actions: WatchActions, answered: AnsweredTargets, _ context: CommandContext
     ) async -> (target: Int, error: DiscoveryError)? {
         var sets = [[Instance]?](repeating: nil, count: targets.count)
+        // Whether each target's last event was a failure: a set after one clears it.
+        var stale = [Bool](repeating: false, count: targets.count)
         var events = 0
         for await input in inputs {
             if case .signal = input { return nil }
@@ -182,15 +188,19 @@ enum WatchCommand: Command {
             let label = targets.count > 1 ? targets[index].label : nil
             switch event {
             case .instances(let set):
-                report(set, previous: sets[index], label: label, context)
+                report(
+                    set, previous: sets[index], label: label, recovered: stale[index],
+                    freshness: instancers[index].freshness, context)
                 sets[index] = set
+                stale[index] = false
                 answered.answered(index)
                 if !sets.contains(where: { $0 == nil }) { actions.changed(snapshot(targets, sets)) }
             case .failure(let error):
                 // Without a first answer there is nothing to watch, and refused credentials
                 // stay refused: both end the run. Later outages are reported and waited out.
                 if sets[index] == nil || error.code == .permissionDenied { return (index, error) }
-                report(error, label: label, context)
+                report(error, label: label, freshness: instancers[index].freshness, context)
+                stale[index] = true
             }
             events += 1
             if let count, events >= count { return nil }
@@ -204,9 +214,13 @@ enum WatchCommand: Command {
         WatchHandler.Snapshot(groups: zip(targets, sets).map { ($0.label, $1 ?? []) })
     }
 
-    static func report(_ set: [Instance], previous: [Instance]?, label: String?, _ context: CommandContext) {
+    static func report(
+        _ set: [Instance], previous: [Instance]?, label: String?, recovered: Bool = false,
+        freshness: InstanceFreshness? = nil, _ context: CommandContext
+    ) {
         let (added, removed, changed) = difference(set, previous: previous)
-        let time = Timestamp.now()
+        let now = InstanceFreshness.now()
+        let time = timestamp(now)
         switch context.format {
         case .json:
             // Rendered instance by instance and written a piece at a time: a tree of JSONValues
@@ -218,6 +232,11 @@ enum WatchCommand: Command {
                 line += ",\"target\":"
                 JSONValue.quote(label, into: &line)
             }
+            // A set line is news from the backend: not stale, whatever came after it.
+            line += ",\"confirmed\":"
+            JSONValue.quote(
+                timestamp(freshness.flatMap { $0.isStale ? nil : $0.confirmed } ?? now), into: &line)
+            line += ",\"stale\":false"
             let output = context.output
             let flush = { (piece: inout String) in
                 output.write(piece: piece)
@@ -245,7 +264,7 @@ enum WatchCommand: Command {
             var changes = added.map { output.paint("+\($0.address.terminalSafe)", "32") }
             changes += removed.map { output.paint("-\($0.address.terminalSafe)", "31") }
             changes += changed.map { output.paint("~\($0.address.terminalSafe)", "33") }
-            if changes.isEmpty { changes = ["~metadata"] }
+            if changes.isEmpty { changes = [recovered ? "confirmed again" : "~metadata"] }
             output.line("\(time)  \(prefix)\(changes.joined(separator: " "))  (\(set.count) \(noun))")
         }
     }
@@ -283,18 +302,41 @@ enum WatchCommand: Command {
         return (added, removed, changed)
     }
 
-    static func report(_ error: DiscoveryError, label: String?, _ context: CommandContext) {
-        let time = Timestamp.now()
+    static func report(
+        _ error: DiscoveryError, label: String?, freshness: InstanceFreshness? = nil,
+        _ context: CommandContext
+    ) {
+        let now = InstanceFreshness.now()
+        let time = timestamp(now)
         switch context.format {
         case .json:
             var members: [(String, JSONValue)] = [("time", .string(time))]
             if let label { members.append(("target", .string(label))) }
             members.append(("error", .string(error.message)))
+            // The set kept through the error, and when the backend last stood behind it.
+            if let freshness { members.append(("confirmed", .string(timestamp(freshness.confirmed)))) }
+            members.append(("stale", .bool(true)))
             context.output.json(.object(members))
         case .text:
             let prefix = label.map { "\($0.terminalSafe)  " } ?? ""
+            let kept = freshness.map {
+                "  (set kept; confirmed \(DurationParser.format(roundedAge($0, now: now))) ago)"
+            }
             context.output.line(
-                "\(time)  \(prefix)\(context.output.paint("error:", "31")) \(error.message.terminalSafe)")
+                "\(time)  \(prefix)\(context.output.paint("error:", "31")) \(error.message.terminalSafe)\(kept ?? "")"
+            )
         }
+    }
+
+    /// RFC 3339 in UTC with milliseconds, of a time since the epoch.
+    static func timestamp(_ time: Duration) -> String {
+        let (seconds, attoseconds) = time.components
+        return Timestamp.format(seconds: Int(seconds), nanoseconds: Int(attoseconds / 1_000_000_000))
+    }
+
+    /// How long ago `freshness` was confirmed, to the second (to the millisecond under one).
+    static func roundedAge(_ freshness: InstanceFreshness, now: Duration) -> Duration {
+        let age = freshness.age(now: now)
+        return age < .seconds(1) ? age : .seconds(age.components.seconds)
     }
 }

@@ -11,6 +11,8 @@ import Discovery
 /// `--timeout`; the terminal is restored on each of those ways out.
 struct LiveWatch {
     let targets: [LabelledTarget]
+    /// Asked at each redraw how current their sets are.
+    let instancers: [any Instancer]
     let context: CommandContext
     let actions: WatchActions
 
@@ -35,6 +37,7 @@ struct LiveWatch {
         }
         defer { ticker.cancel() }
         let targets = self.targets
+        let instancers = self.instancers
         let actions = self.actions
         let color = context.output.color
         return await withTimeout(timeout) { () async -> (target: Int, error: DiscoveryError)? in
@@ -42,6 +45,8 @@ struct LiveWatch {
             var sets = [[Instance]?](repeating: nil, count: targets.count)
             var events = 0
             func draw() {
+                view.freshness = instancers.map(\.freshness)
+                view.wallClock = InstanceFreshness.now()
                 let size = terminal.size
                 let lines = view.render(width: size.columns, height: size.rows, now: Self.now()) {
                     text, code in

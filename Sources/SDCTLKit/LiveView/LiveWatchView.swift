@@ -38,6 +38,9 @@ struct LiveWatchView {
     private var answered: Set<Int> = []
     private(set) var lastError: (target: Int, message: String, at: Double)?
     var handlerStatus: String?
+    /// How current each target's set is, and the system clock they are measured against.
+    var freshness: [InstanceFreshness?] = []
+    var wallClock: Duration = .zero
 
     init(targets: [(label: String, backend: String)]) {
         self.targets = targets
@@ -101,6 +104,10 @@ struct LiveWatchView {
         } else {
             lines.append(clip("last error: none", width))
         }
+        if let confirmed = confirmedLine(several: several) {
+            lines.append(
+                confirmed.stale ? paint(clip(confirmed.text, width), "31") : clip(confirmed.text, width))
+        }
         if let handlerStatus { lines.append(clip("exec: \(handlerStatus)", width)) }
         lines.append("")
 
@@ -143,6 +150,26 @@ struct LiveWatchView {
     }
 
     /// `blue green  zone=a`
+    /// `confirmed: now`, or per target how long ago its backend last stood behind its set and
+    /// whether it is kept through an error (stale); nil before any set.
+    func confirmedLine(several: Bool) -> (text: String, stale: Bool)? {
+        var parts: [String] = []
+        var anyStale = false
+        for (index, freshness) in freshness.enumerated() {
+            guard let freshness, index < targets.count else { continue }
+            let age = Double(freshness.age(now: wallClock).components.seconds)
+            var part = several ? "\(targets[index].label) " : ""
+            part += age < 1 ? "now" : "\(Self.age(age)) ago"
+            if freshness.isStale {
+                part += " (STALE: kept through an error)"
+                anyStale = true
+            }
+            parts.append(part)
+        }
+        guard !parts.isEmpty else { return nil }
+        return ("confirmed: " + parts.joined(separator: ", "), anyStale)
+    }
+
     static func describe(_ instance: Instance) -> String {
         var parts = instance.tags
         parts += instance.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

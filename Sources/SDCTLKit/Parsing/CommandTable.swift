@@ -29,9 +29,11 @@ public enum CommandTable {
         name: "resolve",
         summary: "print the current instances of a service",
         discussion: """
-            Prints one address per line, or with -o json an array of objects with "address" and \
+            Prints one address per line, or with -o json an object with "confirmed" (when the \
+            backend last stood behind the set), "stale" and "instances", objects with "address" and \
             the metadata the backend has. Exits 0 when there are instances and 3 when there are \
-            none. Without --wait-for, waits at most --timeout (default 10s) for the backend's \
+            none; with --max-stale, 6 when the backend confirmed the set longer ago than that (a \
+            Consul follower behind its leader, with ?stale reads). Without --wait-for, waits at most --timeout (default 10s) for the backend's \
             first answer. With several TARGETs (the same service in two backends during a \
             migration), asks them all at once and starts each line with its target; --compare \
             prints each address that is in some and not in others, and exits 4 when they differ. \
@@ -41,6 +43,9 @@ public enum CommandTable {
         positionals: [targetList],
         options: [
             .value("wait-for", "N", "wait until at least N instances are present (exit 124 on --timeout)"),
+            .value(
+                "max-stale", "DURATION",
+                "exit 6 unless the backend confirmed the set within DURATION and keeps it through no error"),
             .flag(
                 "compare",
                 "with several TARGETs: print what is in one and not another; exit 4 when they differ"),
