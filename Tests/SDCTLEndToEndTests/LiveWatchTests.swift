@@ -20,6 +20,7 @@ struct LiveWatchTests {
                 let table = try await terminal.waitForScreen("the table") { $0.contains("127.0.0.1:9001") }
                 #expect(table[0].hasPrefix("sdctl watch  web (file)  1 instance"), "\(table)")
                 #expect(table.contains { $0.contains("INSTANCE") && $0.contains("FLAPS") })
+                #expect(table.contains("confirmed: now"), "a watch without errors is current: \(table)")
                 #expect(table.contains { $0.contains("127.0.0.1:9001") && $0.hasSuffix("blue zone=a") })
                 #expect(!table.contains("BEFORE-THE-WATCH"), "the alternate screen hides what was there")
 

@@ -54,4 +54,28 @@ struct LiveWatchViewTests {
         view.apply([], target: 1, now: 63)
         #expect(view.render(width: 80, height: 8, now: 63, paint: plain)[1] == "last error: none")
     }
+
+    @Test(
+        "freshness: 'confirmed: now' while fresh; how long ago and STALE, in red, while kept through an error"
+    )
+    func freshness() {
+        var view = LiveWatchView(targets: [("web", "file"), ("etcd://h/s", "etcd")])
+        view.apply([Instance(address: "10.0.0.1:80")], target: 0, now: 1)
+        view.apply([], target: 1, now: 1)
+        view.wallClock = .seconds(1_000)
+        view.freshness = [
+            InstanceFreshness(confirmed: .seconds(1_000), isStale: false),
+            InstanceFreshness(confirmed: .seconds(925), isStale: true),
+        ]
+        let screen = view.render(width: 100, height: 10, now: 2, paint: { "<\($1)>\($0)" })
+        #expect(
+            screen[2] == "<31>confirmed: web now, etcd://h/s 1m15s ago (STALE: kept through an error)",
+            "\(screen)")
+        view.freshness = [InstanceFreshness(confirmed: .seconds(1_000), isStale: false), nil]
+        #expect(view.render(width: 100, height: 10, now: 2, paint: plain)[2] == "confirmed: web now")
+        // Before any set there is no line.
+        view.freshness = [nil, nil]
+        #expect(
+            !view.render(width: 100, height: 10, now: 2, paint: plain).contains { $0.hasPrefix("confirmed") })
+    }
 }
