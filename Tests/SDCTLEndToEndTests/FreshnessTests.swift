@@ -171,6 +171,12 @@ struct FreshnessTests {
             #expect(answer.keys.sorted() == ["confirmed", "instances", "stale"])
             #expect(answer["stale"] as? Bool == false)
             #expect(abs(try seconds(answer["confirmed"]) - Date().timeIntervalSince1970) < 10)
+            for arguments in [["--max-stale", "soon"], ["--max-stale", "5s", "--probe", "tcp"]] {
+                let refused = try await runSDCTL(["resolve", "web"] + arguments, environment: env)
+                #expect(refused.status == 2, "\(arguments)")
+                #expect(refused.stderr.contains("--max-stale"), "\(refused.stderr)")
+                #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+            }
             let watched = try await runSDCTL(
                 ["watch", "web", "-o", "json", "--count", "1"], environment: env)
             let line = try object(try #require(watched.lines.first))

@@ -29,6 +29,10 @@ enum ResolveCommand: Command {
         if compare, targets.count < 2 { throw context.usage("--compare needs two or more TARGETs") }
         if compare, probe != nil { throw context.usage("--compare and --probe go separately") }
         if pick != nil, probe != nil { throw context.usage("--pick and --probe go separately") }
+        if maxStale != nil, pick != nil || probe != nil || compare {
+            throw context.usage(
+                "--max-stale checks the set: it goes with neither --pick, --probe nor --compare")
+        }
 
         let answers = await withTaskGroup(of: (Int, Answer).self) { group in
             for (index, target) in targets.enumerated() {
