@@ -2,10 +2,10 @@ import Synchronization
 
 /// The broadcasting heart of every ``Instancer``: holds the current state and fans it out.
 ///
-/// A backend's watch loop calls ``update(_:)`` with whatever set it read and ``fail(_:)`` when
-/// it fails. The cache sorts sets, drops sets identical to the last one sent, remembers the last
-/// good set through failures, and gives each subscriber its own latest-state-wins mailbox so a
-/// slow subscriber never blocks the backend or anyone else.
+/// A backend's watch loop calls ``update(_:lag:)`` with whatever set it read and
+/// ``fail(_:)`` when it fails. The cache sorts sets, drops sets identical to the last one
+/// sent, remembers the last good set through failures, and gives each subscriber its own
+/// latest-state-wins mailbox so a slow subscriber never blocks the backend or anyone else.
 public final class InstanceCache: Instancer, Sendable {
     private struct State: Sendable {
         var lastEvent: InstancerEvent?
