@@ -13,27 +13,46 @@ public enum SDCTL {
 
     /// Whether a command line names a target of a backend on swift-nio's event loops, which
     /// `main` then makes Swift Concurrency's executor before the first task.
-    public static func needsEventLoops(arguments: some Sequence<String>) -> Bool {
+    public static func needsEventLoops(arguments: [String]) -> Bool {
         BackendDescription.needsEventLoops(arguments: arguments)
+    }
+
+    /// What needs neither the environment nor Swift Concurrency: `--version`, help, and a
+    /// command line that does not parse. Returns the exit code after writing the answer, or
+    /// nil for a command to run with ``main(arguments:environment:)``. `main` calls it first,
+    /// before it builds the environment or starts a task, so that these cost what parsing costs
+    /// (docs/benchmarks.md, "Process start").
+    public static func immediate(arguments: [String]) -> Int32? {
+        let parser = ArgumentParser()
+        let stderrOutput = Output(format: .text, color: false)
+        let invocation: Invocation
+        do throws(CLIError) {
+            invocation = try parser.parse(arguments)
+        } catch {
+            stderrOutput.note(error.message)
+            return error.exitCode.rawValue
+        }
+        if invocation.has("version") {
+            stderrOutput.line("sdctl \(version)")
+            return ExitCode.success.rawValue
+        }
+        if invocation.has("help") || invocation.path.isEmpty {
+            let spec = parser.spec(for: invocation.path) ?? parser.root
+            writeHelp(spec, path: invocation.path, parser: parser)
+            return invocation.path.isEmpty && !invocation.has("help") ? ExitCode.usage.rawValue : 0
+        }
+        return nil
     }
 
     /// Runs `sdctl` with `arguments` (without the program name) and returns the exit code.
     public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+        if let code = immediate(arguments: arguments) { return code }
         let parser = ArgumentParser()
         let stderrOutput = Output(format: .text, color: false)
         var verbose = false
         do throws(CLIError) {
             let invocation = try parser.parse(arguments)
             verbose = invocation.has("verbose")
-            if invocation.has("version") {
-                stderrOutput.line("sdctl \(version)")
-                return ExitCode.success.rawValue
-            }
-            if invocation.has("help") || invocation.path.isEmpty {
-                let spec = parser.spec(for: invocation.path) ?? parser.root
-                writeHelp(spec, path: invocation.path, parser: parser)
-                return invocation.path.isEmpty && !invocation.has("help") ? ExitCode.usage.rawValue : 0
-            }
             let context = try makeContext(invocation, environment: environment)
             return try await runUntilOutputClosed(context, parser: parser).rawValue
         } catch {

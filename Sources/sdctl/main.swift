@@ -14,6 +14,10 @@ import SDCTLKit
 // A closed pipe (`sdctl watch | head`) should end the process quietly, not with SIGPIPE's
 // default message from the shell; writes then fail with EPIPE and the process exits.
 signal(SIGPIPE, SIG_IGN)
+let arguments = Array(CommandLine.arguments.dropFirst())
+// --version, help and a command line that does not parse are answered before anything else:
+// no environment, no task, no threads (docs/benchmarks.md, "Process start").
+if let code = SDCTL.immediate(arguments: arguments) { exit(code) }
 // Swift Concurrency's jobs run on swift-nio's event loops, where the backends' sockets are, so a
 // gRPC call does not hand work between two thread pools (measured in docs/etcd.md). Must come
 // before the first task is made. Only a command naming a target of a backend on swift-nio needs
@@ -21,7 +25,7 @@ signal(SIGPIPE, SIG_IGN)
 // `--version`, help, completions and the file and ZooKeeper backends need not pay. Package.swift
 // defines SDCTL_EVENT_LOOPS when a backend on the event loops is built in.
 #if SDCTL_EVENT_LOOPS
-    if SDCTL.needsEventLoops(arguments: CommandLine.arguments.dropFirst()) {
+    if SDCTL.needsEventLoops(arguments: arguments) {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 #endif
@@ -39,5 +43,5 @@ while let pointer = entry.pointee {
     }
     entry += 1
 }
-let code = await SDCTL.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: environment)
+let code = await SDCTL.main(arguments: arguments, environment: environment)
 exit(code)

@@ -94,11 +94,12 @@ struct WatchTemplateTests {
                 RunningProcess.sdctl, ["watch", "web", "--plain", "--template", "\(source):\(destination)"],
                 environment: env)
             try await eventually(.seconds(10), "the first render") { read(destination) != nil }
-            // On a thread of its own (offPool): a reader spinning on one of the two threads of
-            // the cooperative pool, beside another test's, held both for ever in CI.
+            // On a thread of its own at the lowest priority: a reader spinning on one of the two
+            // threads of the cooperative pool, beside another test's, held both for ever in CI,
+            // and at normal priority it starved the tests beside it.
             let stop = StopFlag()
             let reader = Task {
-                try await offPool {
+                try await offPoolAtLowPriority {
                     var reads = 0
                     var partial = 0
                     while !stop.isSet {

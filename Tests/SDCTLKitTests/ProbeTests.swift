@@ -7,7 +7,7 @@ import Testing
 @Suite("Probes")
 struct ProbeTests {
     let context = CommandContext(
-        invocation: Invocation(path: ["resolve"], positionals: [], options: [:], trailing: nil),
+        invocation: Invocation(path: ["resolve"], positionals: [], options: [], trailing: nil),
         environment: [:],
         output: Output(format: .text, color: false), timeout: nil, logger: .init(label: "test"))
 

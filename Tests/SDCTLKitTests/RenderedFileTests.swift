@@ -107,10 +107,11 @@ struct RenderedFileTests {
         let file = RenderedFile(path: path)
         _ = try file.replace(with: Array(old.utf8))
         let counts = ReadCounts()
-        // Both loops run on threads of their own (offPool): a reader spinning on one of the
-        // two threads of the cooperative pool, beside another test's, held both for ever in CI.
+        // Both loops run on threads of their own at the lowest priority (offPoolAtLowPriority):
+        // a reader spinning on one of the two threads of the cooperative pool, beside another
+        // test's, held both for ever in CI; at normal priority they starved the tests beside them.
         let reader = Task {
-            try await offPool { [self] in
+            try await offPoolAtLowPriority { [self] in
                 while !counts.stop.load(ordering: .relaxed) {
                     if let text = contents(path), text != old, text != new {
                         counts.torn.add(1, ordering: .relaxed)
@@ -121,7 +122,7 @@ struct RenderedFileTests {
         }
         // Rewrites until the reader has read many times while they went on (a loaded machine
         // may start the reader late), at least 100 times, for at most 30 s.
-        let writer: Result<Void, any Error> = try await offPool {
+        let writer: Result<Void, any Error> = try await offPoolAtLowPriority {
             defer { counts.stop.store(true, ordering: .relaxed) }
             let deadline = ContinuousClock.now + .seconds(30)
             var round = 0

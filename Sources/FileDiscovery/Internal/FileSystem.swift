@@ -18,8 +18,12 @@ enum FileSystem {
     /// trust checks of ``verifyTrusted(_:)``.
     static func makeDirectories(_ path: String) throws(DiscoveryError) {
         var current = path.hasPrefix("/") ? "" : "."
+        // Concrete appends, not `"/" + component` (String + Substring) or `joined`: a generic
+        // algorithm's types are looked up at run time, a scan of every conformance in the
+        // binary each (docs/benchmarks.md, "Process start").
         for component in path.split(separator: "/") {
-            current += "/" + component
+            current += "/"
+            current += String(component)
             if mkdir(current, 0o700) != 0, errno != EEXIST {
                 throw error("cannot create directory", current)
             }
@@ -49,7 +53,11 @@ enum FileSystem {
             throw DiscoveryError(.invalidArgument, "\(path) exists and is not a directory")
         }
         try verifyOwnerAndMode(path, info, owners: [user], allowSticky: false)
-        let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+        var parent = ""
+        for component in path.split(separator: "/").dropLast() {
+            if !parent.isEmpty { parent += "/" }
+            parent += String(component)
+        }
         let parentPath = path.hasPrefix("/") ? "/" + parent : (parent.isEmpty ? "." : parent)
         guard stat(parentPath, &info) == 0 else { throw error("cannot read", parentPath) }
         try verifyOwnerAndMode(parentPath, info, owners: [user, 0], allowSticky: true)

@@ -40,15 +40,34 @@ struct BackendDescription: Sendable {
     /// Whether a command line names a target of a built-in backend on the event loops: only
     /// then does starting sdctl pay for starting them (about a tenth of `--version`'s time,
     /// docs/benchmarks.md).
-    static func needsEventLoops(arguments: some Sequence<String>) -> Bool {
-        arguments.contains { argument in
-            guard let end = argument.firstRange(of: "://"), end.lowerBound > argument.startIndex else {
-                return false
+    ///
+    /// On concrete types and bytes, not `some Sequence` and `firstRange(of:)`: a generic
+    /// algorithm's associated types are looked up at run time, each lookup a scan of every
+    /// protocol conformance in the binary (a tenth of `--version`'s instructions; docs/benchmarks.md).
+    static func needsEventLoops(arguments: [String]) -> Bool {
+        for argument in arguments {
+            guard let scheme = scheme(of: argument) else { continue }
+            for backend in all
+            where backend.usesEventLoops && backend.implementation != nil && backend.schemes.contains(scheme)
+            {
+                return true
             }
-            let scheme = argument[..<end.lowerBound].lowercased()
-            return all.contains {
-                $0.usesEventLoops && $0.implementation != nil && $0.schemes.contains(scheme)
+        }
+        return false
+    }
+
+    /// The lowercased scheme of `scheme://...`; nil without `://` after at least one byte.
+    private static func scheme(of argument: String) -> String? {
+        var argument = argument
+        return argument.withUTF8 { bytes -> String? in
+            guard bytes.count > 3 else { return nil }
+            for index in 1..<(bytes.count - 2)
+            where bytes[index] == UInt8(ascii: ":") && bytes[index + 1] == UInt8(ascii: "/")
+                && bytes[index + 2] == UInt8(ascii: "/")
+            {
+                return String(decoding: bytes[..<index], as: UTF8.self).lowercased()
             }
+            return nil
         }
     }
 }

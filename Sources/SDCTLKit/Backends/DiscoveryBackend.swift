@@ -25,6 +25,10 @@ protocol DiscoveryBackend: Sendable {
     /// An instancer for the target, owning its connection: stopping it closes that.
     func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer
 
+    /// The current set read once, without a watch, for `resolve` without `--wait-for`; nil
+    /// when this backend (or this target, now) needs its instancer for that.
+    func resolveOnce(_ context: CommandContext) throws(CLIError) -> [Instance]?
+
     /// The error and exit code for a failure of this backend.
     func cliError(_ error: DiscoveryError) -> CLIError
 }
@@ -57,6 +61,8 @@ extension DiscoveryBackend {
     static var schemes: [String] { backendDescription.schemes }
 
     var pollInterval: Duration? { nil }
+
+    func resolveOnce(_ context: CommandContext) throws(CLIError) -> [Instance]? { nil }
 
     func cliError(_ error: DiscoveryError) -> CLIError { CLIError(error) }
 

@@ -1,5 +1,12 @@
 import Discovery
 import FileDiscovery
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 extension BackendDescription {
     static let file = BackendDescription(
@@ -54,6 +61,22 @@ struct FileBackend: RegisteringBackend, Equatable {
 
     func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
         FileInstancer(directory: directory, logger: context.logger)
+    }
+
+    /// One read of the directory: what the instancer's first set is, without the watch, whose
+    /// inotify descriptor alone cost `resolve` a wait of up to 20 ms when it was closed (the
+    /// kernel waits out an RCU grace period; docs/benchmarks.md, "Process start"). A directory
+    /// that does not exist yet goes the instancer's way, which makes it (and checks the trust
+    /// of its parents) as before.
+    func resolveOnce(_ context: CommandContext) throws(CLIError) -> [Instance]? {
+        var info = stat()
+        guard lstat(directory.path, &info) == 0 else { return nil }
+        let logger = context.logger
+        return try mapping {
+            try directory.liveInstances { error in
+                logger.warning("skipping unreadable registration", metadata: ["sd.error": "\(error)"])
+            }
+        }
     }
 
     func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)

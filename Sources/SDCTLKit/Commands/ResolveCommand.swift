@@ -68,8 +68,19 @@ enum ResolveCommand: Command {
             targets, answers, compare: compare, probe: probe, maxStale: maxStale, context)
     }
 
-    /// The first answer of `target`'s instancer, or the first with at least `waitFor` instances.
+    /// The first answer of `target`'s instancer, or the first with at least `waitFor` instances;
+    /// without `waitFor`, a backend that can read its set once without a watch does that.
     static func resolve(_ target: Target, waitFor: Int?, _ context: CommandContext) async -> Answer {
+        if waitFor == nil {
+            do {
+                if let set = try target.backend.resolveOnce(context) {
+                    return .instances(
+                        set, InstanceFreshness(confirmed: InstanceFreshness.now(), isStale: false))
+                }
+            } catch {
+                return .failed(error, partial: nil)
+            }
+        }
         let instancer: any Instancer
         do {
             instancer = try target.backend.makeInstancer(context)

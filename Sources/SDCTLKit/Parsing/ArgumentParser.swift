@@ -14,7 +14,7 @@ public struct ArgumentParser: Sendable {
         var command = root
         var path: [String] = []
         var positionals: [String] = []
-        var options: [String: [String]] = [:]
+        var options: [(name: String, values: [String])] = []
         var trailing: [String]?
         var index = 0
         var optionsEnded = false
@@ -29,10 +29,14 @@ public struct ArgumentParser: Sendable {
             command.options.first { $0.short == short } ?? root.options.first { $0.short == short }
         }
         func record(_ option: OptionSpec, _ value: String) throws(CLIError) {
-            if options[option.long] != nil, !option.repeatable, option.valueName != nil {
+            guard let index = options.firstIndex(where: { $0.name == option.long }) else {
+                options.append((option.long, [value]))
+                return
+            }
+            if !option.repeatable, option.valueName != nil {
                 throw fail("option --\(option.long) given more than once")
             }
-            options[option.long, default: []].append(value)
+            options[index].values.append(value)
         }
 
         while index < arguments.count {

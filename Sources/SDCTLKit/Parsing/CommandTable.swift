@@ -9,8 +9,12 @@ public enum CommandTable {
         "where the service is: \(targetForms); several are each labelled in the output")
 
     /// Every backend's form of TARGET, in the order of ``BackendDescription/all``.
+    /// A loop, not `map(\.shortForm).joined(separator:)`: every command's help is built at start,
+    /// and the generic algorithm's run-time type lookup scanned every conformance in the binary.
     static var targetForms: String {
-        (["a bare name (file backend)"] + BackendDescription.all.map(\.shortForm)).joined(separator: ", ")
+        var forms = "a bare name (file backend)"
+        for backend in BackendDescription.all { forms += ", " + backend.shortForm }
+        return forms
     }
 
     /// Options accepted before or after any command.
@@ -226,7 +230,10 @@ public enum CommandTable {
     )
 
     /// The groups of commands (`bench balancer`), by their first word.
-    static let groups: [String: String] = ["bench": "measure balancers or a backend's propagation latency"]
+    /// A list, not a dictionary: see ``Invocation/options``.
+    static let groups: [(word: String, summary: String)] = [
+        ("bench", "measure balancers or a backend's propagation latency")
+    ]
 
     /// The first word of every command, in the order of `allCommands`.
     static var commandWords: [String] {
@@ -240,7 +247,9 @@ public enum CommandTable {
         commandWords.map { word in
             let members = allCommands.filter { $0.path[0] == word }
             guard members.count > 1 || members[0].path.count > 1 else { return members[0].spec }
-            return CommandSpec(name: word, summary: groups[word] ?? "", subcommands: members.map { $0.spec })
+            return CommandSpec(
+                name: word, summary: groups.first { $0.word == word }?.summary ?? "",
+                subcommands: members.map { $0.spec })
         }
     }
 
