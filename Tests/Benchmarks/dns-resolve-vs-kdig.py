@@ -3,8 +3,8 @@
 
     python3 Tests/Benchmarks/dns-resolve-vs-kdig.py [SDCTL] [--runs N]
 
-SDCTL defaults to .build/release/sdctl (build it with
-`swift build -c release --static-swift-stdlib --product sdctl`). Starts knotd (Debian's knot)
+SDCTL defaults to .build/release/sdctl (build it as .ci/install does:
+`source .ci/lib/release-build.sh && "${release_build[@]}"`). Starts knotd (Debian's knot)
 on a free loopback port in a temporary directory with one zone, then runs
 `sdctl resolve srv://127.0.0.1:PORT/_x._tcp.example.test` and
 `kdig @127.0.0.1 -p PORT SRV _x._tcp.example.test` alternately, N times each (after 20
