@@ -55,6 +55,9 @@ public final class EtcdRegistrar: Registrar, Sendable {
     /// first registration (go-kit's until then).
     public var layout: EtcdLayout { requestedLayout ?? detectedLayout.withLock { $0 } ?? .gokit }
 
+    /// The layout asked for or found by a registration; nil while neither.
+    public var knownLayout: EtcdLayout? { requestedLayout ?? detectedLayout.withLock { $0 } }
+
     /// The instance, with its id: the one given, else the address in the gRPC naming layout,
     /// else one made from the address.
     public var instance: Instance {

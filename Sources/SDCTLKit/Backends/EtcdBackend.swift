@@ -2,6 +2,7 @@
 #if Etcd
     import Discovery
     import EtcdDiscovery
+    import Synchronization
 
     #if canImport(Glibc)
         import Glibc
@@ -99,12 +100,20 @@
         func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
             let client = try makeClient(context)
             let logger = context.logger
+            let layout = self.layout
+            // The rounds of `bench propagation` register one after another under one prefix: the
+            // layout the last registrar found is this one's, as a registering process finds it
+            // once. Each round's registrar looked again, timing a Range per registration that
+            // etcd's Go client does not make (docs/benchmarks.md).
+            let previous = LastRegistrar()
             return RegistrarFactory(
                 make: { instance throws(CLIError) in
                     try mapping {
-                        try EtcdRegistrar(
-                            client: client, prefix: prefix, instance: instance, layout: layout, logger: logger
-                        )
+                        let registrar = try EtcdRegistrar(
+                            client: client, prefix: prefix, instance: instance,
+                            layout: layout ?? previous.registrar.withLock { $0?.knownLayout }, logger: logger)
+                        previous.registrar.withLock { $0 = registrar }
+                        return registrar
                     }
                 },
                 close: { client.close() })
@@ -152,6 +161,11 @@
                 throw cliError(error)
             }
         }
+    }
+
+    /// The registrar a factory made last, whose layout the next one takes.
+    private final class LastRegistrar: Sendable {
+        let registrar = Mutex<EtcdRegistrar?>(nil)
     }
 #endif  // Etcd
 
