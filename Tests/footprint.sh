@@ -14,7 +14,7 @@ trap 'rm -f "$map" "$map.stripped"' EXIT
 # The map is written by the link; the same build line as .ci/install otherwise, unstripped so
 # that nm can look for ICU (the map records what --strip-all would have kept anyway).
 source .ci/lib/release-build.sh
-build=("${release_build[@]}" -Xlinker --no-export-dynamic -Xlinker "-Map=$map")
+build=("${release_build[@]}" -Xlinker "-Map=$map")
 "${build[@]}" >&2
 binary=$("${build[@]}" --show-bin-path)/sdctl
 strip --strip-all -o "$map.stripped" "$binary"

@@ -10,6 +10,9 @@
 # - not position-independent (-no-pie, as Go links its binaries): 83,000 relative relocations
 #   and the copy-on-write faults of the pages they wrote are gone. The libraries, the stack and
 #   the heap are still placed at random.
+# - --no-export-dynamic: SwiftPM links every executable with --export-dynamic, 33,000 symbols
+#   that no one looks up, and the Swift runtime's start-up dladdr() walks them all (1.2M
+#   instructions, twice --version's own). It also kept 5 MB of symbol tables (docs/footprint.md).
 
 # Prints the directory of links to the static archives, made under .build; exits 1 naming what
 # is missing.
@@ -37,4 +40,5 @@ release_build=(
     -Xswiftc -Xclang-linker -Xswiftc -no-pie
     -Xswiftc -Xclang-linker -Xswiftc "-L$release_static_directory"
     -Xswiftc -Xclang-linker -Xswiftc -static-libgcc
+    -Xlinker --no-export-dynamic
 )

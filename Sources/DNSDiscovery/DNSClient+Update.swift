@@ -33,11 +33,9 @@ extension DNSClient {
             let reply: DNSMessage
             do {
                 let address = try SocketAddress.dnsServer(server)
-                reply = try await DNSTransport.exchange(
+                reply = try await exchange(
                     update, id: id, question: DNSQuestion(name: DNSName.relative(zone), type: .soa),
-                    server: address,
-                    overTCP: false, deadline: .now() + .nanoseconds(Int64(timeout.wholeNanoseconds)),
-                    group: group)
+                    server: address, overTCP: false, deadline: .now + timeout)
             } catch let error as DiscoveryError {
                 lastFailure = error
                 continue

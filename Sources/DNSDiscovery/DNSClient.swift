@@ -18,20 +18,39 @@ import Synchronization
 /// not in a negative answer: the name that failed may well exist.
 public final class DNSClient: Sendable {
     public let configuration: DNSResolverConfiguration
-    let group: any EventLoopGroup
+    public let transport: Transport
     private let logger: Logger
     /// Where the next query starts when ``DNSResolverConfiguration/rotate`` is set.
     private let nextServer = Atomic<Int>(0)
 
-    public init(
+    /// A client whose queries go over channels on `group`'s event loops.
+    ///
+    /// - Parameters:
+    ///   - configuration: The servers, search list and timeouts.
+    ///   - group: The event loops the channels run on.
+    ///   - logger: Where the client logs (server failures, at debug level).
+    public convenience init(
         configuration: DNSResolverConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = DiscoveryLogging.disabled
     ) {
-        let logger = logger.forBackend("dns")
+        self.init(configuration: configuration, transport: .eventLoops(group), logger: logger)
+    }
+
+    /// A client whose queries go by `transport`.
+    ///
+    /// - Parameters:
+    ///   - configuration: The servers, search list and timeouts.
+    ///   - transport: How each exchange reaches a server: ``Transport/eventLoops(_:)`` or
+    ///     ``Transport/threadPerExchange``.
+    ///   - logger: Where the client logs (server failures, at debug level).
+    public init(
+        configuration: DNSResolverConfiguration, transport: Transport,
+        logger: Logger = DiscoveryLogging.disabled
+    ) {
         self.configuration = configuration
-        self.group = group
-        self.logger = logger
+        self.transport = transport
+        self.logger = logger.forBackend("dns")
     }
 
     /// Asks for `type` records of `name`, trying the search list as the configuration says.
@@ -130,13 +149,12 @@ public final class DNSClient: Sendable {
         } catch {
             throw DiscoveryError(.invalidArgument, "invalid DNS server '\(server)'", cause: error)
         }
-        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Int64(timeout.wholeNanoseconds))
+        let deadline = ContinuousClock.now + timeout
         let id = UInt16.random(in: .min ... .max)
         let query = try DNSMessage.query(id: id, name: question.name, type: question.type)
         do {
-            let udp = try await DNSTransport.exchange(
-                query, id: id, question: question, server: address, overTCP: false, deadline: deadline,
-                group: group)
+            let udp = try await exchange(
+                query, id: id, question: question, server: address, overTCP: false, deadline: deadline)
             guard udp.isTruncated else {
                 return DNSResponse(message: udp, server: "\(server)", name: question.name, overTCP: false)
             }
@@ -147,9 +165,8 @@ public final class DNSClient: Sendable {
         }
         let tcpID = UInt16.random(in: .min ... .max)
         let tcpQuery = try DNSMessage.query(id: tcpID, name: question.name, type: question.type)
-        let tcp = try await DNSTransport.exchange(
-            tcpQuery, id: tcpID, question: question, server: address, overTCP: true, deadline: deadline,
-            group: group)
+        let tcp = try await exchange(
+            tcpQuery, id: tcpID, question: question, server: address, overTCP: true, deadline: deadline)
         guard !tcp.isTruncated else {
             throw DiscoveryError(.invalidResponse, "\(server) sent a truncated reply over TCP")
         }

@@ -57,6 +57,15 @@ public final class EtcdInstancer: CoreBackedInstancer {
         let logger: Logger
         let skipped = SkippedEntryReport(entries: "keys")
 
+        /// The keys of a Range that are instances, by key.
+        func instances(_ kvs: [EtcdKeyValue]) -> KeyedInstances<[UInt8]> {
+            var instances: [[UInt8]: Instance] = [:]
+            for kv in kvs {
+                if let instance = parse(kv) { instances[kv.key] = instance }
+            }
+            return KeyedInstances(instances)
+        }
+
         /// A key's value as an instance; `nil` for a gRPC naming delete, or a value that fits
         /// no layout (reported).
         func parse(_ kv: EtcdKeyValue) -> Instance? {
@@ -95,13 +104,7 @@ public final class EtcdInstancer: CoreBackedInstancer {
             do throws(DiscoveryError) {
                 if progress.state.withLock({ $0.needRange }) {
                     let (kvs, revision) = try await client.range(prefix: key)
-                    var instances: [[UInt8]: Instance] = [:]
-                    for kv in kvs {
-                        if let instance = reader.parse(kv) {
-                            instances[kv.key] = instance
-                        }
-                    }
-                    let sorted = KeyedInstances(instances)
+                    let sorted = reader.instances(kvs)
                     progress.state.withLock { state in
                         state.instances = sorted
                         state.revision = revision

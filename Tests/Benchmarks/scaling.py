@@ -282,13 +282,17 @@ def compare_clis(sdctl, count, ports, directory, environment):
     zk = Load("zk", count, ports, directory)
     path = zk.target.split(str(ports["zk"]), 1)[1]
     prefix = etcd.target.split(str(ports["etcd"]), 1)[1]
-    subprocess.run([sys.executable, f"{HERE}/process-times.py", "--runs", "31",
-                    "sdctl-version", f"{sdctl} --version",
-                    "sdctl-etcd", f"env SDCTL_HOME={directory} {sdctl} resolve {etcd.target}",
-                    "etcdctl", f"env ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:{ports['etcd']} get --prefix {prefix}",
-                    "sdctl-zk", f"env SDCTL_HOME={directory} {sdctl} resolve {zk.target}",
-                    "zkCli.sh", f"/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:{ports['zk']} ls {path}"],
-                   check=True)
+    # Each pair interleaved on its own: a JVM start (zkCli.sh) busies both cores for half a
+    # second and would weigh on whichever command came next. Variables from the environment,
+    # not through env(1), whose exec is no part of either command.
+    times = [sys.executable, f"{HERE}/process-times.py", "--runs", "31"]
+    environment = dict(environment, SDCTL_HOME=directory, ETCDCTL_API="3")
+    subprocess.run(times + ["sdctl-etcd", f"{sdctl} resolve {etcd.target}",
+                            "etcdctl", f"etcdctl --endpoints 127.0.0.1:{ports['etcd']} get --prefix {prefix}"],
+                   check=True, env=environment)
+    subprocess.run(times + ["sdctl-zk", f"{sdctl} resolve {zk.target}",
+                            "zkCli.sh", f"/usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:{ports['zk']} ls {path}"],
+                   check=True, env=environment)
     etcd.release()
     zk.release()
 

@@ -75,6 +75,12 @@ struct EtcdLayoutTests {
             #expect(
                 log.all.filter { $0.hasPrefix("debug skipping one of the keys that fit no layout") }.count
                     == 1)
+            // Read once without a watch: the same set, the same rules.
+            let once = try await EtcdInstancer.resolve(client: shared, prefix: "web/")
+            #expect(once == seen)
+            let onceGRPC = try await EtcdInstancer.resolve(client: shared, prefix: "web/", layout: .grpc)
+            #expect(onceGRPC.map(\.address) == ["10.0.0.1:80"])
+
             let grpc = EtcdInstancer(client: shared, prefix: "web/", layout: .grpc)
             defer { grpc.stop() }
             let subscription = grpc.subscribe()

@@ -46,13 +46,15 @@ struct TargetTests {
     func eventLoopDecision() {
         for arguments in [
             ["resolve", "etcd://h:2379/x/"], ["watch", "web", "CONSUL://h/web"],
-            ["resolve", "srv:///_x._tcp.a"],
+            ["resolve", "srv:///_x._tcp.a", "eureka://h/APP"],
         ] {
             #expect(BackendDescription.needsEventLoops(arguments: arguments), "\(arguments)")
         }
         for arguments in [
             ["resolve", "web"], ["resolve", "zk://h:2181/x"], ["resolve", "file:///tmp/web"], ["--version"],
             ["register", "web", "10.0.0.1:80", "--", "curl", "http://x"], ["resolve", "://x"],
+            // DNS: `resolve` asks on threads of its own, a watch's queries gain nothing from them.
+            ["resolve", "srv:///_x._tcp.a"],
         ] {
             #expect(!BackendDescription.needsEventLoops(arguments: arguments), "\(arguments)")
         }
@@ -173,11 +175,13 @@ struct TargetTests {
         #expect(plain.configuration.server == .http(HostPort(host: "127.0.0.1", port: 8080)))
         #expect(plain.namespace == "shop" && plain.service == "web" && plain.selection == .init())
         let tls = try #require(
-            try parse("k8ss://api.example.com/shop/web?port=grpc&include=serving").backend as? KubernetesBackend)
+            try parse("k8ss://api.example.com/shop/web?port=grpc&include=serving").backend
+                as? KubernetesBackend)
         #expect(tls.configuration.server == .https(HostPort(host: "api.example.com", port: 6443)))
         #expect(tls.selection == .init(port: .named("grpc"), include: .serving))
         #expect(
-            try (parse("k8s://h:1/a/b?port=8443").backend as? KubernetesBackend)?.selection.port == .number(8443))
+            try (parse("k8s://h:1/a/b?port=8443").backend as? KubernetesBackend)?.selection.port
+                == .number(8443))
         let cluster = try #require(
             try Target(
                 parsing: "k8s:///shop/web",

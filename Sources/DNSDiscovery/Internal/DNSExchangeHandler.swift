@@ -1,38 +1,17 @@
 import Discovery
 import NIOCore
 
-/// What both transports check on a reply: the query's id, then (decoded) a response to the
-/// query's question. A reply with another id or question is not ours and is dropped, so a
-/// spoofed or stale datagram cannot end the wait; a reply with our id that cannot be decoded
-/// fails the exchange.
-struct DNSReplyMatcher {
-    let id: UInt16
-    let question: DNSQuestion
-    let promise: EventLoopPromise<DNSMessage>
-
-    func accept(_ bytes: ByteBuffer) {
-        guard bytes.getInteger(at: bytes.readerIndex, as: UInt16.self) == id else { return }
-        let decoded = bytes.withUnsafeReadableBytes { raw in
-            Result { () throws(DiscoveryError) in try DNSMessage(decoding: raw) }
-        }
-        switch decoded {
-        case .success(let message):
-            guard message.isResponse else { return }
-            // A server that could not parse the query (FORMERR) may send no question back.
-            let answersQuestion =
-                message.questions.count == 1
-                ? message.questions[0].matches(question)
-                : message.questions.isEmpty && message.responseCode != .noError
-            guard answersQuestion else { return }
-            promise.succeed(message)
-        case .failure(let error):
-            promise.fail(error)
+extension DNSReplyMatcher {
+    /// Settles `promise` with what ``match(_:)`` makes of `bytes`; bytes that are not ours
+    /// leave it waiting.
+    func accept(_ bytes: ByteBuffer, into promise: EventLoopPromise<DNSMessage>) {
+        switch bytes.withUnsafeReadableBytes({ match($0) }) {
+        case .success(let message): promise.succeed(message)
+        case .failure(let error): promise.fail(error)
+        case nil: break
         }
     }
 }
-
-/// A UDP reply larger than the payload size the query advertised: asked again over TCP.
-struct OversizedReply: Error {}
 
 /// Waits on a UDP channel for the reply to one query; datagrams from any other address are
 /// dropped. Runs on the channel's event loop.
@@ -41,10 +20,12 @@ final class DNSDatagramHandler: ChannelInboundHandler {
 
     private let server: SocketAddress
     private let matcher: DNSReplyMatcher
+    private let promise: EventLoopPromise<DNSMessage>
 
-    init(server: SocketAddress, matcher: DNSReplyMatcher) {
+    init(server: SocketAddress, matcher: DNSReplyMatcher, promise: EventLoopPromise<DNSMessage>) {
         self.server = server
         self.matcher = matcher
+        self.promise = promise
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -54,19 +35,16 @@ final class DNSDatagramHandler: ChannelInboundHandler {
         if bytes.readableBytes > DNSTransport.datagramLimit {
             // Cut short by the receive buffer: the server ignored the payload size we advertised.
             // Only the header is whole; a response with our id is taken as truncated (TC).
-            guard bytes.getInteger(at: bytes.readerIndex, as: UInt16.self) == matcher.id,
-                let flags = bytes.getInteger(at: bytes.readerIndex + 2, as: UInt16.self), flags & 0x8000 != 0
-            else { return }
-            matcher.promise.fail(
-                DiscoveryError(
-                    .invalidResponse, "UDP reply over the advertised size", cause: OversizedReply()))
+            if bytes.withUnsafeReadableBytes({ matcher.isOurResponseHeader($0) }) {
+                promise.fail(DiscoveryError.oversizedReply)
+            }
             return
         }
-        matcher.accept(bytes)
+        matcher.accept(bytes, into: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        matcher.promise.fail(error)
+        promise.fail(error)
         context.close(promise: nil)
     }
 }
@@ -78,11 +56,13 @@ final class DNSStreamHandler: ChannelInboundHandler {
 
     private let server: SocketAddress
     private let matcher: DNSReplyMatcher
+    private let promise: EventLoopPromise<DNSMessage>
     private var received: ByteBuffer?
 
-    init(server: SocketAddress, matcher: DNSReplyMatcher) {
+    init(server: SocketAddress, matcher: DNSReplyMatcher, promise: EventLoopPromise<DNSMessage>) {
         self.server = server
         self.matcher = matcher
+        self.promise = promise
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -96,19 +76,19 @@ final class DNSStreamHandler: ChannelInboundHandler {
             let message = received!.getSlice(at: received!.readerIndex + 2, length: Int(length))
         {
             received!.moveReaderIndex(forwardBy: 2 + Int(length))
-            matcher.accept(message)
+            matcher.accept(message, into: promise)
         }
         received!.discardReadBytes()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        matcher.promise.fail(
+        promise.fail(
             DiscoveryError(.unavailable, "\(server.dnsDescription) closed the connection before answering"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        matcher.promise.fail(error)
+        promise.fail(error)
         context.close(promise: nil)
     }
 }

@@ -8,20 +8,20 @@ import NIOPosix
     import Musl
 #endif
 
-/// Sends one query over a fresh UDP socket or TCP connection and waits for its reply until
-/// `deadline`; the channel is closed whatever happens, cancellation included.
+/// Sends one query over a fresh UDP socket or TCP connection on swift-nio's event loops and
+/// waits for its reply until `deadline`; the channel is closed whatever happens, cancellation
+/// included. (``DNSSocketExchange`` is the same without swift-nio.)
 enum DNSTransport {
     /// The largest UDP reply taken as whole: the payload size a query advertises. Datagrams are
     /// read into a buffer one byte larger, so a fuller one was cut short.
     static let datagramLimit = Int(DNSMessage.advertisedPayloadSize)
 
     static func exchange(
-        _ query: [UInt8], id: UInt16, question: DNSQuestion, server: SocketAddress, overTCP: Bool,
+        _ query: [UInt8], matcher: DNSReplyMatcher, server: SocketAddress, overTCP: Bool,
         deadline: NIODeadline, group: any EventLoopGroup
     ) async throws(DiscoveryError) -> DNSMessage {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: DNSMessage.self)
-        let matcher = DNSReplyMatcher(id: id, question: question, promise: promise)
         let transport = overTCP ? "TCP" : "UDP"
         let timeout = eventLoop.scheduleTask(deadline: deadline) {
             promise.fail(
@@ -36,7 +36,7 @@ enum DNSTransport {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                DNSStreamHandler(server: server, matcher: matcher))
+                                DNSStreamHandler(server: server, matcher: matcher, promise: promise))
                         }
                     }
                     .connect(to: server).get()
@@ -54,7 +54,7 @@ enum DNSTransport {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                DNSDatagramHandler(server: server, matcher: matcher))
+                                DNSDatagramHandler(server: server, matcher: matcher, promise: promise))
                         }
                     }
                     .connect(to: server).get()

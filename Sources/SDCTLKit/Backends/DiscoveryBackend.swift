@@ -26,8 +26,10 @@ protocol DiscoveryBackend: Sendable {
     func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer
 
     /// The current set read once, without a watch, for `resolve` without `--wait-for`; nil
-    /// when this backend (or this target, now) needs its instancer for that.
-    func resolveOnce(_ context: CommandContext) throws(CLIError) -> [Instance]?
+    /// when this backend (or this target, now) needs its instancer for that. Called within
+    /// `--timeout`, and cancelled when it runs out; the set is what the instancer's first
+    /// answer would be, and a failure the error its first failure would be.
+    func resolveOnce(_ context: CommandContext) async throws(CLIError) -> [Instance]?
 
     /// The error and exit code for a failure of this backend.
     func cliError(_ error: DiscoveryError) -> CLIError
@@ -62,7 +64,7 @@ extension DiscoveryBackend {
 
     var pollInterval: Duration? { nil }
 
-    func resolveOnce(_ context: CommandContext) throws(CLIError) -> [Instance]? { nil }
+    func resolveOnce(_ context: CommandContext) async throws(CLIError) -> [Instance]? { nil }
 
     func cliError(_ error: DiscoveryError) -> CLIError { CLIError(error) }
 

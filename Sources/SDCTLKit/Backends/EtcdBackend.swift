@@ -83,6 +83,19 @@
                 close: { client.close() })
         }
 
+        /// One prefix Range on a client of its own, closed after: what `etcdctl get --prefix`
+        /// does, without the instancer's watch (docs/benchmarks.md, "Process start").
+        func resolveOnce(_ context: CommandContext) async throws(CLIError) -> [Instance]? {
+            let client = try makeClient(context)
+            defer { client.close() }
+            do {
+                return try await EtcdInstancer.resolve(
+                    client: client, prefix: prefix, layout: layout, logger: context.logger)
+            } catch {
+                throw cliError(error)
+            }
+        }
+
         func makeRegistrar(for instance: Instance, ttl: Duration?, _ context: CommandContext) throws(CLIError)
             -> any Registrar
         {

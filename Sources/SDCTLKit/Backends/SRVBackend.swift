@@ -71,16 +71,34 @@
         }
 
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
+            SRVInstancer(
+                client: DNSClient(configuration: try resolverConfiguration(), logger: context.logger),
+                configuration: instancerConfiguration(context), logger: context.logger)
+        }
+
+        private func instancerConfiguration(_ context: CommandContext) -> SRVInstancer.Configuration {
             // One refresh (all servers and attempts) must end before --timeout does, so that no
             // answer is reported as the server's failure (69), not as sdctl's timeout (124).
             let queryTimeout = (context.timeout ?? ResolveCommand.defaultTimeout) * 8 / 10
-            return SRVInstancer(
-                client: DNSClient(configuration: try resolverConfiguration(), logger: context.logger),
-                configuration: SRVInstancer.Configuration(
-                    name: name, resolve: resolve, minimumInterval: minimumInterval,
-                    maximumInterval: maximumInterval,
-                    queryTimeout: queryTimeout),
+            return SRVInstancer.Configuration(
+                name: name, resolve: resolve, minimumInterval: minimumInterval,
+                maximumInterval: maximumInterval,
+                queryTimeout: queryTimeout)
+        }
+
+        /// One refresh without a watch, on a client of its own threads: `resolve` then starts
+        /// nothing of swift-nio, whose channel set-up cost more than the query (docs/benchmarks.md,
+        /// "Process start").
+        func resolveOnce(_ context: CommandContext) async throws(CLIError) -> [Instance]? {
+            let client = DNSClient(
+                configuration: try resolverConfiguration(), transport: .threadPerExchange,
                 logger: context.logger)
+            do {
+                return try await SRVInstancer.resolve(
+                    client: client, configuration: instancerConfiguration(context), logger: context.logger)
+            } catch {
+                throw cliError(error)
+            }
         }
 
         func resolverConfiguration() throws(CLIError) -> DNSResolverConfiguration {
@@ -120,8 +138,10 @@ extension BackendDescription {
         #else
             let implementation: (any DiscoveryBackend.Type)? = nil
         #endif
+        // A watch's queries go over swift-nio's channels, but one exchange per TTL gains nothing
+        // from running its tasks on the event loops, and `resolve` starts none (resolveOnce).
         return BackendDescription(
-            name: "DNS", trait: "DNS", schemes: ["srv"], usesEventLoops: true, shortForm: "srv://",
+            name: "DNS", trait: "DNS", schemes: ["srv"], usesEventLoops: false, shortForm: "srv://",
             targets: [
                 CommandTable.Entry(
                     "srv:///_http._tcp.web.example.com",

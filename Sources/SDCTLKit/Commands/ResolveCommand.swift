@@ -71,14 +71,30 @@ enum ResolveCommand: Command {
     /// The first answer of `target`'s instancer, or the first with at least `waitFor` instances;
     /// without `waitFor`, a backend that can read its set once without a watch does that.
     static func resolve(_ target: Target, waitFor: Int?, _ context: CommandContext) async -> Answer {
+        let timeout = context.timeout ?? (waitFor == nil ? defaultTimeout : nil)
         if waitFor == nil {
-            do {
-                if let set = try target.backend.resolveOnce(context) {
-                    return .instances(
-                        set, InstanceFreshness(confirmed: InstanceFreshness.now(), isStale: false))
+            // Within --timeout as the instancer's first answer is: cancelled when it runs out.
+            let once = await withTimeout(timeout) { () async -> Result<[Instance]?, CLIError> in
+                do throws(CLIError) {
+                    return .success(try await target.backend.resolveOnce(context))
+                } catch {
+                    return .failure(error)
                 }
-            } catch {
+            }
+            switch once {
+            case .some(.success(let set?)):
+                return .instances(set, InstanceFreshness(confirmed: InstanceFreshness.now(), isStale: false))
+            case .some(.success(nil)):
+                break  // this backend answers through its instancer
+            case .some(.failure(let error)):
                 return .failed(error, partial: nil)
+            case .none:
+                return .failed(
+                    CLIError(
+                        .unavailable,
+                        "timed out after \(DurationParser.format(timeout!)) waiting for an answer from the backend"
+                    ),
+                    partial: nil)
             }
         }
         let instancer: any Instancer
@@ -90,7 +106,6 @@ enum ResolveCommand: Command {
         defer { instancer.stop() }
         let subscription = instancer.subscribe()
         let seen = Mutex<[Instance]?>(nil)
-        let timeout = context.timeout ?? (waitFor == nil ? defaultTimeout : nil)
 
         let outcome = await withTimeout(timeout) { () async -> Result<[Instance], DiscoveryError>? in
             for await event in subscription {
@@ -144,7 +159,13 @@ enum ResolveCommand: Command {
     static func print(_ set: [Instance], _ freshness: InstanceFreshness?, _ context: CommandContext) {
         switch context.format {
         case .text:
-            for instance in set { context.output.line(instance.address.terminalSafe) }
+            // One write for the set (in pipe-buffer pieces), not a poll(2) and a write(2) a line.
+            var text = ""
+            for instance in set {
+                text += instance.address.terminalSafe
+                text += "\n"
+            }
+            if !text.isEmpty { context.output.write(piece: text) }
         case .json:
             context.output.json(
                 .object(freshnessMembers(freshness) + [("instances", .array(set.map(JSONValue.init)))]))
