@@ -72,6 +72,8 @@ let package = Package(
     targets: [
         // Thread-local slot numbers for the balancers' striped pick state.
         .target(name: "CDiscoverySupport"),
+        // The address of Swift Concurrency's global-executor hook, for sdctl's main.swift.
+        .target(name: "CSDCTLExecutorHook"),
         .target(
             name: "Discovery",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -213,6 +215,7 @@ let package = Package(
                 // For the backends that talk over swift-nio's sockets (main.swift says why).
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: networked)),
                 .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: networked)),
+                .target(name: "CSDCTLExecutorHook", condition: .when(traits: networked)),
             ],
             swiftSettings: [.define("SDCTL_EVENT_LOOPS", .when(traits: networked))]),
         .target(
@@ -307,7 +310,8 @@ let package = Package(
 // through a per-module typealias, and every file that locks would have to import Discovery for
 // that build alone.
 let threadSanitizerBuild = Context.environment["SDCTL_TSAN"] != nil
-for target in package.targets where target.type != .system && target.name != "CDiscoverySupport" {
+let cTargets: Set = ["CDiscoverySupport", "CSDCTLExecutorHook"]
+for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
         + (threadSanitizerBuild ? [] : [.enableUpcomingFeature("MemberImportVisibility")])

@@ -45,7 +45,11 @@ public enum SDCTL {
     }
 
     /// Runs `sdctl` with `arguments` (without the program name) and returns the exit code.
-    public static func main(arguments: [String], environment: [String: String]) async -> Int32 {
+    /// `globalExecutor`, what runs Swift Concurrency's jobs as the caller set it up, is logged
+    /// with `-v`.
+    public static func main(
+        arguments: [String], environment: [String: String], globalExecutor: String? = nil
+    ) async -> Int32 {
         if let code = immediate(arguments: arguments) { return code }
         let parser = ArgumentParser()
         let stderrOutput = Output(format: .text, color: false)
@@ -54,6 +58,9 @@ public enum SDCTL {
             let invocation = try parser.parse(arguments)
             verbose = invocation.has("verbose")
             let context = try makeContext(invocation, environment: environment)
+            if let globalExecutor {
+                context.logger.debug("global executor", metadata: ["sd.executor": "\(globalExecutor)"])
+            }
             return try await runUntilOutputClosed(context, parser: parser).rawValue
         } catch {
             stderrOutput.note(error.message)

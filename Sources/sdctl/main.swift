@@ -1,10 +1,5 @@
 import SDCTLKit
 
-#if SDCTL_EVENT_LOOPS
-    import NIOCore
-    import NIOPosix
-#endif
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -24,9 +19,10 @@ if let code = SDCTL.immediate(arguments: arguments) { exit(code) }
 // it: starting the event loops is about a tenth of starting sdctl (docs/benchmarks.md), which
 // `--version`, help, completions and the file and ZooKeeper backends need not pay. Package.swift
 // defines SDCTL_EVENT_LOOPS when a backend on the event loops is built in.
+var globalExecutor = "Swift's default"
 #if SDCTL_EVENT_LOOPS
     if SDCTL.needsEventLoops(arguments: arguments) {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        globalExecutor = EventLoopExecutor.install() ? "swift-nio's event loops" : "another hook's"
     }
 #endif
 // The environment, split at each variable's first `=` on its bytes (Character-wise search
@@ -43,5 +39,13 @@ while let pointer = entry.pointee {
     }
     entry += 1
 }
-let code = await SDCTL.main(arguments: arguments, environment: environment)
+#if SDCTL_EVENT_LOOPS
+    // Only -v shows it: the check is a task of its own.
+    for argument in arguments where argument == "-v" || argument == "--verbose" {
+        let onLoops = await EventLoopExecutor.tasksRunOnEventLoops()
+        globalExecutor += onLoops ? " (a task ran on an event loop)" : " (a task ran off the event loops)"
+        break
+    }
+#endif
+let code = await SDCTL.main(arguments: arguments, environment: environment, globalExecutor: globalExecutor)
 exit(code)
