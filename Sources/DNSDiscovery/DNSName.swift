@@ -25,36 +25,72 @@ public enum DNSName {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 
-    /// Appends `name` (letters, digits, `-`, `_`, dots; a final dot optional) in wire form.
+    /// Appends `name` in wire form: labels separated by dots, a final dot optional, in the text
+    /// form the decoder writes (dig's): printable ASCII as is, `\.` and `\\` for a dot or a
+    /// backslash inside a label, `\DDD` for any other byte. A DNS-SD instance name taken from a
+    /// PTR answer (`My\032Printer._http._tcp.local`) goes back on the wire as it came.
     ///
     /// Throws `DiscoveryError/Code/invalidArgument` for an empty label, a label longer than 63
-    /// bytes, a name longer than 255, or a byte the toolkit does not send.
+    /// bytes, a name longer than 255, a space, a byte outside ASCII or a control byte that is
+    /// not escaped, or a bad escape.
     public static func encode(_ name: String, into bytes: inout [UInt8]) throws(DiscoveryError) {
         func fail(_ why: String) -> DiscoveryError {
             DiscoveryError(.invalidArgument, "invalid DNS name '\(name)': \(why)")
         }
-        let text = relative(name)
-        guard text != "." else {
+        guard name != "." else {
             bytes.append(0)
             return
         }
+        let text = Array(name.utf8)
         var wireLength = 1
-        for label in text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+        var label: [UInt8] = []
+        var index = 0
+        func endLabel() throws(DiscoveryError) {
             guard !label.isEmpty else { throw fail("empty label") }
             guard label.count <= maximumLabelLength else { throw fail("a label is longer than 63 bytes") }
-            guard label.allSatisfy(isHostNameByte) else {
-                throw fail("only letters, digits, '-' and '_' go in a label")
-            }
             wireLength += 1 + label.count
             guard wireLength <= maximumWireLength else { throw fail("longer than 255 bytes") }
             bytes.append(UInt8(label.count))
             bytes.append(contentsOf: label)
+            label.removeAll(keepingCapacity: true)
         }
+        while index < text.count {
+            let byte = text[index]
+            switch byte {
+            case UInt8(ascii: "."):
+                try endLabel()
+                index += 1
+                if index == text.count {  // the optional final dot
+                    bytes.append(0)
+                    return
+                }
+            case UInt8(ascii: "\\"):
+                guard index + 1 < text.count else { throw fail("it ends in a backslash") }
+                let next = text[index + 1]
+                if next >= 0x30 && next <= 0x39 {
+                    guard index + 3 < text.count,
+                        text[(index + 1)...(index + 3)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                    else { throw fail("\\DDD takes three digits") }
+                    let value = text[(index + 1)...(index + 3)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                    guard value <= 255 else { throw fail("\\DDD above 255") }
+                    label.append(UInt8(value))
+                    index += 4
+                } else {
+                    guard next > 0x20 && next < 0x7F else {
+                        throw fail("a backslash before a byte that is not printable")
+                    }
+                    label.append(next)
+                    index += 2
+                }
+            default:
+                guard byte > 0x20 && byte < 0x7F else {
+                    throw fail("a space, a control byte or a byte outside ASCII must be written \\DDD")
+                }
+                label.append(byte)
+                index += 1
+            }
+        }
+        try endLabel()
         bytes.append(0)
-    }
-
-    static func isHostNameByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == 0x2D || byte == 0x5F
     }
 }

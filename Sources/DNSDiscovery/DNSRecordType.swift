@@ -7,6 +7,8 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
     public static let ns = DNSRecordType(rawValue: 2)
     public static let cname = DNSRecordType(rawValue: 5)
     public static let soa = DNSRecordType(rawValue: 6)
+    public static let ptr = DNSRecordType(rawValue: 12)
+    public static let txt = DNSRecordType(rawValue: 16)
     public static let aaaa = DNSRecordType(rawValue: 28)
     public static let srv = DNSRecordType(rawValue: 33)
     /// The EDNS0 pseudo-record (RFC 6891).
@@ -18,6 +20,8 @@ public struct DNSRecordType: RawRepresentable, Sendable, Hashable, CustomStringC
         case .ns: "NS"
         case .cname: "CNAME"
         case .soa: "SOA"
+        case .ptr: "PTR"
+        case .txt: "TXT"
         case .aaaa: "AAAA"
         case .srv: "SRV"
         case .opt: "OPT"

@@ -13,6 +13,11 @@ public struct DNSResourceRecord: Sendable, Hashable {
         /// An IPv6 address, its 16 bytes as two big-endian halves.
         case aaaa(high: UInt64, low: UInt64)
         case cname(String)
+        /// A name the record points to: in DNS-SD (RFC 6763), a service instance's name.
+        case ptr(String)
+        /// The character-strings of a TXT record, as sent (each at most 255 bytes); DNS-SD's
+        /// key/value pairs are read from them by ``DNSSDTXTRecord``.
+        case txt([[UInt8]])
         /// The fields of an SOA record that negative caching needs (RFC 2308).
         case soa(primary: String, minimum: UInt32)
         /// Any other type: only the length of its data is kept.

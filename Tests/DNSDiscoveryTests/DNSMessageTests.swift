@@ -93,6 +93,33 @@ struct DNSReplyDecodingTests {
             "does not point backwards")
     }
 
+    @Test("PTR and TXT records decode: a compressed PTR target, TXT strings as sent, empty ones included")
+    func ptrAndTXT() throws {
+        // PTR owner -> question; target "My\032Box" + pointer to the question's name.
+        let ptr: [UInt8] =
+            [0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 60, 0, 9, 6] + Array("My Box".utf8) + [0xC0, 12]
+        let txt: [UInt8] =
+            [0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 9, 3] + Array("a=1".utf8) + [0, 3] + Array("b=2".utf8)
+        let message = try DNSMessage(decoding: header((1, 2, 0, 0)) + question + ptr + txt)
+        #expect(message.answers.map(\.type) == [.ptr, .txt])
+        #expect(message.answers[0].data == .ptr(#"My\032Box._x._tcp.example.test"#))
+        #expect(message.answers[1].data == .txt([Array("a=1".utf8), [], Array("b=2".utf8)]))
+    }
+
+    @Test("a TXT string that runs past its record, or a PTR target past its data, is an error")
+    func malformedPTRAndTXT() {
+        expectMalformed(
+            header((1, 1, 0, 0)) + question + [0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0, 3, 5, 0x61, 0x62],
+            "TXT string runs past its record")
+        // A TXT record whose length points past the message.
+        expectMalformed(
+            header((1, 1, 0, 0)) + question + [0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0xFF, 0xFF, 1, 0x61],
+            "runs past the end")
+        expectMalformed(
+            header((1, 1, 0, 0)) + question + [0xC0, 12, 0, 12, 0, 1, 0, 0, 0, 1, 0, 2, 1, 0x61, 0],
+            "does not end where its length says")
+    }
+
     @Test("lengths that do not add up are errors")
     func lengths() {
         expectMalformed([0x12, 0x34, 0x81], "shorter than a header")
@@ -117,12 +144,19 @@ struct DNSReplyDecodingTests {
         expectMalformed(header((1, 0, 0, 0)) + long + [0, 1, 0, 1], "longer than 255")
     }
 
-    @Test("names the client sends are checked")
-    func encoding() {
-        for name in ["", "a..b", String(repeating: "a", count: 64) + ".b", "a b.c", "é.test"] {
+    @Test("names the client sends are checked; escaped names go back on the wire as they came")
+    func encoding() throws {
+        for name in [
+            "", "a..b", String(repeating: "a", count: 64) + ".b", "a b.c", "é.test", #"a\"#, #"a\25.b"#,
+            #"a\256.b"#, #"a\x"# + "\u{7}",
+        ] {
             #expect(throws: DiscoveryError.self, "\(name)") {
                 try DNSMessage.query(id: 1, name: name, type: .srv)
             }
         }
+        // Escaped as the decoder writes names: the same bytes go back on the wire.
+        let escaped = #"My\032Box\.\\\195\169._http._tcp.example.test"#
+        let message = try DNSMessage(decoding: try DNSMessage.query(id: 1, name: escaped, type: .srv))
+        #expect(message.questions[0].name == escaped)
     }
 }

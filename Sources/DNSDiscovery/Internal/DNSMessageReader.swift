@@ -93,6 +93,19 @@ struct DNSMessageReader {
             data = .aaaa(high: high, low: low)
         case .cname:
             data = .cname(try readName())
+        case .ptr:
+            data = .ptr(try readName())
+        case .txt:
+            // Length-prefixed strings filling the data exactly; what they hold is bounded by the
+            // record's own length.
+            var strings: [[UInt8]] = []
+            while offset < end {
+                let count = Int(bytes[offset])
+                guard offset + 1 + count <= end else { throw fail("a TXT string runs past its record") }
+                strings.append(Array(bytes[(offset + 1)..<(offset + 1 + count)]))
+                offset += 1 + count
+            }
+            data = .txt(strings)
         case .soa:
             let primary = try readName()
             _ = try readName()  // the mailbox
