@@ -34,24 +34,37 @@ public enum DNSName {
     /// bytes, a name longer than 255, a space, a byte outside ASCII or a control byte that is
     /// not escaped, or a bad escape.
     public static func encode(_ name: String, into bytes: inout [UInt8]) throws(DiscoveryError) {
+        var wireLength = 1
+        for label in try labels(name) {
+            guard label.count <= maximumLabelLength else {
+                throw DiscoveryError(
+                    .invalidArgument, "invalid DNS name '\(name)': a label is longer than 63 bytes")
+            }
+            wireLength += 1 + label.count
+            guard wireLength <= maximumWireLength else {
+                throw DiscoveryError(.invalidArgument, "invalid DNS name '\(name)': longer than 255 bytes")
+            }
+            bytes.append(UInt8(label.count))
+            bytes.append(contentsOf: label)
+        }
+        bytes.append(0)
+    }
+
+    /// The labels of `name`, in the text form ``encode(_:into:)`` takes, as bytes: escapes
+    /// undone, no final empty label; none for the root (`.`). A DNS-SD instance name's first
+    /// label is the instance's own name (`My Printer`), UTF-8 as its owner wrote it.
+    public static func labels(_ name: String) throws(DiscoveryError) -> [[UInt8]] {
         func fail(_ why: String) -> DiscoveryError {
             DiscoveryError(.invalidArgument, "invalid DNS name '\(name)': \(why)")
         }
-        guard name != "." else {
-            bytes.append(0)
-            return
-        }
+        guard name != "." else { return [] }
         let text = Array(name.utf8)
-        var wireLength = 1
+        var labels: [[UInt8]] = []
         var label: [UInt8] = []
         var index = 0
         func endLabel() throws(DiscoveryError) {
             guard !label.isEmpty else { throw fail("empty label") }
-            guard label.count <= maximumLabelLength else { throw fail("a label is longer than 63 bytes") }
-            wireLength += 1 + label.count
-            guard wireLength <= maximumWireLength else { throw fail("longer than 255 bytes") }
-            bytes.append(UInt8(label.count))
-            bytes.append(contentsOf: label)
+            labels.append(label)
             label.removeAll(keepingCapacity: true)
         }
         while index < text.count {
@@ -60,10 +73,7 @@ public enum DNSName {
             case UInt8(ascii: "."):
                 try endLabel()
                 index += 1
-                if index == text.count {  // the optional final dot
-                    bytes.append(0)
-                    return
-                }
+                if index == text.count { return labels }  // the optional final dot
             case UInt8(ascii: "\\"):
                 guard index + 1 < text.count else { throw fail("it ends in a backslash") }
                 let next = text[index + 1]
@@ -89,8 +99,10 @@ public enum DNSName {
                 label.append(byte)
                 index += 1
             }
+            // Bounded before it is built: a label past 63 bytes is refused by the encoder anyway.
+            guard label.count <= 255 else { throw fail("a label is longer than 63 bytes") }
         }
         try endLabel()
-        bytes.append(0)
+        return labels
     }
 }

@@ -81,58 +81,10 @@ public final class SRVInstancer: CoreBackedInstancer {
     private static func watch(
         client: DNSClient, configuration: Configuration, cache: InstanceCache, logger: Logger
     ) async {
-        var backoff = Backoff(initial: configuration.minimumInterval, maximum: configuration.maximumInterval)
-        var lastNegative: String?
-        // The set as last published: a later answer that differs only in its TTL (a caching
-        // resolver counts TTLs down) is not a change, and is not published again.
-        var published: [Instance]?
         let resolver = SRVRecordResolver(client: client, configuration: configuration, logger: logger)
-        while !Task.isCancelled {
-            var delay: Duration
-            do {
-                let answer = try await resolver.resolve()
-                if let negative = answer.negative, negative != lastNegative {
-                    logger.notice(
-                        "no instances: \(negative)", metadata: DiscoveryLogEvent.noInstances.metadata())
-                }
-                lastNegative = answer.negative
-                if published.map({ Self.sameButTTL($0, answer.instances) }) != true {
-                    published = answer.instances
-                    cache.update(answer.instances)
-                } else {
-                    cache.confirm()
-                }
-                backoff.reset()
-                delay = min(max(answer.ttl, configuration.minimumInterval), configuration.maximumInterval)
-                delay += delay * Double.random(in: 0...max(configuration.jitter, 0))
-                logger.debug(
-                    "SRV answer",
-                    metadata: [
-                        "sd.name": "\(configuration.name)", "sd.instances": "\(answer.instances.count)",
-                        "sd.next": "\(delay)",
-                    ])
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning(
-                    "SRV query failed; retrying",
-                    metadata: ["sd.name": "\(configuration.name)", "sd.error": "\(error)"])
-                cache.fail(error)
-                published = nil  // the same set again after a failure is news: the recovery
-                delay = backoff.next()
-            }
-            try? await Task.sleep(for: delay)
-        }
-    }
-
-    /// Whether two sets are the same but for their `ttl` metadata.
-    static func sameButTTL(_ lhs: [Instance], _ rhs: [Instance]) -> Bool {
-        func withoutTTL(_ set: [Instance]) -> [Instance] {
-            set.map { instance in
-                var copy = instance
-                copy.metadata["ttl"] = nil
-                return copy
-            }
-        }
-        return lhs.count == rhs.count && withoutTTL(lhs) == withoutTTL(rhs)
+        let loop = DNSPollLoop(
+            name: configuration.name, minimumInterval: configuration.minimumInterval,
+            maximumInterval: configuration.maximumInterval, jitter: configuration.jitter, logger: logger)
+        await loop.run(cache: cache) { () async throws(DiscoveryError) in try await resolver.resolve() }
     }
 }

@@ -47,8 +47,9 @@ struct SRVRecordResolver: Sendable {
         }
         var addresses: [String: (addresses: [String], ttl: UInt32)] = [:]
         if configuration.resolve != .none {
-            addresses = try await resolveTargets(
-                Set(services.map(\.target)), response: response, deadline: deadline)
+            addresses = try await Self.addresses(
+                of: Set(services.map(\.target)), resolve: configuration.resolve,
+                additionals: response.message.additionals, client: client, deadline: deadline, logger: logger)
             ttl = addresses.values.reduce(ttl) { min($0, $1.ttl) }
         }
         var instances: [Instance] = []
@@ -70,13 +71,15 @@ struct SRVRecordResolver: Sendable {
         return Answer(instances: Self.lowestPriorityPerAddress(instances), ttl: .seconds(ttl))
     }
 
-    /// The targets' addresses: from the additional section where the server sent them there, by
-    /// A/AAAA queries otherwise.
-    private func resolveTargets(
-        _ targets: Set<String>, response: DNSResponse, deadline: ContinuousClock.Instant
+    /// The targets' addresses: from `additionals` (a reply's additional section) where the
+    /// server sent them there, by A/AAAA queries otherwise. A target whose addresses cannot be
+    /// had maps to none (logged); only when no target has one is it a failure.
+    static func addresses(
+        of targets: Set<String>, resolve: SRVInstancer.AddressResolution, additionals: [DNSResourceRecord],
+        client: DNSClient, deadline: ContinuousClock.Instant, logger: Logger
     ) async throws(DiscoveryError) -> [String: (addresses: [String], ttl: UInt32)] {
         let types: [DNSRecordType] =
-            switch configuration.resolve {
+            switch resolve {
             case .a: [.a]
             case .aaaa: [.aaaa]
             default: [.a, .aaaa]
@@ -86,7 +89,7 @@ struct SRVRecordResolver: Sendable {
         // A server that puts a target's addresses in the additional section puts all it has
         // (RFC 2782's "Additional Data"), so any there is taken as complete.
         for target in targets {
-            let records = response.message.additionals.filter {
+            let records = additionals.filter {
                 types.contains($0.type) && DNSName.equal($0.name, target)
             }
             if records.isEmpty {
@@ -101,7 +104,6 @@ struct SRVRecordResolver: Sendable {
                 "asking for an SRV target's addresses",
                 metadata: ["sd.target": "\(target)", "sd.type": "\(type)"])
         }
-        let client = self.client
         let answers = await withTaskGroup(of: (String, Result<DNSResponse, DiscoveryError>).self) { group in
             for (target, type) in missing {
                 group.addTask {
@@ -169,7 +171,7 @@ struct SRVRecordResolver: Sendable {
 
     /// RFC 2308: a negative answer is cached for the smaller of the SOA's TTL and its MINIMUM;
     /// without an SOA, for no time (the instancer's minimum interval then applies).
-    private static func negativeTTL(_ message: DNSMessage) -> Duration {
+    static func negativeTTL(_ message: DNSMessage) -> Duration {
         for record in message.authorities {
             if case .soa(_, let minimum) = record.data { return .seconds(min(record.ttl, minimum)) }
         }

@@ -27,7 +27,9 @@ struct BackendDescription: Sendable {
 
     /// Every backend, in the order messages, help and the manual list them. A new backend is
     /// one file declaring its description and implementation, named here.
-    static let all: [BackendDescription] = [.file, .zooKeeper, .etcd, .consul, .eureka, .srv, .kubernetes]
+    static let all: [BackendDescription] = [
+        .file, .zooKeeper, .etcd, .consul, .eureka, .srv, .dnssd, .kubernetes,
+    ]
 
     /// The implementations this build has.
     static var built: [any DiscoveryBackend.Type] { all.compactMap(\.implementation) }

@@ -28,6 +28,14 @@
         }
 
         init(url: TargetURL, environment: [String: String]) throws(CLIError) {
+            try self.init(
+                url: url, environment: environment, scheme: "srv",
+                path: "a record name like _http._tcp.web.example.com")
+        }
+
+        /// Also how `dnssd://` reads its server, its path (a service type has an SRV name's
+        /// shape: `_http._tcp.example.com`), parameters and environment.
+        init(url: TargetURL, environment: [String: String], scheme: String, path: String) throws(CLIError) {
             server = url.authority.isEmpty ? nil : try url.host(defaultPort: 53)
             let name = String(url.path.dropFirst())
             let absolute = name.hasSuffix(".")
@@ -37,7 +45,7 @@
                 HostPort.isHostName(Substring(absolute ? String(name.dropLast()) : name)),
                 !labels.dropLast(absolute ? 1 : 0).contains(where: \.isEmpty)
             else {
-                throw url.invalid("srv:// needs a record name like _http._tcp.web.example.com")
+                throw url.invalid("\(scheme):// needs \(path)")
             }
             self.name = name
             for (key, value) in url.parameters {
@@ -60,7 +68,7 @@
                     }
                 default:
                     throw url.invalid(
-                        "unknown parameter '\(key)' (srv:// takes resolve, min-interval, max-interval)")
+                        "unknown parameter '\(key)' (\(scheme):// takes resolve, min-interval, max-interval)")
                 }
             }
             guard minimumInterval <= maximumInterval else {
@@ -77,13 +85,16 @@
         }
 
         private func instancerConfiguration(_ context: CommandContext) -> SRVInstancer.Configuration {
-            // One refresh (all servers and attempts) must end before --timeout does, so that no
-            // answer is reported as the server's failure (69), not as sdctl's timeout (124).
-            let queryTimeout = (context.timeout ?? ResolveCommand.defaultTimeout) * 8 / 10
-            return SRVInstancer.Configuration(
+            SRVInstancer.Configuration(
                 name: name, resolve: resolve, minimumInterval: minimumInterval,
                 maximumInterval: maximumInterval,
-                queryTimeout: queryTimeout)
+                queryTimeout: queryTimeout(context))
+        }
+
+        /// One refresh (all servers and attempts) must end before --timeout does, so that no
+        /// answer is reported as the server's failure (69), not as sdctl's timeout (124).
+        func queryTimeout(_ context: CommandContext) -> Duration {
+            (context.timeout ?? ResolveCommand.defaultTimeout) * 8 / 10
         }
 
         /// One refresh without a watch, on a client of its own threads: `resolve` then starts
