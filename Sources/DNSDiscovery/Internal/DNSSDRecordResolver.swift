@@ -30,11 +30,9 @@ struct DNSSDRecordResolver: Sendable {
             return .init(instances: [], ttl: SRVRecordResolver.negativeTTL(message), negative: why)
         }
         var names: [String] = []
+        var seen = Set<String>()
         for record in pointers {
-            guard case .ptr(let name) = record.data, !names.contains(where: { DNSName.equal($0, name) })
-            else {
-                continue
-            }
+            guard case .ptr(let name) = record.data, seen.insert(Self.key(name)).inserted else { continue }
             names.append(name)
             guard names.count <= configuration.maximumInstances else {
                 throw DiscoveryError(
@@ -92,6 +90,12 @@ struct DNSSDRecordResolver: Sendable {
         return .init(instances: instances.sorted(), ttl: .seconds(ttl))
     }
 
+    /// A name as a dictionary key: ASCII case folded (RFC 4343), as ``DNSName/equal(_:_:)``
+    /// compares.
+    static func key(_ name: String) -> String {
+        String(decoding: name.utf8.map(DNSName.lower), as: UTF8.self)
+    }
+
     /// The TXT pairs, then `ttl`, `target` and `instance`; a TXT key among those is kept as
     /// `txt.KEY`, so nothing the registrant said is lost.
     static func metadata(name: String, target: String, ttl: UInt32, txt: [DNSResourceRecord]) -> [String:
@@ -120,10 +124,16 @@ struct DNSSDRecordResolver: Sendable {
     ) async throws(DiscoveryError) -> [String: Records] {
         var records: [String: Records] = [:]
         var queries: [(String, DNSRecordType)] = []
+        // By owner, once: a reply of thousands of instances must not cost thousands squared.
+        var additionalsByOwner: [String: [DNSResourceRecord]] = [:]
+        for record in additionals where record.type == .srv || record.type == .txt {
+            additionalsByOwner[Self.key(record.name), default: []].append(record)
+        }
         for name in names {
             var found = Records()
-            found.srv = additionals.filter { $0.type == .srv && DNSName.equal($0.name, name) }
-            found.txt = additionals.filter { $0.type == .txt && DNSName.equal($0.name, name) }
+            let owned = additionalsByOwner[Self.key(name)] ?? []
+            found.srv = owned.filter { $0.type == .srv }
+            found.txt = owned.filter { $0.type == .txt }
             if found.srv.isEmpty { queries.append((name, .srv)) }
             if found.txt.isEmpty { queries.append((name, .txt)) }
             records[name] = found

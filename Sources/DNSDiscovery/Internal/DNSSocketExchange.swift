@@ -42,8 +42,10 @@ struct DNSSocketExchange {
             server: server, overTCP: overTCP, deadline: deadline, cancellation: ends[0])
         let cancel = ends[1]
         let result = await withTaskCancellationHandler {
-            await withUnsafeContinuation {
-                (continuation: UnsafeContinuation<Result<DNSMessage, DiscoveryError>, Never>) in
+            // Checked, as the other hand-offs from runOnNewThread are: its resume is a
+            // synchronisation ThreadSanitizer sees (the unsafe one's is in the uninstrumented runtime).
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<DNSMessage, DiscoveryError>, Never>) in
                 runOnNewThread {
                     continuation.resume(
                         returning: Result { () throws(DiscoveryError) in
