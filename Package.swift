@@ -74,6 +74,8 @@ let package = Package(
         .target(name: "CDiscoverySupport"),
         // The address of Swift Concurrency's global-executor hook, for sdctl's main.swift.
         .target(name: "CSDCTLExecutorHook"),
+        // Multicast DNS's sockets, for DNSDiscovery (C: the socket address structures).
+        .target(name: "CMDNSSocket"),
         .target(
             name: "Discovery",
             dependencies: [.product(name: "Logging", package: "swift-log")]
@@ -111,11 +113,12 @@ let package = Package(
             ],
             exclude: ["Protos"]
         ),
-        // DNS SRV with its own stub resolver over SwiftNIO.
+        // DNS SRV and DNS-SD with its own stub resolver over SwiftNIO; multicast DNS on sockets of its own.
         .target(
             name: "DNSDiscovery",
             dependencies: [
                 "Discovery",
+                "CMDNSSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -310,7 +313,7 @@ let package = Package(
 // through a per-module typealias, and every file that locks would have to import Discovery for
 // that build alone.
 let threadSanitizerBuild = Context.environment["SDCTL_TSAN"] != nil
-let cTargets: Set = ["CDiscoverySupport", "CSDCTLExecutorHook"]
+let cTargets: Set = ["CDiscoverySupport", "CSDCTLExecutorHook", "CMDNSSocket"]
 for target in package.targets where target.type != .system && !cTargets.contains(target.name) {
     target.swiftSettings =
         (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]

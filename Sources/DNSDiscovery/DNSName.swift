@@ -106,3 +106,22 @@ public enum DNSName {
         return labels
     }
 }
+
+extension DNSName {
+    /// One label in the text form ``encode(_:into:)`` takes: printable ASCII as is, `.` and `\`
+    /// escaped with a backslash, any other byte as `\DDD` (a DNS-SD instance name such as
+    /// `My Printer` becomes `My\032Printer`).
+    public static func escaped(label: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        for byte in label {
+            if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "\\") {
+                text += [UInt8(ascii: "\\"), byte]
+            } else if byte > 0x20 && byte < 0x7F {
+                text.append(byte)
+            } else {
+                text += [UInt8(ascii: "\\"), 0x30 + byte / 100, 0x30 + byte / 10 % 10, 0x30 + byte % 10]
+            }
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -28,7 +28,7 @@ struct BackendDescription: Sendable {
     /// Every backend, in the order messages, help and the manual list them. A new backend is
     /// one file declaring its description and implementation, named here.
     static let all: [BackendDescription] = [
-        .file, .zooKeeper, .etcd, .consul, .eureka, .srv, .dnssd, .kubernetes,
+        .file, .zooKeeper, .etcd, .consul, .eureka, .srv, .dnssd, .mdns, .kubernetes,
     ]
 
     /// The implementations this build has.
