@@ -22,14 +22,16 @@ int sdctl_mdns_open(int family, uint16_t port) {
     if (family == AF_INET) {
         unsigned char ttl = 255, loop = 1;
         if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0
-            || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0)
+            || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0
+            || setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0)
             goto fail;
         struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
         if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) goto fail;
     } else {
         if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0
             || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops) != 0
-            || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &one, sizeof one) != 0)
+            || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &one, sizeof one) != 0
+            || setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) != 0)
             goto fail;
         struct sockaddr_in6 address = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
         if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) goto fail;
@@ -78,10 +80,37 @@ ssize_t sdctl_mdns_send_to(int fd, const sdctl_mdns_peer *peer, const void *byte
     return sendto(fd, bytes, length, MSG_NOSIGNAL, (const struct sockaddr *)peer->storage, peer_length(peer));
 }
 
-ssize_t sdctl_mdns_receive(int fd, void *buffer, size_t capacity, sdctl_mdns_peer *peer) {
-    socklen_t length = sizeof peer->storage;
+ssize_t sdctl_mdns_receive(
+    int fd, void *buffer, size_t capacity, sdctl_mdns_peer *peer, unsigned int *interface) {
     memset(peer, 0, sizeof *peer);
-    return recvfrom(fd, buffer, capacity, MSG_TRUNC, (struct sockaddr *)peer->storage, &length);
+    *interface = 0;
+    struct iovec vector = {.iov_base = buffer, .iov_len = capacity};
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+    } control;
+    struct msghdr message = {
+        .msg_name = peer->storage,
+        .msg_namelen = sizeof peer->storage,
+        .msg_iov = &vector,
+        .msg_iovlen = 1,
+        .msg_control = control.bytes,
+        .msg_controllen = sizeof control.bytes,
+    };
+    ssize_t length = recvmsg(fd, &message, MSG_TRUNC);
+    if (length < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == IPPROTO_IP && header->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo info;
+            memcpy(&info, CMSG_DATA(header), sizeof info);
+            *interface = (unsigned int)info.ipi_ifindex;
+        } else if (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo info;
+            memcpy(&info, CMSG_DATA(header), sizeof info);
+            *interface = info.ipi6_ifindex;
+        }
+    }
+    return length;
 }
 
 uint16_t sdctl_mdns_peer_port(const sdctl_mdns_peer *peer) {

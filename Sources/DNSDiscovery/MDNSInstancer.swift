@@ -42,6 +42,13 @@ public final class MDNSInstancer: CoreBackedInstancer {
     public let configuration: Configuration
     public let core: InstancerCore
 
+    /// The interfaces a configuration browses on: `interface`, which must exist, be up and have
+    /// multicast on, or every such interface but the loopback; thrown otherwise, with the
+    /// reason. For checking a target before starting (the initializer reports it as a failure).
+    public static func interfaces(named interface: String?) throws(DiscoveryError) -> [String] {
+        try MDNSSockets.interfaces(named: interface).map(\.name)
+    }
+
     public init(configuration: Configuration, logger: Logger = DiscoveryLogging.disabled) {
         let logger = logger.forBackend("mdns")
         self.configuration = configuration
@@ -52,7 +59,7 @@ public final class MDNSInstancer: CoreBackedInstancer {
             sockets = try MDNSSockets(interface: configuration.interface)
             loop = try MDNSLoop(logger: logger)
         } catch {
-            logger.error("cannot browse mDNS", metadata: ["sd.error": "\(error)"])
+            logger.debug("cannot browse mDNS", metadata: ["sd.error": "\(error)"])
             cache.fail(error)
             core = InstancerCore(cache: cache)
             core.stop()

@@ -76,6 +76,8 @@ public final class MDNSRegistrar: Registrar {
             }
             txt.append(pair)
         }
+        // RFC 6763 section 6.1: no pairs is one empty string, as it goes on the wire and comes back.
+        if txt.isEmpty { txt = [[]] }
         var registration = MDNSResponder.Registration(
             serviceType: DNSName.relative(configuration.serviceType), instanceLabel: label,
             port: address.port,

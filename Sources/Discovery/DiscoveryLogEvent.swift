@@ -5,6 +5,9 @@ import Logging
 public enum DiscoveryLogEvent: String, Sendable {
     /// A registration vanished behind the registrar's back and was put back.
     case registrationRestored = "registration-restored"
+    /// A registration's name was taken by another host and the registrar took a new one (mDNS,
+    /// RFC 6762 section 9): the instance's id changed.
+    case registrationRenamed = "registration-renamed"
     /// The backend answered that the service has no instances, and why (a DNS NXDOMAIN, an
     /// empty answer); logged when the reason changes.
     case noInstances = "no-instances"

@@ -16,7 +16,7 @@ typedef struct {
 
 /// A non-blocking UDP socket of `family` (AF_INET or AF_INET6) bound to `port` on every
 /// address beside other mDNS stacks (SO_REUSEADDR, SO_REUSEPORT), multicast hop limit 255,
-/// multicast loop on, IPv6 only for AF_INET6.
+/// multicast loop on, IPv6 only for AF_INET6, and the arrival interface reported (IP_PKTINFO).
 int sdctl_mdns_open(int family, uint16_t port);
 
 /// Joins 224.0.0.251 or ff02::fb on the interface with index `interface`.
@@ -30,8 +30,10 @@ ssize_t sdctl_mdns_send_group(
 ssize_t sdctl_mdns_send_to(int socket, const sdctl_mdns_peer *peer, const void *bytes, size_t length);
 
 /// Receives one datagram into `buffer`; returns its full length (MSG_TRUNC), which is larger
-/// than `capacity` when it was cut.
-ssize_t sdctl_mdns_receive(int socket, void *buffer, size_t capacity, sdctl_mdns_peer *peer);
+/// than `capacity` when it was cut. `interface` is the index of the interface it arrived on
+/// (0 when the kernel did not say).
+ssize_t sdctl_mdns_receive(
+    int socket, void *buffer, size_t capacity, sdctl_mdns_peer *peer, unsigned int *interface);
 
 /// The peer's port; 0 for an address of another family.
 uint16_t sdctl_mdns_peer_port(const sdctl_mdns_peer *peer);

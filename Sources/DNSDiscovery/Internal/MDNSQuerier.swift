@@ -4,7 +4,8 @@ import Logging
 /// The browsing half of multicast DNS (RFC 6762 sections 5, 7 and 10) for one DNS-SD service
 /// type, confined to its ``MDNSLoop``'s thread.
 ///
-/// - Queries: the first 20-120 ms after start, the next a second later, then at intervals
+/// - Queries: the first 20-120 ms after start asking for unicast replies (section 5.4), the
+///   next a second later, then at intervals
 ///   doubling up to an hour (section 5.2); each carries the PTR records already known with
 ///   more than half their TTL left (known-answer suppression, section 7.1), as many as fit
 ///   one packet of ``maximumQueryBytes``.
@@ -36,6 +37,17 @@ final class MDNSQuerier: MDNSDriver {
         var expires: ContinuousClock.Instant
         /// When to ask for it again, soonest last.
         var refreshes: [ContinuousClock.Instant]
+        /// The interface a link-local IPv6 address came in on: its zone (`fe80::1%eth0`).
+        var zone: String?
+
+        /// The address of an A or AAAA record as text, a link-local one with its zone.
+        var addressText: String? {
+            guard let text = record.data.addressText else { return nil }
+            if case .aaaa(let high, _) = record.data, high >> 54 == 0x3FA, let zone {
+                return "\(text)%\(zone)"
+            }
+            return text
+        }
     }
 
     /// A query packet stops taking known answers at this size (an Ethernet MTU's worth of
@@ -53,6 +65,9 @@ final class MDNSQuerier: MDNSDriver {
     private var cache: [Key: Entry] = [:]
     private var nextQuery: ContinuousClock.Instant = .now
     private var queryInterval: Duration = .seconds(1)
+    /// Whether a query went out yet: the first asks for unicast replies (section 5.4), which
+    /// responders send at once, whatever they multicast within the last second.
+    private var queried = false
     private var settleAt: ContinuousClock.Instant?
     /// Whether the first set is out (or due): after ``Configuration/settle``.
     private var settled = false
@@ -118,7 +133,8 @@ final class MDNSQuerier: MDNSDriver {
             queryInterval = min(queryInterval * 2, Self.longestQueryInterval)
         }
         if askService || !questions.isEmpty {
-            outgoing.append(.multicast(query(askService: askService, now: now)))
+            outgoing.append(.multicast(query(askService: askService, unicastResponse: !queried, now: now)))
+            queried = true
             questions = []
         }
         if !settled, let settleAt, now >= settleAt {
@@ -143,7 +159,7 @@ final class MDNSQuerier: MDNSDriver {
         var instances = Set<String>()
         for record in records where record.type == .ptr && DNSSDRecordResolver.key(record.name) == serviceKey
         {
-            store(record, now: now)
+            store(record, from: peer, now: now)
         }
         for entry in cache.values where entry.record.type == .ptr {
             if case .ptr(let name) = entry.record.data { instances.insert(DNSSDRecordResolver.key(name)) }
@@ -151,7 +167,7 @@ final class MDNSQuerier: MDNSDriver {
         var targets = Set<String>()
         for record in records where record.type == .srv || record.type == .txt {
             guard instances.contains(DNSSDRecordResolver.key(record.name)) else { continue }
-            store(record, now: now)
+            store(record, from: peer, now: now)
         }
         if configuration.resolve != .none {
             for entry in cache.values where entry.record.type == .srv {
@@ -167,7 +183,7 @@ final class MDNSQuerier: MDNSDriver {
                 }
             for record in records where types.contains(record.type) {
                 guard targets.contains(DNSSDRecordResolver.key(record.name)) else { continue }
-                store(record, now: now)
+                store(record, from: peer, now: now)
             }
         }
         askForMissing(now: now)
@@ -184,7 +200,8 @@ final class MDNSQuerier: MDNSDriver {
 
     /// Caches one record (section 10): a goodbye or a cache-flush ends what it replaces a
     /// second later; a new record beyond the bound is dropped.
-    private func store(_ record: DNSResourceRecord, now: ContinuousClock.Instant) {
+    private func store(_ record: DNSResourceRecord, from peer: MDNSSockets.Peer, now: ContinuousClock.Instant)
+    {
         var record = record
         let flush = record.recordClass & 0x8000 != 0
         record.recordClass &= 0x7FFF
@@ -234,7 +251,9 @@ final class MDNSQuerier: MDNSDriver {
         let refreshes = [95, 90, 85, 80].map { percent in
             now + lifetime * (Double(percent) + Double.random(in: 0...2)) / 100
         }
-        cache[key] = Entry(record: record, received: now, expires: now + lifetime, refreshes: refreshes)
+        cache[key] = Entry(
+            record: record, received: now, expires: now + lifetime, refreshes: refreshes, zone: peer.interface
+        )
     }
 
     /// Asks for the SRV and TXT records of instances that have none yet, and for the addresses
@@ -276,12 +295,12 @@ final class MDNSQuerier: MDNSDriver {
 
     /// A query for the service type's PTR records (when due) and the pending questions, with
     /// the known answers that fit.
-    func query(askService: Bool, now: ContinuousClock.Instant) -> [UInt8] {
+    func query(askService: Bool, unicastResponse: Bool = false, now: ContinuousClock.Instant) -> [UInt8] {
         var writer = DNSMessageWriter(flags: 0)
         var asked = questions
         if askService { asked.insert(DNSQuestion(name: serviceType, type: .ptr), at: 0) }
         for question in asked.prefix(32) {
-            try? writer.question(question.name, type: question.type)
+            try? writer.question(question.name, type: question.type, unicastResponse: unicastResponse)
         }
         guard askService else { return writer.bytes }
         for (key, entry) in cache where key.type == .ptr {
@@ -314,25 +333,23 @@ final class MDNSQuerier: MDNSDriver {
     /// `address:port` per address of the target; TXT pairs as metadata, as unicast DNS-SD has
     /// them (``DNSSDRecordResolver/metadata(name:target:ttl:txt:)``).
     func currentInstances() -> [Instance] {
-        var byOwner: [String: [DNSResourceRecord]] = [:]
-        for (key, entry) in cache where key.type != .ptr {
-            byOwner[key.name, default: []].append(entry.record)
-        }
+        var byOwner: [String: [Entry]] = [:]
+        for (key, entry) in cache where key.type != .ptr { byOwner[key.name, default: []].append(entry) }
         var instances: [Instance] = []
         for (key, entry) in cache where key.type == .ptr {
             guard case .ptr(let name) = entry.record.data else { continue }
             let owned = byOwner[DNSSDRecordResolver.key(name)] ?? []
-            let txt = owned.filter { $0.type == .txt }
+            let txt = owned.map(\.record).filter { $0.type == .txt }
             let id = (try? DNSName.labels(name).first.map { String(decoding: $0, as: UTF8.self) }) ?? nil
-            for record in owned where record.type == .srv {
+            for record in owned.map(\.record) where record.type == .srv {
                 guard case .srv(let priority, let weight, let port, let target) = record.data, port != 0,
                     target != "."
                 else { continue }
                 var hosts = [target]
                 if configuration.resolve != .none {
                     hosts = (byOwner[DNSSDRecordResolver.key(target)] ?? []).compactMap {
-                        configuration.resolve == .aaaa && $0.type == .a
-                            || configuration.resolve == .a && $0.type == .aaaa ? nil : $0.data.addressText
+                        configuration.resolve == .aaaa && $0.record.type == .a
+                            || configuration.resolve == .a && $0.record.type == .aaaa ? nil : $0.addressText
                     }.sorted()
                 }
                 let metadata = DNSSDRecordResolver.metadata(

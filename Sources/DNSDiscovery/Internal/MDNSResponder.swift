@@ -4,7 +4,7 @@ import Logging
 /// The answering half of multicast DNS (RFC 6762 sections 6, 8, 9 and 10) for one DNS-SD
 /// registration, confined to its ``MDNSLoop``'s thread.
 ///
-/// - Probing (section 8.1): 0-250 ms after start, three probes 250 ms apart ask for the
+/// - Probing (section 8.1): 0-250 ms after start, three probes 250 ms apart ask (QU) for the
 ///   instance name (and the host name when the registration owns its address records), with
 ///   the records it means to own in the authority section. A response with a different record
 ///   of such a name is a conflict; so is a simultaneous probe whose records sort after ours
@@ -17,7 +17,8 @@ import Logging
 ///   the host's A, AAAA or any, and `_services._dns-sd._udp` PTR; known answers with at least
 ///   half their TTL left are left out (section 7.1); shared answers wait 20-120 ms, unique
 ///   ones go at once; a record is multicast at most once a second (250 ms when defending a
-///   name against a probe). A query from a port other than 5353 is a legacy unicast query
+///   name against a probe); a query asking for unicast replies (QU, section 5.4) is answered
+///   to its sender at once. A query from a port other than 5353 is a legacy unicast query
 ///   (section 6.7), answered to its sender with its id and question and TTLs of at most 10 s.
 /// - A response that contradicts one of our unique records after probing is a conflict
 ///   (section 9): probing starts again, which renames if the other host still answers.
@@ -226,7 +227,10 @@ final class MDNSResponder: MDNSDriver {
 
     private func probe() -> [UInt8] {
         var writer = DNSMessageWriter(flags: 0)
-        for name in uniqueNames { try? writer.question(name, type: DNSRecordType(rawValue: 255)) }
+        // Section 8.1: probes ask for unicast replies, which a defending host sends at once.
+        for name in uniqueNames {
+            try? writer.question(name, type: DNSRecordType(rawValue: 255), unicastResponse: true)
+        }
         for (record, unique) in records() where unique { try? writer.record(record, to: .authority) }
         return writer.bytes
     }
@@ -292,7 +296,9 @@ final class MDNSResponder: MDNSDriver {
         if let host = original.hostLabel { registration.hostLabel = "\(host)-\(renames)" }
         logger.notice(
             "mDNS name in use by another host; renamed",
-            metadata: ["sd.instance": "\(old)", "sd.renamed": "\(instanceName)", "sd.target": "\(target)"])
+            metadata: DiscoveryLogEvent.registrationRenamed.metadata([
+                "sd.instance": "\(old)", "sd.renamed": "\(instanceName)", "sd.target": "\(target)",
+            ]))
         let wait: Duration = conflicts.count > 15 ? .seconds(5) : .milliseconds(Int.random(in: 0...250))
         state = .waiting(until: now + wait)
         lastSent = [:]
@@ -374,6 +380,11 @@ final class MDNSResponder: MDNSDriver {
                 try? writer.record(record, to: .answer)
             }
             return [.unicast(writer.bytes, to: peer)]
+        }
+        // Section 5.4: a question asking for a unicast reply gets one at once (the multicast
+        // rate limit is for the link, not for one asker).
+        if query.questions.contains(where: { $0.questionClass & 0x8000 != 0 }) {
+            return [.unicast(answer(answers), to: peer)]
         }
         let isProbe = !query.authorities.isEmpty
         if uniqueOnly {

@@ -25,6 +25,9 @@ final class MDNSSockets {
     /// Where a datagram came from or goes to.
     struct Peer: Sendable, CustomStringConvertible {
         var address: sdctl_mdns_peer
+        /// The interface it came in on, when it is one of ours: the zone of a link-local address
+        /// it gives.
+        var interface: String?
         var port: UInt16 { withUnsafePointer(to: address) { sdctl_mdns_peer_port($0) } }
         var description: String {
             var text = [CChar](repeating: 0, count: 64)
@@ -111,12 +114,14 @@ final class MDNSSockets {
     /// `.some(nil)` for one longer than 9000 bytes, which is dropped (it was cut to fit).
     func receive(on socket: Int32) -> (bytes: ArraySlice<UInt8>, from: Peer)?? {
         var peer = sdctl_mdns_peer()
+        var index: UInt32 = 0
         let count = buffer.withUnsafeMutableBytes { raw in
-            sdctl_mdns_receive(socket, raw.baseAddress, raw.count, &peer)
+            sdctl_mdns_receive(socket, raw.baseAddress, raw.count, &peer, &index)
         }
         guard count >= 0 else { return nil }
         guard count <= Self.maximumPacket else { return .some(nil) }
-        return (buffer[..<count], Peer(address: peer))
+        let interface = interfaces.first { $0.index == index }?.name
+        return (buffer[..<count], Peer(address: peer, interface: interface))
     }
 
     private static func open(family: Int32, port: UInt16, interfaces: [Interface]) throws(DiscoveryError)

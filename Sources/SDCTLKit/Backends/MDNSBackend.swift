@@ -54,11 +54,21 @@
             }
         }
 
+        /// The most instances of a service type cached from the link, unless SDCTL_MAX_INSTANCES
+        /// says otherwise: any host on the link can announce, so the bound is far below the
+        /// other backends' (a server answer's) 200,000.
+        static let defaultMaximumInstances = 1000
+
         func makeInstancer(_ context: CommandContext) throws(CLIError) -> any Instancer {
-            MDNSInstancer(
+            let instances =
+                context.maximumInstances == Instance.defaultMaximumPerAnswer
+                ? Self.defaultMaximumInstances : context.maximumInstances
+            _ = try mapping { try MDNSInstancer.interfaces(named: interface) }
+            // Four records an instance: PTR, SRV, TXT and an address.
+            return MDNSInstancer(
                 configuration: MDNSInstancer.Configuration(
                     serviceType: serviceType, interface: interface, resolve: resolve, settle: settle,
-                    maximumRecords: max(context.maximumInstances * 4, 64)),
+                    maximumRecords: min(instances, Int.max / 4) * 4),
                 logger: context.logger)
         }
 

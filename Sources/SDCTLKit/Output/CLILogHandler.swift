@@ -28,6 +28,7 @@ struct CLILogHandler: LogHandler {
     /// The events shown without `-v`.
     static let alwaysShown: Set<String> = [
         DiscoveryLogEvent.registrationRestored.rawValue, DiscoveryLogEvent.noInstances.rawValue,
+        DiscoveryLogEvent.registrationRenamed.rawValue,
     ]
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
