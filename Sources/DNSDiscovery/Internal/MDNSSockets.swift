@@ -29,6 +29,24 @@ final class MDNSSockets {
         /// it gives.
         var interface: String?
         var port: UInt16 { withUnsafePointer(to: address) { sdctl_mdns_peer_port($0) } }
+
+        init(address: sdctl_mdns_peer, interface: String?) {
+            self.address = address
+            self.interface = interface
+        }
+
+        /// An IPv4 peer: for tests of the state machines, which never touch a socket.
+        init(ipv4 bytes: [UInt8], port: UInt16, interface: String? = nil) {
+            var address = sdctl_mdns_peer()
+            withUnsafeMutableBytes(of: &address) { raw in
+                // struct sockaddr_in: family (host order), port, address (network order).
+                raw.storeBytes(of: UInt16(AF_INET), as: UInt16.self)
+                raw[2] = UInt8(port >> 8)
+                raw[3] = UInt8(port & 0xFF)
+                for (index, byte) in bytes.prefix(4).enumerated() { raw[4 + index] = byte }
+            }
+            self.init(address: address, interface: interface)
+        }
         var description: String {
             var text = [CChar](repeating: 0, count: 64)
             let result = withUnsafePointer(to: address) { sdctl_mdns_peer_text($0, &text, text.count) }

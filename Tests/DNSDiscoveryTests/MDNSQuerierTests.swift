@@ -1,0 +1,169 @@
+import Discovery
+import Synchronization
+import Testing
+
+@testable import DNSDiscovery
+
+/// The browsing state machine of multicast DNS, driven with packets and instants of the test's
+/// choosing: no sockets, no waiting.
+@Suite("mDNS querier (RFC 6762 browsing)")
+struct MDNSQuerierTests {
+    final class Published: Sendable {
+        let sets = Mutex<[[Instance]]>([])
+        let failures = Mutex<[DiscoveryError]>([])
+    }
+
+    let responder = MDNSSockets.Peer(ipv4: [10, 0, 0, 9], port: 5353)
+
+    func querier(maximumRecords: Int = 4000, resolve: SRVInstancer.AddressResolution = .none) -> (
+        MDNSQuerier, Published
+    ) {
+        let published = Published()
+        let querier = MDNSQuerier(
+            configuration: MDNSInstancer.Configuration(
+                serviceType: "_http._tcp.local", resolve: resolve, maximumRecords: maximumRecords),
+            logger: DiscoveryLogging.disabled,
+            publish: { set in published.sets.withLock { $0.append(set) } },
+            fail: { error in published.failures.withLock { $0.append(error) } })
+        return (querier, published)
+    }
+
+    /// A response announcing `instance` (PTR, SRV, TXT, A) with `ttl`.
+    func announcement(_ instance: String, port: UInt16 = 8080, ttl: UInt32 = 120) throws -> DNSMessage {
+        var writer = DNSMessageWriter(flags: DNSMessageWriter.responseFlags)
+        let name = "\(instance)._http._tcp.local"
+        try writer.record(
+            DNSResourceRecord(name: "_http._tcp.local", type: .ptr, ttl: ttl, data: .ptr(name)), to: .answer)
+        try writer.record(
+            DNSResourceRecord(
+                name: name, type: .srv, ttl: ttl,
+                data: .srv(priority: 0, weight: 0, port: port, target: "\(instance).local")), to: .answer,
+            cacheFlush: true)
+        try writer.record(
+            DNSResourceRecord(name: name, type: .txt, ttl: ttl, data: .txt([Array("path=/x".utf8)])),
+            to: .answer,
+            cacheFlush: true)
+        try writer.record(
+            DNSResourceRecord(name: "\(instance).local", type: .a, ttl: ttl, data: .a(0x0A00_0009)),
+            to: .additional,
+            cacheFlush: true)
+        return try DNSMessage(decoding: writer.bytes)
+    }
+
+    func packets(_ outgoing: [MDNSOutgoing]) throws -> [DNSMessage] {
+        try outgoing.map { packet in
+            guard case .multicast(let bytes) = packet else {
+                throw DiscoveryError(.invalidArgument, "not multicast")
+            }
+            return try DNSMessage(decoding: bytes)
+        }
+    }
+
+    @Test("the first query goes 20-120 ms after start asking for unicast replies; then 1 s, 2 s, 4 s apart")
+    func schedule() throws {
+        let (querier, _) = querier()
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        let first = try #require(querier.deadline)
+        #expect(first >= start + .milliseconds(20) && first <= start + .milliseconds(120))
+        let query = try #require(try packets(querier.tick(now: first)).first)
+        #expect(!query.isResponse)
+        #expect(query.questions.map(\.name) == ["_http._tcp.local"])
+        #expect(query.questions.first?.type == .ptr && query.questions.first?.questionClass == 0x8001)
+        var now = first
+        for gap in [1, 2, 4] {
+            let next = try #require(querier.deadline)
+            #expect(next == now + .seconds(gap))
+            let asked = try packets(querier.tick(now: next))
+            #expect(
+                asked.first?.questions.first?.questionClass == 0x0001,
+                "later queries ask for multicast replies")
+            now = next
+        }
+    }
+
+    @Test(
+        "answers collect until settle, then the set is published; a goodbye ends it one second after it arrives"
+    )
+    func settleAndGoodbye() throws {
+        let (querier, published) = querier(resolve: .a)
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        let first = try #require(querier.deadline)
+        _ = querier.tick(now: first)
+        _ = querier.receive(try announcement("web"), from: responder, now: first + .milliseconds(50))
+        #expect(published.sets.withLock { $0 }.isEmpty, "nothing before settle")
+        _ = querier.tick(now: first + .seconds(1))
+        let set = try #require(published.sets.withLock { $0.last })
+        #expect(set.map(\.address) == ["10.0.0.9:8080"])
+        #expect(set.first?.id == "web" && set.first?.metadata["path"] == "/x")
+
+        var goodbye = try announcement("web", ttl: 0)
+        goodbye.additionals = []
+        let said = first + .seconds(2)
+        _ = querier.receive(goodbye, from: responder, now: said)
+        _ = querier.tick(now: said + .milliseconds(500))
+        #expect(published.sets.withLock { $0.last }?.count == 1, "still there half a second on")
+        _ = querier.tick(now: said + .seconds(1))
+        #expect(published.sets.withLock { $0.last } == [], "gone one second on")
+    }
+
+    @Test("responses from a port other than 5353, queries and other service types are not taken")
+    func ignored() throws {
+        let (querier, published) = querier()
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        _ = querier.receive(
+            try announcement("web"), from: MDNSSockets.Peer(ipv4: [10, 0, 0, 9], port: 40000), now: start)
+        var query = try announcement("web")
+        query.flags = 0
+        _ = querier.receive(query, from: responder, now: start)
+        var other = try announcement("printer")
+        other.answers[0].name = "_ipp._tcp.local"
+        _ = querier.receive(other, from: responder, now: start)
+        _ = querier.tick(now: start + .seconds(2))
+        #expect(published.sets.withLock { $0 } == [[]])
+    }
+
+    @Test("a query carries the PTR records known with more than half their TTL left")
+    func knownAnswers() throws {
+        let (querier, _) = querier()
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        let first = try #require(querier.deadline)
+        _ = querier.tick(now: first)
+        _ = querier.receive(try announcement("fresh", ttl: 100), from: responder, now: first)
+        _ = querier.receive(try announcement("old", ttl: 2), from: responder, now: first)
+        let next = try #require(querier.deadline)
+        let query = try #require(try packets(querier.tick(now: first + .seconds(1))).first, "\(next)")
+        let known = query.answers.compactMap { record -> String? in
+            guard case .ptr(let name) = record.data else { return nil }
+            return name
+        }
+        #expect(known == ["fresh._http._tcp.local"], "old has less than half its 2 s left")
+        #expect(query.answers.first.map { $0.ttl <= 99 } == true, "the TTL left, not the original")
+    }
+
+    @Test("a flood beyond the bound is dropped and reported once; the set comes back when records expire")
+    func flood() throws {
+        let (querier, published) = querier(maximumRecords: 8)
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        _ = querier.tick(now: start + .seconds(2))
+        for number in 0..<50 {
+            _ = querier.receive(
+                try announcement("flood\(number)", ttl: 1), from: responder, now: start + .seconds(2))
+        }
+        _ = querier.tick(now: start + .milliseconds(2100))
+        #expect(published.failures.withLock { $0.count } == 1)
+        #expect(
+            published.failures.withLock { $0.first?.cause is InstanceLimitExceeded },
+            "the failure says which limit")
+        #expect(published.sets.withLock { $0.allSatisfy { $0.count <= 2 } }, "at most 8 records: 2 instances")
+        // The flood's records expire; the next answer finds room and the set is published again.
+        _ = querier.tick(now: start + .seconds(4))
+        _ = querier.receive(try announcement("web"), from: responder, now: start + .seconds(4))
+        _ = querier.tick(now: start + .seconds(4))
+        #expect(published.sets.withLock { $0.last }?.map(\.id) == ["web"])
+    }
+}
