@@ -22,14 +22,16 @@ public final class MDNSInstancer: CoreBackedInstancer {
         /// but the loopback.
         public var interface: String?
         public var resolve: SRVInstancer.AddressResolution
-        /// How long the first set waits for answers.
+        /// How long the first set waits for answers, from the first query: past the second query
+        /// (1 s later, RFC 6762 section 5.2) and its answers, so that a responder that multicast
+        /// within the last second (and so held back its answer to the first) is heard.
         public var settle: Duration
         /// The most records cached for the service type (PTR, SRV, TXT and addresses together).
         public var maximumRecords: Int
 
         public init(
             serviceType: String, interface: String? = nil, resolve: SRVInstancer.AddressResolution = .none,
-            settle: Duration = .seconds(1), maximumRecords: Int = 4000
+            settle: Duration = .milliseconds(1500), maximumRecords: Int = 4000
         ) {
             self.serviceType = serviceType
             self.interface = interface

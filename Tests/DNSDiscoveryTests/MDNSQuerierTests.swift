@@ -21,7 +21,8 @@ struct MDNSQuerierTests {
         let published = Published()
         let querier = MDNSQuerier(
             configuration: MDNSInstancer.Configuration(
-                serviceType: "_http._tcp.local", resolve: resolve, maximumRecords: maximumRecords),
+                serviceType: "_http._tcp.local", resolve: resolve, settle: .seconds(1),
+                maximumRecords: maximumRecords),
             logger: DiscoveryLogging.disabled,
             publish: { set in published.sets.withLock { $0.append(set) } },
             fail: { error in published.failures.withLock { $0.append(error) } })

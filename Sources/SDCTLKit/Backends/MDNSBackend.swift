@@ -3,7 +3,7 @@
     import DNSDiscovery
     import Discovery
 
-    /// `mdns://_http._tcp.local[?interface=NAME&resolve=a|aaaa|any&settle=1s]`: the instances of a
+    /// `mdns://_http._tcp.local[?interface=NAME&resolve=a|aaaa|any&settle=1500ms]`: the instances of a
     /// DNS-SD service type on the local link over multicast DNS (RFC 6762), browsed continuously;
     /// `register` publishes one (probing, renaming on conflict, announcing, answering) for as long
     /// as it runs. The service type is the URL's authority (`mdns:///_http._tcp.local` also
@@ -13,7 +13,7 @@
         let serviceType: String
         var interface: String?
         var resolve: SRVInstancer.AddressResolution = .none
-        var settle: Duration = .seconds(1)
+        var settle: Duration = .milliseconds(1500)
         var scheme: String { "mdns" }
 
         init(url: TargetURL, environment: [String: String]) throws(CLIError) {
