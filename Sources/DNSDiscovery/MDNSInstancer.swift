@@ -10,8 +10,9 @@ import Logging
 /// answer suppression, cache expiry (goodbyes end an instance one second after they arrive)
 /// and the bound on cached records are those of RFC 6762 (docs/dns.md, "Multicast DNS").
 ///
-/// The first set is published ``Configuration/settle`` after the first query; then every
-/// change as answers, goodbyes and expiries arrive. The sockets are opened by the
+/// The first set is published ``Configuration/settle`` after the first query (when nothing
+/// has answered by then, half a second after the third query, about 3.5 s after the first);
+/// then every change as answers, goodbyes and expiries arrive. The sockets are opened by the
 /// initializer; failing that is a failure event and the instancer stops. Its thread and
 /// sockets end with ``stop()``.
 public final class MDNSInstancer: CoreBackedInstancer {

@@ -73,9 +73,14 @@ struct MDNSQuerierTests {
         #expect(query.questions.first?.type == .ptr && query.questions.first?.questionClass == 0x8001)
         var now = first
         for gap in [1, 2, 4] {
-            let next = try #require(querier.deadline)
+            // The deadlines between are the settle's (put off: nothing answers here).
+            var next = try #require(querier.deadline)
+            var asked = try packets(querier.tick(now: next))
+            while asked.isEmpty, next < now + .seconds(gap) {
+                next = try #require(querier.deadline)
+                asked = try packets(querier.tick(now: next))
+            }
             #expect(next == now + .seconds(gap))
-            let asked = try packets(querier.tick(now: next))
             #expect(
                 asked.first?.questions.first?.questionClass == 0x0001,
                 "later queries ask for multicast replies")
@@ -109,6 +114,31 @@ struct MDNSQuerierTests {
         #expect(published.sets.withLock { $0.last } == [], "gone one second on")
     }
 
+    @Test(
+        "an instance's SRV, TXT and address records before the PTR that names it (Avahi's order) count when it comes"
+    )
+    func recordsBeforePointer() throws {
+        let (querier, published) = querier(resolve: .a)
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        let first = try #require(querier.deadline)
+        _ = querier.tick(now: first)
+        let whole = try announcement("web")
+        var records = whole
+        records.answers.removeFirst()
+        var pointer = whole
+        pointer.answers = [whole.answers[0]]
+        pointer.additionals = []
+        _ = querier.receive(records, from: responder, now: first + .milliseconds(30))
+        _ = querier.receive(pointer, from: responder, now: first + .milliseconds(40))
+        var other = try announcement("deeper")
+        other.answers[1].name = "x.deeper._http._tcp.local"
+        other.answers.removeFirst()
+        _ = querier.receive(other, from: responder, now: first + .milliseconds(50))
+        _ = querier.tick(now: first + .seconds(1))
+        #expect(published.sets.withLock { $0 }.map { $0.map(\.address) } == [["10.0.0.9:8080"]])
+    }
+
     @Test("responses from a port other than 5353, queries and other service types are not taken")
     func ignored() throws {
         let (querier, published) = querier()
@@ -122,8 +152,41 @@ struct MDNSQuerierTests {
         var other = try announcement("printer")
         other.answers[0].name = "_ipp._tcp.local"
         _ = querier.receive(other, from: responder, now: start)
-        _ = querier.tick(now: start + .seconds(2))
+        while published.sets.withLock({ $0.isEmpty }), let deadline = querier.deadline,
+            deadline < start + .seconds(5)
+        {
+            _ = querier.tick(now: deadline)
+        }
         #expect(published.sets.withLock { $0 } == [[]])
+    }
+
+    @Test(
+        "with nothing by settle, the first set waits for the third query (an empty link about 3.5 s), or for the first answers and half a second"
+    )
+    func emptySettle() throws {
+        let (querier, published) = querier()
+        let start = ContinuousClock.now
+        _ = querier.start(now: start)
+        let first = try #require(querier.deadline)
+        _ = querier.tick(now: first)
+        _ = querier.tick(now: first + .seconds(1))
+        #expect(published.sets.withLock { $0 }.isEmpty, "an empty set is not published at settle")
+        #expect(querier.deadline == first + .seconds(3), "the third query")
+        _ = querier.tick(now: first + .seconds(3))
+        #expect(querier.deadline == first + .milliseconds(3500), "its answers waited for")
+        _ = querier.tick(now: first + .milliseconds(3500))
+        #expect(published.sets.withLock { $0 } == [[]])
+
+        let (late, lateSets) = self.querier()
+        _ = late.start(now: start)
+        let lateFirst = try #require(late.deadline)
+        _ = late.tick(now: lateFirst)
+        _ = late.tick(now: lateFirst + .seconds(1))
+        let answered = lateFirst + .milliseconds(1100)
+        _ = late.receive(try announcement("web"), from: responder, now: answered)
+        #expect(late.deadline == answered + .milliseconds(500))
+        _ = late.tick(now: answered + .milliseconds(500))
+        #expect(lateSets.sets.withLock { $0 }.map { $0.map(\.id) } == [["web"]])
     }
 
     @Test("a query carries the PTR records known with more than half their TTL left")

@@ -172,6 +172,31 @@ struct MDNSResponderTests {
         #expect(reply.answers.map(\.data) == [.a(0x0A00_0001)] && reply.answers.allSatisfy { $0.ttl <= 10 })
     }
 
+    @Test(
+        "a query asking for unicast replies gets the records multicast within a quarter of their TTL unicast at once, the others multicast"
+    )
+    func unicastResponse() throws {
+        let (responder, _) = responder()
+        let (_, at) = try announce(responder)
+        let srv = DNSQuestion(name: "web\\032one._http._tcp.local", type: .srv, questionClass: 0x8001)
+        let query = DNSMessage(id: 0, flags: 0, questions: [srv])
+        // Announced a moment ago: unicast, whatever the multicast rate limit.
+        let soon = responder.receive(query, from: peer, now: at + .milliseconds(100))
+        guard case .unicast(let bytes, let to) = try #require(soon.first), soon.count == 1 else {
+            Issue.record("not one unicast reply: \(soon)")
+            return
+        }
+        #expect(to.port == 5353)
+        #expect(try DNSMessage(decoding: bytes).answers.map(\.type) == [.srv])
+        // A quarter of the SRV's 120 s TTL later: multicast, so every cache has it again.
+        let late = responder.receive(query, from: peer, now: at + .seconds(31))
+        guard case .multicast(let multicast) = try #require(late.first), late.count == 1 else {
+            Issue.record("not one multicast reply: \(late)")
+            return
+        }
+        #expect(try DNSMessage(decoding: multicast).answers.map(\.type) == [.srv])
+    }
+
     @Test("the goodbye repeats every announced record with TTL 0; before announcing there is nothing to say")
     func goodbye() throws {
         let (responder, _) = responder()

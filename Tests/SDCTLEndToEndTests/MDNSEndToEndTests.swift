@@ -162,7 +162,7 @@ struct MDNSEndToEndTests {
                     name: "Avahi Web", type: "_http._tcp", port: 7070, txt: ["path=/a"])
                 try await watcher.line(within: .seconds(20)) { $0.contains("avahi-peer.local:7070") }
                 let resolved = try await link.run(
-                    on: .b, ["resolve", target + "?resolve=a", "-o", "json"], environment: environment)
+                    on: .b, ["resolve", target + "?resolve=a", "-o", "json", "-v"], environment: environment)
                 #expect(resolved.status == 0, "\(resolved.stderr)")
                 let text = resolved.lines.joined()
                 #expect(text.contains(#""address":"10.99.0.1:7070""#), "\(text)")

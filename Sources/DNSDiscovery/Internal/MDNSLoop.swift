@@ -137,6 +137,15 @@ final class MDNSLoop<Driver: MDNSDriver>: Sendable {
                             ])
                         continue
                     }
+                    logger.debug(
+                        "mDNS packet received",
+                        metadata: [
+                            "sd.peer": "\(peer)", "sd.response": "\(message.isResponse)",
+                            "sd.questions":
+                                "\(message.questions.map { "\($0.name) \($0.type) \($0.questionClass)" })",
+                            "sd.records":
+                                "\((message.answers + message.additionals).map { "\($0.name) \($0.type) \($0.ttl)" })",
+                        ])
                     perform(driver.receive(message, from: peer, now: .now), on: sockets)
                 }
             }

@@ -20,7 +20,8 @@ import Logging
 /// - Answers count only from port 5353 (section 11), from any host on the link.
 ///
 /// The first set is published ``Configuration/settle`` after the first query, so that it holds
-/// what the link answered; after that, every change as it arrives.
+/// what the link answered; when nothing has answered by then, half a second after the third
+/// query (about 3.5 s after the first) instead. After that, every change as it arrives.
 final class MDNSQuerier: MDNSDriver {
     enum Command: Sendable { case stop }
 
@@ -54,10 +55,14 @@ final class MDNSQuerier: MDNSDriver {
     /// payload); the rest are answered again, which costs traffic, not correctness.
     static let maximumQueryBytes = 1400
     static let longestQueryInterval: Duration = .seconds(3600)
+    /// How long after a query its answers are waited for: responders delay shared answers by
+    /// up to 120 ms (section 6), and a loaded link adds more.
+    static let lateAnswers: Duration = .milliseconds(500)
 
     private let configuration: MDNSInstancer.Configuration
     private let serviceType: String
     private let serviceKey: String
+    private let serviceLabelCount: Int
     private let publish: @Sendable ([Instance]) -> Void
     private let fail: @Sendable (DiscoveryError) -> Void
     private let logger: Logger
@@ -71,6 +76,8 @@ final class MDNSQuerier: MDNSDriver {
     private var settleAt: ContinuousClock.Instant?
     /// Whether the first set is out (or due): after ``Configuration/settle``.
     private var settled = false
+    /// Whether settle was put off once because the link had not answered.
+    private var settleExtended = false
     private var published: [Instance]?
     private var changed = false
     /// Questions to send at the next tick, beside the PTR question when that is due.
@@ -87,6 +94,7 @@ final class MDNSQuerier: MDNSDriver {
         self.configuration = configuration
         serviceType = DNSName.relative(configuration.serviceType)
         serviceKey = DNSSDRecordResolver.key(serviceType)
+        serviceLabelCount = (try? DNSName.labels(serviceType).count) ?? 0
         self.publish = publish
         self.fail = fail
         self.logger = logger
@@ -138,8 +146,17 @@ final class MDNSQuerier: MDNSDriver {
             questions = []
         }
         if !settled, let settleAt, now >= settleAt {
-            settled = true
-            changed = true
+            if !settleExtended && currentInstances().isEmpty {
+                // Nothing yet: the answers may have been held back (a responder multicasts a
+                // record at most once a second, section 6) or, sent unicast to port 5353, gone
+                // to another socket on this host sharing it (section 15.1). The query after
+                // next is answered by multicast, so an empty link is reported after it.
+                settleExtended = true
+                self.settleAt = nextQuery + Self.lateAnswers
+            } else {
+                settled = true
+                changed = true
+            }
         }
         if settled && changed { publishIfChanged() }
         return outgoing
@@ -166,7 +183,10 @@ final class MDNSQuerier: MDNSDriver {
         }
         var targets = Set<String>()
         for record in records where record.type == .srv || record.type == .txt {
-            guard instances.contains(DNSSDRecordResolver.key(record.name)) else { continue }
+            // An instance of the type's records may come before the PTR that names it (Avahi
+            // sends them in separate packets): they are kept, and count when the PTR comes.
+            guard instances.contains(DNSSDRecordResolver.key(record.name)) || isInstanceName(record.name)
+            else { continue }
             store(record, from: peer, now: now)
         }
         if configuration.resolve != .none {
@@ -188,6 +208,10 @@ final class MDNSQuerier: MDNSDriver {
         }
         askForMissing(now: now)
         rescan()
+        if !settled, settleExtended, changed, let settleAt, settleAt > now + Self.lateAnswers {
+            // The first answers after an empty settle: the rest of this round, then publish.
+            self.settleAt = now + Self.lateAnswers
+        }
         if overflowing, cache.count < configuration.maximumRecords {
             overflowing = false
             // Published again even if unchanged: the failure event came after the last set.
@@ -196,6 +220,14 @@ final class MDNSQuerier: MDNSDriver {
             logger.notice("mDNS cache has room again", metadata: ["sd.name": "\(serviceType)"])
         }
         return []
+    }
+
+    /// Whether `name` is one label under the service type: an instance's name.
+    private func isInstanceName(_ name: String) -> Bool {
+        guard DNSSDRecordResolver.key(name).hasSuffix("." + serviceKey),
+            let labels = try? DNSName.labels(name)
+        else { return false }
+        return labels.count == serviceLabelCount + 1
     }
 
     /// Caches one record (section 10): a goodbye or a cache-flush ends what it replaces a

@@ -17,8 +17,9 @@ import Logging
 ///   the host's A, AAAA or any, and `_services._dns-sd._udp` PTR; known answers with at least
 ///   half their TTL left are left out (section 7.1); shared answers wait 20-120 ms, unique
 ///   ones go at once; a record is multicast at most once a second (250 ms when defending a
-///   name against a probe); a query asking for unicast replies (QU, section 5.4) is answered
-///   to its sender at once. A query from a port other than 5353 is a legacy unicast query
+///   name against a probe); a query asking for unicast replies (QU, section 5.4) gets the
+///   records multicast within a quarter of their TTL to its sender at once, the others by
+///   multicast (a probe's defense always by multicast: section 15.1). A query from a port other than 5353 is a legacy unicast query
 ///   (section 6.7), answered to its sender with its id and question and TTLs of at most 10 s.
 /// - A response that contradicts one of our unique records after probing is a conflict
 ///   (section 9): probing starts again, which renames if the other host still answers.
@@ -381,19 +382,32 @@ final class MDNSResponder: MDNSDriver {
             }
             return [.unicast(writer.bytes, to: peer)]
         }
-        // Section 5.4: a question asking for a unicast reply gets one at once (the multicast
-        // rate limit is for the link, not for one asker).
-        if query.questions.contains(where: { $0.questionClass & 0x8000 != 0 }) {
-            return [.unicast(answer(answers), to: peer)]
-        }
         let isProbe = !query.authorities.isEmpty
+        var outgoing: [MDNSOutgoing] = []
+        if !isProbe, query.questions.contains(where: { $0.questionClass & 0x8000 != 0 }) {
+            // Section 5.4: a question asking for a unicast reply gets one at once for the records
+            // multicast within a quarter of their TTL; the others are multicast, so that every
+            // cache on the link has them. A probe's defense is always multicast: a unicast reply
+            // to port 5353 reaches only one of the sockets sharing it on the prober's host
+            // (section 15.1), maybe not the prober's.
+            let recent = answers.filter { record in
+                lastSent[record].map { now - $0 < .seconds(record.ttl) / 4 } ?? false
+            }
+            if !recent.isEmpty {
+                outgoing.append(.unicast(answer(recent), to: peer))
+                answers.removeAll { recent.contains($0) }
+                uniqueOnly = answers.allSatisfy { answer in all.contains { $0.record == answer && $0.unique }
+                }
+            }
+            guard !answers.isEmpty else { return outgoing }
+        }
         if uniqueOnly {
             // Unique answers go at once; defending a name against a probe may repeat after 250 ms.
             let spacing: Duration = isProbe ? .milliseconds(250) : .seconds(1)
             let fresh = answers.filter { lastSent[$0].map { now - $0 >= spacing } ?? true }
-            guard !fresh.isEmpty else { return [] }
+            guard !fresh.isEmpty else { return outgoing }
             for record in fresh { lastSent[record] = now }
-            return [.multicast(answer(fresh))]
+            return outgoing + [.multicast(answer(fresh))]
         }
         let at = now + .milliseconds(Int.random(in: 20...120))
         if var pending = pendingAnswer {
@@ -402,7 +416,7 @@ final class MDNSResponder: MDNSDriver {
         } else {
             pendingAnswer = (at, answers)
         }
-        return []
+        return outgoing
     }
 }
 
