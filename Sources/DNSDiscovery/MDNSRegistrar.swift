@@ -45,13 +45,28 @@ public final class MDNSRegistrar: Registrar {
         let loop: MDNSLoop<MDNSResponder>
     }
 
+    /// A name probed for by ``claim()`` and held for ``register()`` to announce.
+    private struct Held: Sendable {
+        let loop: MDNSLoop<MDNSResponder>
+        let announced: AsyncStream<String>
+    }
+
     public let configuration: Configuration
     private let registration: MDNSResponder.Registration
     private let current: Mutex<Instance>
     private let lifecycle = RegistrarLifecycle<Running>()
+    private let held = Mutex<Held?>(nil)
     private let logger: Logger
 
     public var instance: Instance { current.withLock { $0 } }
+
+    /// The SRV record's target as registered: the host name of its own (`web-1.local`) for an
+    /// instance whose address is an IP address, else the address's name.
+    public var target: String {
+        registration.hostLabel.map { DNSName.escaped(label: $0.utf8) + ".local" } ?? registration
+            .foreignTarget
+            ?? "."
+    }
 
     /// Checks what can be checked before the network: the address, the name and the TXT
     /// strings (each `key=value` at most 255 bytes).
@@ -107,15 +122,19 @@ public final class MDNSRegistrar: Registrar {
 
     public func register() async throws {
         try await lifecycle.register { () async throws -> Running in
-            let sockets = try MDNSSockets(interface: configuration.interface)
-            let loop = try MDNSLoop<MDNSResponder>(logger: logger)
-            let claimed = AsyncStream<String>.makeStream()
-            let responder = MDNSResponder(registration: registration, logger: logger) { name in
-                claimed.continuation.yield(name)
+            let loop: MDNSLoop<MDNSResponder>
+            let announced: AsyncStream<String>
+            if let claimed = held.withLock({ held in
+                defer { held = nil }
+                return held
+            }) {
+                (loop, announced) = (claimed.loop, claimed.announced)
+                loop.send(.announce)
+            } else {
+                (loop, announced) = try start(holding: nil)
             }
-            loop.start(sockets: sockets, driver: responder, ended: { claimed.continuation.finish() })
             let name = await withTaskCancellationHandler {
-                var names = claimed.stream.makeAsyncIterator()
+                var names = announced.makeAsyncIterator()
                 return await names.next()
             } onCancel: {
                 loop.send(.stop)
@@ -126,13 +145,64 @@ public final class MDNSRegistrar: Registrar {
             current.withLock { $0.id = name }
             // Later renames (a conflict while running) update the id as they come.
             Task { [weak self] in
-                for await renamed in claimed.stream { self?.current.withLock { $0.id = renamed } }
+                for await renamed in announced { self?.current.withLock { $0.id = renamed } }
             }
             return Running(loop: loop)
         }
     }
 
+    /// Probes for the instance's name (renaming on a conflict, as ``register()`` does) and
+    /// holds it unannounced, so that ``register()`` then only announces: for a caller that
+    /// times registration apart from the probing RFC 6762 requires first (`bench
+    /// propagation`). While held, a conflicting response renames it and probes again; queries
+    /// are not answered. Not needed otherwise: ``register()`` probes by itself.
+    public func claim() async throws {
+        guard held.withLock({ $0 == nil }) else { return }
+        let names = AsyncStream<String>.makeStream()
+        let (loop, announced) = try start(holding: names.continuation)
+        let name = await withTaskCancellationHandler {
+            var iterator = names.stream.makeAsyncIterator()
+            return await iterator.next()
+        } onCancel: {
+            loop.send(.stop)
+        }
+        guard let name else {
+            throw DiscoveryError(.stopped, "mDNS registration stopped before the name was claimed")
+        }
+        current.withLock { $0.id = name }
+        held.withLock { $0 = Held(loop: loop, announced: announced) }
+    }
+
+    /// Opens the sockets and starts a responder; with `holding`, one that holds its name after
+    /// probing and tells it there. Returns the loop and the names announced.
+    private func start(holding: AsyncStream<String>.Continuation?) throws -> (
+        MDNSLoop<MDNSResponder>, AsyncStream<String>
+    ) {
+        let sockets = try MDNSSockets(interface: configuration.interface)
+        let loop = try MDNSLoop<MDNSResponder>(logger: logger)
+        let announced = AsyncStream<String>.makeStream()
+        var claimed: (@Sendable (String) -> Void)?
+        if let holding { claimed = { name in holding.yield(name) } }
+        let responder = MDNSResponder(registration: registration, logger: logger, claimed: claimed) { name in
+            announced.continuation.yield(name)
+        }
+        loop.start(
+            sockets: sockets, driver: responder,
+            ended: {
+                announced.continuation.finish()
+                holding?.finish()
+            })
+        return (loop, announced.stream)
+    }
+
     public func deregister() async throws {
+        // A name claimed and never registered was never announced: nothing to say goodbye to.
+        if let claimed = held.withLock({ held in
+            defer { held = nil }
+            return held
+        }) {
+            claimed.loop.send(.stop)
+        }
         try await lifecycle.deregister { running, _ in
             guard let running else { return }
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -256,6 +256,99 @@ struct MDNSEndToEndTests {
         }
     }
 
+    @Test(
+        "bench propagation on the link: each name claimed (probed) before its timed round, goodbyes seen a second on"
+    )
+    func benchPropagation() async throws {
+        try await MDNSLink.with { link in
+            for query in ["", "?resolve=a"] {
+                let bench = try await link.run(
+                    on: .a, ["bench", "propagation", target + query, "--rounds", "4", "-o", "json"],
+                    environment: environment)
+                #expect(bench.status == 0, "\(query): \(bench.stderr)")
+                let report = try json(try #require(bench.lines.last))
+                let claim = try #require(report["claim"] as? [String: Any], "\(report)")
+                let register = try #require(report["register"] as? [String: Any], "\(report)")
+                let deregister = try #require(report["deregister"] as? [String: Any], "\(report)")
+                #expect([claim, register, deregister].allSatisfy { $0["count"] as? Int == 4 })
+                // Probing takes 0.5 s at least (three probes 250 ms apart); the announcement is
+                // what register -> seen times.
+                let claimed = try #require(claim["p50_ms"] as? Double)
+                let announced = try #require(register["p50_ms"] as? Double)
+                #expect(claimed >= 500 && announced < claimed, "\(report)")
+                // A goodbye ends a record one second after it arrives (RFC 6762 section 10.1).
+                let left = try #require(deregister["p50_ms"] as? Double)
+                #expect(left >= 900, "\(report)")
+            }
+            let aaaa = try await link.run(
+                on: .a, ["bench", "propagation", target + "?resolve=aaaa", "--rounds", "1"],
+                environment: environment)
+            #expect(aaaa.status == 2 && aaaa.stderr.contains("resolve=aaaa"), "\(aaaa.stderr)")
+        }
+    }
+
+    @Test("the live view on a terminal shows an mDNS registration join and leave; resolve --probe reaches it")
+    func liveViewAndProbe() async throws {
+        try await MDNSLink.with { link in
+            let home = TemporaryDirectory("sdctl-mdns-live")
+            defer { home.remove() }
+            // A TCP listener on host a for the probe; port 8082 there has none.
+            let listener = try link.start(
+                on: .a, program: "/usr/bin/python3",
+                [
+                    "-c",
+                    "import socket, time; s = socket.create_server(('\(MDNSLink.addressA)', 8081)); print('ready', flush=True); time.sleep(600)",
+                ])
+            try await listener.line(within: .seconds(20)) { $0 == "ready" }
+            let open = try link.start(
+                on: .a, ["register", target, "\(MDNSLink.addressA):8081", "--id", "open"],
+                environment: environment)
+            try await open.line(within: .seconds(20)) { $0 == "open" }
+            let closed = try link.start(
+                on: .a, ["register", target, "\(MDNSLink.addressA):8082", "--id", "closed"],
+                environment: environment)
+            try await closed.line(within: .seconds(20)) { $0 == "closed" }
+
+            let probed = try await link.run(
+                on: .b, ["resolve", target + "?resolve=a", "--probe", "tcp", "-o", "json"],
+                environment: environment)
+            let array = try #require(
+                try JSONSerialization.jsonObject(with: Data(probed.lines.joined().utf8)) as? [[String: Any]],
+                "\(probed.lines) \(probed.stderr)")
+            let probes = Dictionary(
+                uniqueKeysWithValues: array.compactMap { entry in
+                    (entry["address"] as? String).map { ($0, entry["probe"] as? [String: Any] ?? [:]) }
+                })
+            #expect(probes["10.99.0.1:8081"]?["reachable"] as? Bool == true, "\(array)")
+            #expect(probes["10.99.0.1:8082"]?["reachable"] as? Bool == false, "\(array)")
+
+            let command =
+                "NO_COLOR=1 SDCTL_HOME=/nonexistent ip netns exec \(link.namespaceB) \(RunningProcess.sdctl) watch \(target); "
+                + "echo exit=$? > \(home.path)/status; sleep 60"
+            try await TmuxSession.with(command: command) { terminal in
+                let table = try await terminal.waitForScreen(within: .seconds(20), "the table") {
+                    $0.contains("open.local:8081")
+                }
+                #expect(table[0].contains("mdns") && table[0].contains("2 instances"), "\(table)")
+                #expect(table.contains { $0.contains("closed.local:8082") }, "\(table)")
+                closed.signal(SIGTERM)
+                #expect(try await closed.wait(timeout: .seconds(20)) == 0)
+                try await terminal.waitForScreen(within: .seconds(20), "the leave") {
+                    $0.hasPrefix("- closed.local:8082") && $0.contains("left")
+                }
+                try await terminal.sendKeys("q")
+                try await eventually(.seconds(10), "sdctl watch to exit") {
+                    FileManager.default.fileExists(atPath: home.path + "/status")
+                }
+                #expect(try String(contentsOfFile: home.path + "/status", encoding: .utf8) == "exit=0\n")
+            }
+            open.signal(SIGTERM)
+            _ = try await open.wait()
+            listener.signal(SIGKILL)
+            _ = try await listener.wait()
+        }
+    }
+
     @Test("bad targets, deregister and a missing interface are one-line errors with their exit codes")
     func usage() async throws {
         for arguments in [

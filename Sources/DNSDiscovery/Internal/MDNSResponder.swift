@@ -30,6 +30,8 @@ final class MDNSResponder: MDNSDriver {
         case goodbye(done: @Sendable () -> Void)
         /// Ends the loop without a goodbye (the registration was never announced).
         case stop
+        /// Announces a name held after probing (``holdsAfterProbing``).
+        case announce
     }
 
     /// What the registrar publishes: the instance's name and port, the host and its
@@ -57,6 +59,9 @@ final class MDNSResponder: MDNSDriver {
     private enum State {
         case waiting(until: ContinuousClock.Instant)
         case probing(sent: Int, next: ContinuousClock.Instant)
+        /// Probed, not announced: waiting for ``Command/announce``. Conflicting responses still
+        /// rename; queries are not answered (nothing of it is public yet).
+        case holding
         case announcing(sent: Int, next: ContinuousClock.Instant)
         case running
     }
@@ -74,11 +79,18 @@ final class MDNSResponder: MDNSDriver {
     /// Told the instance's current name (its first label) on the first announcement after
     /// each probing.
     private let announced: @Sendable (String) -> Void
+    /// Told the current name when probing ends, in a responder that holds it until told to
+    /// announce; `nil`: it announces at once.
+    private let claimed: (@Sendable (String) -> Void)?
 
-    init(registration: Registration, logger: Logger, announced: @escaping @Sendable (String) -> Void) {
+    init(
+        registration: Registration, logger: Logger, claimed: (@Sendable (String) -> Void)? = nil,
+        announced: @escaping @Sendable (String) -> Void
+    ) {
         self.registration = registration
         original = registration
         self.logger = logger
+        self.claimed = claimed
         self.announced = announced
     }
 
@@ -133,7 +145,7 @@ final class MDNSResponder: MDNSDriver {
         switch state {
         case .waiting(let until): soonest = until
         case .probing(_, let next), .announcing(_, let next): soonest = next
-        case .running: break
+        case .holding, .running: break
         }
         if let pending = pendingAnswer { soonest = min(soonest ?? pending.at, pending.at) }
         return soonest
@@ -155,9 +167,12 @@ final class MDNSResponder: MDNSDriver {
             switch state {
             case .announcing, .running:
                 return ([.multicast(response(records().map { ($0.record, $0.unique) }, ttl: 0))], true)
-            case .waiting, .probing:
+            case .waiting, .probing, .holding:
                 return ([], true)
             }
+        case .announce:
+            guard case .holding = state else { return ([], false) }
+            return (announce(now: now), false)
         }
     }
 
@@ -171,13 +186,14 @@ final class MDNSResponder: MDNSDriver {
             if sent < 3 {
                 state = .probing(sent: sent + 1, next: now + .milliseconds(250))
                 outgoing.append(.multicast(probe()))
-            } else {
-                state = .announcing(sent: 1, next: now + .seconds(1))
-                outgoing.append(.multicast(announcement(now: now)))
+            } else if let claimed {
+                state = .holding
                 logger.info(
-                    "mDNS name claimed; announcing",
+                    "mDNS name claimed; holding it until told to announce",
                     metadata: ["sd.instance": "\(instanceName)", "sd.target": "\(target)"])
-                announced(registration.instanceLabel)
+                claimed(registration.instanceLabel)
+            } else {
+                outgoing += announce(now: now)
             }
         case .announcing(let sent, let next) where next <= now:
             outgoing.append(.multicast(announcement(now: now)))
@@ -216,8 +232,10 @@ final class MDNSResponder: MDNSDriver {
             }
             return []
         }
-        guard case .waiting = state else { return answerQuery(message, from: peer, now: now) }
-        return []
+        switch state {
+        case .waiting, .probing, .holding: return []
+        case .announcing, .running: return answerQuery(message, from: peer, now: now)
+        }
     }
 
     // MARK: Probing and conflicts
@@ -308,6 +326,16 @@ final class MDNSResponder: MDNSDriver {
     }
 
     // MARK: Answering
+
+    /// The first announcement, which completes the registration.
+    private func announce(now: ContinuousClock.Instant) -> [MDNSOutgoing] {
+        state = .announcing(sent: 1, next: now + .seconds(1))
+        logger.info(
+            "mDNS name claimed; announcing",
+            metadata: ["sd.instance": "\(instanceName)", "sd.target": "\(target)"])
+        announced(registration.instanceLabel)
+        return [.multicast(announcement(now: now))]
+    }
 
     private func announcement(now: ContinuousClock.Instant) -> [UInt8] {
         let all = records()

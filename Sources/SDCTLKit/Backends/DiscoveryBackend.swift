@@ -55,8 +55,22 @@ protocol RegisteringBackend: ChangeMakingBackend {
 
 /// Makes registrars that share one backend connection; ``close()`` ends it.
 struct RegistrarFactory: Sendable {
+    /// A step a registration needs before ``Registrar/register()`` that `bench propagation`
+    /// times apart from register -> seen (mDNS: probing for the name, RFC 6762 section 8.1).
+    struct Preparation: Sendable {
+        /// Its row in the bench's table (`claim (probing)`).
+        let name: String
+        /// Its key in the bench's JSON (`claim`).
+        let key: String
+        let run: @Sendable (any Registrar) async throws -> Void
+    }
+
     let make: @Sendable (Instance) throws(CLIError) -> any Registrar
     let close: @Sendable () -> Void
+    var preparation: Preparation? = nil
+    /// The address a watcher of the target reports a registration under: its own address
+    /// unless the backend publishes another (mDNS without address resolution: `HOST.local:PORT`).
+    var seenAs: @Sendable (any Registrar) -> String = { $0.instance.address }
 }
 
 extension DiscoveryBackend {

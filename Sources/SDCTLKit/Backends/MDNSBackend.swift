@@ -88,6 +88,32 @@
             }
         }
 
+        /// For `bench propagation`: each registrar claims its name (probing) before the timed
+        /// round, which then times the announcement; without address resolution, instances are
+        /// seen as `HOST.local:PORT`.
+        func makeRegistrars(_ context: CommandContext) throws(CLIError) -> RegistrarFactory {
+            guard resolve != .aaaa else {
+                throw CLIError(
+                    .usage,
+                    "bench propagation registers 127.0.0.1 addresses, which mdns://...?resolve=aaaa never shows; use resolve=a, any or none"
+                )
+            }
+            let resolving = resolve != .none
+            return RegistrarFactory(
+                make: { instance throws(CLIError) in try makeRegistrar(for: instance, ttl: nil, context) },
+                close: {},
+                preparation: RegistrarFactory.Preparation(
+                    name: "claim (probing)", key: "claim",
+                    run: { registrar in try await (registrar as? MDNSRegistrar)?.claim() }),
+                seenAs: { registrar in
+                    guard !resolving, let registrar = registrar as? MDNSRegistrar else {
+                        return registrar.instance.address
+                    }
+                    return registrar.target
+                        + ":\((try? HostPort(parsing: registrar.instance.address))?.port ?? 0)"
+                })
+        }
+
         /// mDNS has no registry to remove from: a registration is the process answering for it.
         func deregister(idOrAddress: String, _ context: CommandContext) async throws(CLIError) -> [String] {
             throw CLIError(

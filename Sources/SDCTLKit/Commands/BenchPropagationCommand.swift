@@ -84,6 +84,7 @@ enum BenchPropagationCommand: Command {
         var registerLatency = Histogram<UInt64>(
             highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var deregisterLatency = registerLatency
+        var preparationLatency = registerLatency
         let pid = getpid()
         let poll = target.backend.pollInterval
         /// A random point of the poll cycle, for a backend that polls.
@@ -95,12 +96,23 @@ enum BenchPropagationCommand: Command {
             let address = "127.0.0.1:\(20000 + (Int(pid) + round) % 40000)"
             let instance = Instance(address: address, id: "bench-\(pid)-\(round)")
             let registrar = try registrars.make(instance)
-            for presence in trackers { presence.track(address) }
-            defer { for presence in trackers { presence.untrack(address) } }
+            if let preparation = registrars.preparation {
+                let preparing = monotonicNanoseconds()
+                do {
+                    try await preparation.run(registrar)
+                } catch {
+                    throw CLIError(
+                        .failure, "round \(round): \(preparation.name) failed: \(error)", cause: error)
+                }
+                _ = preparationLatency.record((monotonicNanoseconds() - preparing) / 1000)
+            }
+            let seenAs = registrars.seenAs(registrar)
+            for presence in trackers { presence.track(seenAs) }
+            defer { for presence in trackers { presence.untrack(seenAs) } }
             await randomPhase()
             let started = monotonicNanoseconds()
             try await RegisterCommand.registerQuietly(registrar)
-            guard let seen = await seenByAll(address, present: true) else {
+            guard let seen = await seenByAll(seenAs, present: true) else {
                 try? await registrar.deregister()
                 throw CLIError(
                     .timedOut, "round \(round): registration not seen within \(DurationParser.format(wait))")
@@ -109,14 +121,22 @@ enum BenchPropagationCommand: Command {
             await randomPhase()
             let leaving = monotonicNanoseconds()
             try await RegisterCommand.deregister(registrar, context)
-            guard let gone = await seenByAll(address, present: false) else {
+            guard let gone = await seenByAll(seenAs, present: false) else {
                 throw CLIError(
                     .timedOut, "round \(round): deregistration not seen within \(DurationParser.format(wait))"
                 )
             }
             _ = deregisterLatency.record((gone - leaving) / 1000)
         }
-        report(registerLatency, deregisterLatency, rounds: rounds, poll: poll, context)
+        var rows = [
+            Row(name: "register -> seen", key: "register", histogram: registerLatency),
+            Row(name: "deregister -> seen", key: "deregister", histogram: deregisterLatency),
+        ]
+        if let preparation = registrars.preparation {
+            rows.insert(
+                Row(name: preparation.name, key: preparation.key, histogram: preparationLatency), at: 0)
+        }
+        report(rows, rounds: rounds, poll: poll, context)
         return .success
     }
 
@@ -166,10 +186,14 @@ enum BenchPropagationCommand: Command {
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func report(
-        _ register: Histogram<UInt64>, _ deregister: Histogram<UInt64>, rounds: Int, poll: Duration?,
-        _ context: CommandContext
-    ) {
+    /// One timed step of the rounds, as reported.
+    struct Row {
+        let name: String
+        let key: String
+        let histogram: Histogram<UInt64>
+    }
+
+    static func report(_ rows: [Row], rounds: Int, poll: Duration?, _ context: CommandContext) {
         func milliseconds(_ microseconds: UInt64) -> Double { (Double(microseconds) / 10).rounded() / 100 }
         func summary(_ histogram: Histogram<UInt64>) -> [(String, Double)] {
             [
@@ -187,9 +211,7 @@ enum BenchPropagationCommand: Command {
                         ("count", .int(Int(histogram.totalCount))), ("distribution", distribution(histogram)),
                     ])
             }
-            var fields: [(String, JSONValue)] = [
-                ("register", object(register)), ("deregister", object(deregister)),
-            ]
+            var fields: [(String, JSONValue)] = rows.map { ($0.key, object($0.histogram)) }
             if let poll {
                 let milliseconds =
                     Double(poll.components.seconds) * 1000 + Double(poll.components.attoseconds) / 1e15
@@ -198,15 +220,15 @@ enum BenchPropagationCommand: Command {
             context.output.json(.object(fields))
         case .text:
             context.output.line("\(rounds) rounds            p50 ms    p90 ms    p99 ms    max ms")
-            for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
-                let cells = summary(histogram).map { String(format2: $0.1).leftPadding(8) }.joined(
+            for row in rows {
+                let cells = summary(row.histogram).map { String(format2: $0.1).leftPadding(8) }.joined(
                     separator: "  ")
-                context.output.line("\(name.padding(18))  \(cells)")
+                context.output.line("\(row.name.padding(18))  \(cells)")
             }
-            for (name, histogram) in [("register -> seen", register), ("deregister -> seen", deregister)] {
+            for row in rows {
                 context.output.line("")
-                context.output.line(name)
-                for line in bars(histogram) { context.output.line(line) }
+                context.output.line(row.name)
+                for line in bars(row.histogram) { context.output.line(line) }
             }
             if let poll {
                 context.output.line(
