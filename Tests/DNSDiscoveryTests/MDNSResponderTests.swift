@@ -27,10 +27,12 @@ struct MDNSResponderTests {
         return (responder, announced)
     }
 
+    /// The packets among `outgoing`, decoded.
     func decode(_ outgoing: [MDNSOutgoing]) throws -> [DNSMessage] {
-        try outgoing.map { packet in
+        try outgoing.compactMap { packet in
             switch packet {
             case .multicast(let bytes), .unicast(let bytes, _): try DNSMessage(decoding: bytes)
+            case .sent: nil
             }
         }
     }
@@ -197,18 +199,30 @@ struct MDNSResponderTests {
         #expect(try DNSMessage(decoding: multicast).answers.map(\.type) == [.srv])
     }
 
-    @Test("the goodbye repeats every announced record with TTL 0; before announcing there is nothing to say")
+    @Test(
+        "the goodbye repeats every announced record with TTL 0, and its caller hears only after it is sent; before announcing there is nothing to say"
+    )
     func goodbye() throws {
         let (responder, _) = responder()
         _ = try announce(responder)
-        let (outgoing, stop) = responder.handle(.goodbye(done: {}), now: .now)
+        let told = Names()
+        let (outgoing, stop) = responder.handle(
+            .goodbye(done: { told.withLock { $0.append("done") } }), now: .now)
         #expect(stop)
+        #expect(told.withLock { $0 }.isEmpty, "not told before the loop sends the goodbye")
         let goodbye = try #require(try decode(outgoing).first)
         #expect(Set(goodbye.answers.map(\.type)) == [.ptr, .srv, .txt, .a])
         #expect(goodbye.answers.allSatisfy { $0.ttl == 0 })
+        guard outgoing.count == 2, case .multicast = outgoing[0], case .sent(let done) = outgoing[1] else {
+            Issue.record("not the goodbye, then the call: \(outgoing)")
+            return
+        }
+        done()
+        #expect(told.withLock { $0 } == ["done"])
 
         let (fresh, _) = self.responder()
         _ = fresh.start(now: .now)
-        #expect(fresh.handle(.goodbye(done: {}), now: .now).outgoing.isEmpty)
+        let nothing = fresh.handle(.goodbye(done: {}), now: .now).outgoing
+        #expect(try decode(nothing).isEmpty && nothing.count == 1)
     }
 }

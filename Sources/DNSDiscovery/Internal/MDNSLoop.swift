@@ -15,6 +15,9 @@ enum MDNSOutgoing: Sendable {
     case multicast([UInt8])
     /// To one peer: a reply to a legacy unicast query (RFC 6762 section 6.7).
     case unicast([UInt8], to: MDNSSockets.Peer)
+    /// Not a packet: called once the packets before it are handed to the kernel (a goodbye's
+    /// sender may exit as soon as it hears).
+    case sent(@Sendable () -> Void)
 }
 
 /// A querier or responder as ``MDNSLoop`` drives it: confined to the loop's thread, told of
@@ -163,6 +166,9 @@ final class MDNSLoop<Driver: MDNSDriver>: Sendable {
                 errors = sockets.sendMulticast(bytes)
             case .unicast(let bytes, let peer):
                 errors = sockets.sendUnicast(bytes, to: peer).map { [$0] } ?? []
+            case .sent(let done):
+                done()
+                errors = []
             }
             for error in errors {
                 logger.debug("mDNS send failed", metadata: ["sd.error": "\(error)"])

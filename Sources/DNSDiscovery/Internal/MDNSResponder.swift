@@ -26,7 +26,7 @@ import Logging
 /// - Goodbye (section 10.1): every record with TTL 0.
 final class MDNSResponder: MDNSDriver {
     enum Command: Sendable {
-        /// Sends the goodbye, then calls `done` and ends the loop.
+        /// Sends the goodbye, then calls `done` (after the packet left) and ends the loop.
         case goodbye(done: @Sendable () -> Void)
         /// Ends the loop without a goodbye (the registration was never announced).
         case stop
@@ -161,14 +161,16 @@ final class MDNSResponder: MDNSDriver {
         case .stop:
             return ([], true)
         case .goodbye(let done):
-            defer { done() }
             // Only what was announced is said goodbye to: records lost to a conflict are the
-            // other host's now.
+            // other host's now. `done` once it is sent: the caller may exit right after.
             switch state {
             case .announcing, .running:
-                return ([.multicast(response(records().map { ($0.record, $0.unique) }, ttl: 0))], true)
+                return (
+                    [.multicast(response(records().map { ($0.record, $0.unique) }, ttl: 0)), .sent(done)],
+                    true
+                )
             case .waiting, .probing, .holding:
-                return ([], true)
+                return ([.sent(done)], true)
             }
         case .announce:
             guard case .holding = state else { return ([], false) }
