@@ -4,7 +4,8 @@
 # connection (swift-nio-http2 and our handler, fed a hostile server's bytes), the HTTP
 # backends' answers (Consul's health entries, Eureka's instances), and the Kubernetes backend's
 # kubeconfig files, watch lines, list pages and exec plugins' output, and the JSON of Curator's
-# layout on ZooKeeper and etcd's gRPC naming layout.
+# layout on ZooKeeper and etcd's gRPC naming layout, and multicast DNS's querier and responder fed
+# runs of packets.
 #   Tests/fuzz.sh                 # 1,000,000 inputs each
 #   Tests/fuzz.sh --runs N        # N inputs each
 #   Tests/fuzz.sh --seconds S     # for S seconds each
@@ -64,4 +65,5 @@ fuzz grpc GRPCConnectionFuzzer 65536
 fuzz http HTTPAnswerFuzzer 262144
 fuzz k8s KubernetesFuzzer 262144
 fuzz layouts LayoutFuzzer 65536
+fuzz mdns MDNSFuzzer 65536
 exit $status

@@ -1,8 +1,10 @@
 import Discovery
+import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
-@testable import DNSDiscovery
+@_spi(Fuzzing) @testable import DNSDiscovery
 
 /// The browsing state machine of multicast DNS, driven with packets and instants of the test's
 /// choosing: no sockets, no waiting.
@@ -224,10 +226,40 @@ struct MDNSQuerierTests {
             published.failures.withLock { $0.first?.cause is InstanceLimitExceeded },
             "the failure says which limit")
         #expect(published.sets.withLock { $0.allSatisfy { $0.count <= 2 } }, "at most 8 records: 2 instances")
-        // The flood's records expire; the next answer finds room and the set is published again.
+        // The flood's records expire: with no packet since, the set is published again (empty).
+        let sets = published.sets.withLock { $0.count }
         _ = querier.tick(now: start + .seconds(4))
+        #expect(published.sets.withLock { $0.count } == sets + 1 && published.sets.withLock { $0.last } == [])
         _ = querier.receive(try announcement("web"), from: responder, now: start + .seconds(4))
         _ = querier.tick(now: start + .seconds(4))
         #expect(published.sets.withLock { $0.last }?.map(\.id) == ["web"])
+    }
+
+    @Test("the fuzzing harness (Tests/Fuzz MDNSFuzzer) runs its seeds, and a flood stays within the bound")
+    func fuzzingHarness() throws {
+        let directory = Repository.root + "/Tests/Fuzz/seeds/mdns"
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(seeds.count >= 3)
+        for seed in seeds {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/" + seed)))
+            let decoded = bytes.withUnsafeBytes { MDNSFuzzing.run($0) }
+            #expect(decoded >= 2, "\(seed)")
+        }
+        // 200 announcements of distinct instances: past the harness's bound of 64 records.
+        var input: [UInt8] = []
+        for index in 0..<200 {
+            var writer = DNSMessageWriter(flags: DNSMessageWriter.responseFlags)
+            let name = "i\(index)._http._tcp.local"
+            try writer.record(
+                DNSResourceRecord(name: "_http._tcp.local", type: .ptr, ttl: 120, data: .ptr(name)),
+                to: .answer)
+            try writer.record(
+                DNSResourceRecord(
+                    name: name, type: .srv, ttl: 120,
+                    data: .srv(priority: 0, weight: 0, port: 80, target: "h.local")),
+                to: .answer)
+            input += [UInt8(writer.bytes.count >> 8), UInt8(writer.bytes.count & 0xFF)] + writer.bytes
+        }
+        #expect(input.withUnsafeBytes { MDNSFuzzing.run($0) } == 200)
     }
 }

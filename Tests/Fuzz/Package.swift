@@ -35,13 +35,20 @@ let package = Package(
             name: "KubernetesFuzzer",
             dependencies: ["CLibFuzzer", .product(name: "KubernetesDiscovery", package: "sdctl")]
         ),
+        // Multicast DNS: runs of hostile packets through the DNS decoder and the querier's and
+        // responder's state machines (DNSDiscovery's MDNSFuzzing).
+        .executableTarget(
+            name: "MDNSFuzzer",
+            dependencies: ["CLibFuzzer", .product(name: "DNSDiscovery", package: "sdctl")]
+        ),
         // The layouts that store JSON: Curator's ServiceInstance on ZooKeeper, etcd's gRPC
         // naming updates (CuratorServiceInstance, GRPCNamingUpdate).
         .executableTarget(
             name: "LayoutFuzzer",
             dependencies: [
                 "CLibFuzzer", .product(name: "ZooKeeperDiscovery", package: "sdctl"),
-                .product(name: "EtcdDiscovery", package: "sdctl"), .product(name: "Discovery", package: "sdctl"),
+                .product(name: "EtcdDiscovery", package: "sdctl"),
+                .product(name: "Discovery", package: "sdctl"),
             ]
         ),
     ]

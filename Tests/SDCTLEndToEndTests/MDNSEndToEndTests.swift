@@ -349,6 +349,52 @@ struct MDNSEndToEndTests {
         }
     }
 
+    @Test(
+        "a peer flooding the link with 5000 instances: the cache stops at its bound, says so once, keeps its memory, and recovers when they expire"
+    )
+    func flood() async throws {
+        try await MDNSLink.with { link in
+            // A bound of 100 instances, 400 records.
+            var bounded = environment
+            bounded["SDCTL_MAX_INSTANCES"] = "100"
+            let watcher = try link.start(on: .b, ["watch", target, "-o", "json"], environment: bounded)
+            try await watcher.line(within: .seconds(20)) { $0.contains(#""instances":[]"#) }
+            let flooder = try link.start(
+                on: .a, program: "/usr/bin/python3",
+                [Repository.root + "/Tests/Peers/mdns-flood/flood.py", "5000", "4", MDNSLink.addressA])
+            #expect(try await flooder.wait(timeout: .seconds(60)) == 0, "\(flooder.stderr)")
+            try await watcher.line(within: .seconds(20)) { $0.contains("more than 400 mDNS records") }
+            let resident = try #require(residentKilobytes(of: watcher.pid), "the watcher's VmRSS")
+            #expect(resident < 100_000, "\(resident) kB resident")
+            // TTL 4 s: the cache empties, and a set comes again after the error, empty.
+            try await eventually(.seconds(30), "an empty set after the flood's error") {
+                let lines = watcher.lines
+                guard let error = lines.firstIndex(where: { $0.contains("more than 400 mDNS records") })
+                else {
+                    return false
+                }
+                return lines[(error + 1)...].contains {
+                    $0.contains(#""instances":[]"#) && !$0.contains("error")
+                }
+            }
+            let errors = watcher.lines.filter { $0.contains("more than 400 mDNS records") }
+            #expect(errors.count == 1, "one failure event per flood, not per packet: \(errors.count)")
+            watcher.signal(SIGTERM)
+            _ = try await watcher.wait(timeout: .seconds(20))
+        }
+    }
+
+    /// The resident set size of a process (its `VmRSS`, kB); `nil` once it is gone.
+    private func residentKilobytes(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else {
+            return nil
+        }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap {
+            Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+    }
+
     @Test("bad targets, deregister and a missing interface are one-line errors with their exit codes")
     func usage() async throws {
         for arguments in [

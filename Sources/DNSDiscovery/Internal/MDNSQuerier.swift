@@ -132,7 +132,11 @@ final class MDNSQuerier: MDNSDriver {
             }
             rescan()
         }
-        if expired { changed = true }
+        if expired {
+            changed = true
+            // Expiry alone (no packet since) ends a flood episode too.
+            checkRoom()
+        }
         var outgoing: [MDNSOutgoing] = []
         var askService = false
         if nextQuery <= now {
@@ -212,14 +216,18 @@ final class MDNSQuerier: MDNSDriver {
             // The first answers after an empty settle: the rest of this round, then publish.
             self.settleAt = now + Self.lateAnswers
         }
-        if overflowing, cache.count < configuration.maximumRecords {
-            overflowing = false
-            // Published again even if unchanged: the failure event came after the last set.
-            published = nil
-            changed = true
-            logger.notice("mDNS cache has room again", metadata: ["sd.name": "\(serviceType)"])
-        }
+        checkRoom()
         return []
+    }
+
+    /// Ends a flood episode once the cache has room again (records dropped or expired).
+    private func checkRoom() {
+        guard overflowing, cache.count < configuration.maximumRecords else { return }
+        overflowing = false
+        // Published again even if unchanged: the failure event came after the last set.
+        published = nil
+        changed = true
+        logger.notice("mDNS cache has room again", metadata: ["sd.name": "\(serviceType)"])
     }
 
     /// Whether `name` is one label under the service type: an instance's name.
@@ -350,6 +358,9 @@ final class MDNSQuerier: MDNSDriver {
         }
         return writer.bytes
     }
+
+    /// How many records the cache holds (at most ``Configuration/maximumRecords``).
+    var cachedRecords: Int { cache.count }
 
     /// The instances the cache describes, published if they differ from the last set.
     private func publishIfChanged() {
