@@ -63,9 +63,8 @@ public final class MDNSRegistrar: Registrar {
     /// The SRV record's target as registered: the host name of its own (`web-1.local`) for an
     /// instance whose address is an IP address, else the address's name.
     public var target: String {
-        registration.hostLabel.map { DNSName.escaped(label: $0.utf8) + ".local" } ?? registration
-            .foreignTarget
-            ?? "."
+        if let host = registration.hostLabel { return DNSName.escaped(label: host.utf8) + ".local" }
+        return registration.foreignTarget ?? "."
     }
 
     /// Checks what can be checked before the network: the address, the name and the TXT

@@ -197,6 +197,25 @@ struct MDNSResponderTests {
             return
         }
         #expect(try DNSMessage(decoding: multicast).answers.map(\.type) == [.srv])
+
+        // A probe for the name, asking for unicast too: the defense is multicast whatever was
+        // sent lately (section 15.1: a unicast reply may reach another socket on its host).
+        var probe = DNSMessage(
+            id: 0, flags: 0,
+            questions: [
+                DNSQuestion(
+                    name: "web\\032one._http._tcp.local", type: DNSRecordType(rawValue: 255),
+                    questionClass: 0x8001)
+            ])
+        probe.authorities = [
+            DNSResourceRecord(
+                name: "web\\032one._http._tcp.local", type: .srv, ttl: 120,
+                data: .srv(priority: 0, weight: 0, port: 9, target: "other.local"))
+        ]
+        let defense = responder.receive(probe, from: peer, now: at + .seconds(32))
+        #expect(
+            !defense.isEmpty && defense.allSatisfy { if case .multicast = $0 { true } else { false } },
+            "\(defense)")
     }
 
     @Test(
